@@ -1,1 +1,184 @@
-//! placeholder
+//! codex-launcher-proxy: the loopback HTTP server that speaks the Responses API to Codex and
+//! each upstream's own protocol to the provider.
+//!
+//! # Architecture invariant
+//! Knows HTTP, not D-Bus or systemd: [`serve`] takes a bound listener, a shared
+//! [`ProxyState`] and a shutdown future, so the same server runs under socket activation, in
+//! tests and in benchmarks. Translation rules live in `codex-launcher-translate`; handlers here
+//! stay thin (parse → prepare → send → pump).
+//!
+//! # Layout
+//! - [`routes`]: the axum router and handlers.
+//! - [`backend`]: per-backend request preparation.
+//! - [`pump`]: the streamed response body (keep-alives, cancellation on disconnect).
+//! - [`upstream`]: the reqwest client, header filtering, failure mapping, Retry-After.
+//! - [`endpoint`]: upstream endpoints and URL normalisation.
+//! - [`store`]: bounded store for `previous_response_id`.
+//! - [`error`]: how every failure looks to the client.
+//! - [`secret`]: API keys that never print.
+
+pub mod backend;
+pub mod endpoint;
+pub mod error;
+pub mod pump;
+pub mod routes;
+pub mod secret;
+pub mod store;
+pub mod upstream;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+pub use endpoint::{Backend, Endpoint};
+pub use error::ProxyError;
+pub use secret::ApiKey;
+
+/// Tunables.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long to wait for the upstream's response headers before answering the client
+    /// with a stream of keep-alives (so a slow upstream cannot trip the client's timers).
+    /// Within it, upstream errors reach the client as proper HTTP statuses.
+    pub first_byte_grace: Duration,
+    /// Silence after which a keep-alive event is sent.
+    pub keepalive: Duration,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Upstream client timeouts.
+    pub timeouts: upstream::Timeouts,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            first_byte_grace: Duration::from_secs(10),
+            keepalive: Duration::from_secs(10),
+            // Codex sends the whole history, images included, every turn.
+            max_body_bytes: 64 * 1024 * 1024,
+            timeouts: upstream::Timeouts::default(),
+        }
+    }
+}
+
+/// Counters, readable while serving.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Requests received on the responses route.
+    pub requests: AtomicU64,
+    /// Streams open right now.
+    pub active_streams: AtomicU64,
+    /// Requests that ended in an error.
+    pub errors: AtomicU64,
+    /// Input tokens reported by upstreams.
+    pub input_tokens: AtomicU64,
+    /// Output tokens reported by upstreams.
+    pub output_tokens: AtomicU64,
+}
+
+/// A snapshot of [`Stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct StatsSnapshot {
+    /// Requests received.
+    pub requests: u64,
+    /// Streams open.
+    pub active_streams: u64,
+    /// Errors.
+    pub errors: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+}
+
+impl Stats {
+    /// Read all counters.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            requests: self.requests.load(Ordering::Relaxed),
+            active_streams: self.active_streams.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            input_tokens: self.input_tokens.load(Ordering::Relaxed),
+            output_tokens: self.output_tokens.load(Ordering::Relaxed),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Endpoints {
+    map: HashMap<String, Arc<Endpoint>>,
+    default: Option<String>,
+}
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub struct ProxyState {
+    endpoints: RwLock<Endpoints>,
+    client: reqwest::Client,
+    store: store::ResponseStore,
+    settings: Settings,
+    stats: Stats,
+}
+
+/// The state could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The HTTP client (TLS setup) failed.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+impl ProxyState {
+    /// A state with no endpoints.
+    pub fn new(settings: Settings) -> Result<ProxyState, StateError> {
+        Ok(ProxyState {
+            endpoints: RwLock::default(),
+            client: upstream::client(settings.timeouts)?,
+            store: store::ResponseStore::default(),
+            settings,
+            stats: Stats::default(),
+        })
+    }
+
+    /// Replace all endpoints (on start and on reload). `default` serves the plain `/v1/…` routes.
+    pub fn set_endpoints(&self, endpoints: Vec<Endpoint>, default: Option<String>) {
+        let map = endpoints
+            .into_iter()
+            .map(|e| (e.id.clone(), Arc::new(e)))
+            .collect();
+        let mut guard = self.endpoints.write().unwrap_or_else(|e| e.into_inner());
+        *guard = Endpoints { map, default };
+    }
+
+    /// An endpoint by id, or the default one.
+    pub fn endpoint(&self, id: Option<&str>) -> Option<Arc<Endpoint>> {
+        let guard = self.endpoints.read().unwrap_or_else(|e| e.into_inner());
+        let id = id.or(guard.default.as_deref())?;
+        guard.map.get(id).cloned()
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Tunables.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+}
+
+/// Serve until `shutdown` resolves, then stop accepting and wait for in-flight requests
+/// (streams included) to finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<ProxyState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = routes::router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

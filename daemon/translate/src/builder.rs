@@ -64,7 +64,12 @@ pub struct RequestEcho {
 
 impl ResponseContext {
     /// Context for a request.
-    pub fn new(req: &ResponsesRequest, response_id: String, created_at: u64, tool_map: ToolMap) -> Self {
+    pub fn new(
+        req: &ResponsesRequest,
+        response_id: String,
+        created_at: u64,
+        tool_map: ToolMap,
+    ) -> Self {
         let summary = req.reasoning.as_ref().and_then(|r| r.summary.as_deref());
         ResponseContext {
             response_id,
@@ -80,7 +85,10 @@ impl ResponseContext {
                 reasoning: req.reasoning.clone(),
                 store: req.store,
                 temperature: req.temperature,
-                tool_choice: req.tool_choice.clone().unwrap_or_else(|| Value::String("auto".into())),
+                tool_choice: req
+                    .tool_choice
+                    .clone()
+                    .unwrap_or_else(|| Value::String("auto".into())),
                 tools: req.tools.clone(),
                 top_p: req.top_p,
             },
@@ -107,9 +115,23 @@ pub struct CallHandle(usize);
 
 #[derive(Debug)]
 enum Slot {
-    Message { id: String, text: String },
-    Reasoning { id: String, text: String, payload: Option<ReasoningPayload>, details: Vec<Value> },
-    Call { id: String, call_id: String, wire_name: String, args: String, kind: ToolKind },
+    Message {
+        id: String,
+        text: String,
+    },
+    Reasoning {
+        id: String,
+        text: String,
+        payload: Option<ReasoningPayload>,
+        details: Vec<Value>,
+    },
+    Call {
+        id: String,
+        call_id: String,
+        wire_name: String,
+        args: String,
+        kind: ToolKind,
+    },
 }
 
 /// The builder. Feed it steps; it appends events to the `out` vectors you pass.
@@ -152,8 +174,14 @@ impl ResponseBuilder {
         }
         self.started = true;
         let snapshot = self.snapshot(ResponseStatus::InProgress, Vec::new());
-        out.push(ResponseEvent::Created { sequence_number: self.em.seq(), response: Box::new(snapshot.clone()) });
-        out.push(ResponseEvent::InProgress { sequence_number: self.em.seq(), response: Box::new(snapshot) });
+        out.push(ResponseEvent::Created {
+            sequence_number: self.em.seq(),
+            response: Box::new(snapshot.clone()),
+        });
+        out.push(ResponseEvent::InProgress {
+            sequence_number: self.em.seq(),
+            response: Box::new(snapshot),
+        });
     }
 
     /// A keep-alive: another `response.in_progress`. Codex ignores its content but it resets
@@ -167,7 +195,10 @@ impl ResponseBuilder {
             return;
         }
         let snapshot = self.snapshot(ResponseStatus::InProgress, Vec::new());
-        out.push(ResponseEvent::InProgress { sequence_number: self.em.seq(), response: Box::new(snapshot) });
+        out.push(ResponseEvent::InProgress {
+            sequence_number: self.em.seq(),
+            response: Box::new(snapshot),
+        });
     }
 
     /// Whether a terminal event was emitted.
@@ -196,7 +227,11 @@ impl ResponseBuilder {
     }
 
     fn item_id(&self, prefix: &str) -> String {
-        let stem = self.ctx.response_id.strip_prefix("resp_").unwrap_or(&self.ctx.response_id);
+        let stem = self
+            .ctx
+            .response_id
+            .strip_prefix("resp_")
+            .unwrap_or(&self.ctx.response_id);
         format!("{prefix}_{stem}_{}", self.slots.len())
     }
 
@@ -271,7 +306,12 @@ impl ResponseBuilder {
     fn open_reasoning_item(&mut self, out: &mut Vec<ResponseEvent>) -> usize {
         let id = self.item_id("rs");
         let index = self.slots.len();
-        self.slots.push(Slot::Reasoning { id: id.clone(), text: String::new(), payload: None, details: Vec::new() });
+        self.slots.push(Slot::Reasoning {
+            id: id.clone(),
+            text: String::new(),
+            payload: None,
+            details: Vec::new(),
+        });
         self.open_reasoning = Some(index);
         let item = OutputItem::Reasoning {
             id: id.clone(),
@@ -280,14 +320,21 @@ impl ResponseBuilder {
             encrypted_content: None,
             status: "in_progress",
         };
-        out.push(ResponseEvent::OutputItemAdded { sequence_number: self.em.seq(), output_index: index as u32, item });
+        out.push(ResponseEvent::OutputItemAdded {
+            sequence_number: self.em.seq(),
+            output_index: index as u32,
+            item,
+        });
         if self.ctx.reasoning_as_summary {
             out.push(ResponseEvent::ReasoningSummaryPartAdded {
                 sequence_number: self.em.seq(),
                 item_id: id,
                 output_index: index as u32,
                 summary_index: 0,
-                part: SummaryPart { kind: "summary_text", text: String::new() },
+                part: SummaryPart {
+                    kind: "summary_text",
+                    text: String::new(),
+                },
             });
         }
         index
@@ -306,10 +353,22 @@ impl ResponseBuilder {
             None => {
                 let id = self.item_id("msg");
                 let index = self.slots.len();
-                self.slots.push(Slot::Message { id: id.clone(), text: String::new() });
+                self.slots.push(Slot::Message {
+                    id: id.clone(),
+                    text: String::new(),
+                });
                 self.open_message = Some(index);
-                let item = OutputItem::Message { id: id.clone(), status: "in_progress", role: "assistant", content: Vec::new() };
-                out.push(ResponseEvent::OutputItemAdded { sequence_number: self.em.seq(), output_index: index as u32, item });
+                let item = OutputItem::Message {
+                    id: id.clone(),
+                    status: "in_progress",
+                    role: "assistant",
+                    content: Vec::new(),
+                };
+                out.push(ResponseEvent::OutputItemAdded {
+                    sequence_number: self.em.seq(),
+                    output_index: index as u32,
+                    item,
+                });
                 out.push(ResponseEvent::ContentPartAdded {
                     sequence_number: self.em.seq(),
                     item_id: id,
@@ -335,7 +394,12 @@ impl ResponseBuilder {
     }
 
     /// A tool call begins. `wire_name` is the name the model used.
-    pub fn call_start(&mut self, call_id: &str, wire_name: &str, out: &mut Vec<ResponseEvent>) -> CallHandle {
+    pub fn call_start(
+        &mut self,
+        call_id: &str,
+        wire_name: &str,
+        out: &mut Vec<ResponseEvent>,
+    ) -> CallHandle {
         self.start(out);
         self.open_reasoning = None;
         let target = self.ctx.tool_map.resolve(wire_name);
@@ -373,7 +437,11 @@ impl ResponseBuilder {
             args: String::new(),
             kind: target.kind,
         });
-        out.push(ResponseEvent::OutputItemAdded { sequence_number: self.em.seq(), output_index: index as u32, item });
+        out.push(ResponseEvent::OutputItemAdded {
+            sequence_number: self.em.seq(),
+            output_index: index as u32,
+            item,
+        });
         CallHandle(index)
     }
 
@@ -415,7 +483,10 @@ impl ResponseBuilder {
 
     /// Number of tool calls so far.
     pub fn call_count(&self) -> usize {
-        self.slots.iter().filter(|s| matches!(s, Slot::Call { .. })).count()
+        self.slots
+            .iter()
+            .filter(|s| matches!(s, Slot::Call { .. }))
+            .count()
     }
 
     /// The upstream finished the turn: emit every item's `done` and the terminal event.
@@ -426,14 +497,22 @@ impl ResponseBuilder {
         self.start(out);
         if self.slots.is_empty() && matches!(finish, Finish::Stop | Finish::ToolCalls) {
             // An empty answer ends Codex's turn with nothing; better to let it retry.
-            self.fail(Failure::new(FailureKind::Server, "the upstream returned an empty response"), out);
+            self.fail(
+                Failure::new(
+                    FailureKind::Server,
+                    "the upstream returned an empty response",
+                ),
+                out,
+            );
             return;
         }
         let truncated = matches!(finish, Finish::Length | Finish::ContentFilter);
         let slots = std::mem::take(&mut self.slots);
         let mut output = Vec::with_capacity(slots.len());
         for (index, slot) in slots.into_iter().enumerate() {
-            let Some(item) = self.close_slot(index as u32, slot, truncated, out) else { continue };
+            let Some(item) = self.close_slot(index as u32, slot, truncated, out) else {
+                continue;
+            };
             out.push(ResponseEvent::OutputItemDone {
                 sequence_number: self.em.seq(),
                 output_index: index as u32,
@@ -447,19 +526,34 @@ impl ResponseBuilder {
             Finish::ContentFilter => (ResponseStatus::Incomplete, Some("content_filter")),
         };
         let mut response = self.snapshot(status, output);
-        response.completed_at = (status == ResponseStatus::Completed).then_some(self.ctx.created_at);
-        response.incomplete_details = details.map(|r| IncompleteDetails { reason: r.to_owned() });
+        response.completed_at =
+            (status == ResponseStatus::Completed).then_some(self.ctx.created_at);
+        response.incomplete_details = details.map(|r| IncompleteDetails {
+            reason: r.to_owned(),
+        });
         let seq = self.em.seq();
         out.push(match status {
-            ResponseStatus::Completed => ResponseEvent::Completed { sequence_number: seq, response: Box::new(response.clone()) },
-            _ => ResponseEvent::Incomplete { sequence_number: seq, response: Box::new(response.clone()) },
+            ResponseStatus::Completed => ResponseEvent::Completed {
+                sequence_number: seq,
+                response: Box::new(response.clone()),
+            },
+            _ => ResponseEvent::Incomplete {
+                sequence_number: seq,
+                response: Box::new(response.clone()),
+            },
         });
         self.terminal = Some(response);
     }
 
     /// Emit the `.done` events of one slot and return its final item. Calls whose arguments
     /// were cut by the token cap are dropped: running them would act on half a command.
-    fn close_slot(&mut self, index: u32, slot: Slot, truncated: bool, out: &mut Vec<ResponseEvent>) -> Option<OutputItem> {
+    fn close_slot(
+        &mut self,
+        index: u32,
+        slot: Slot,
+        truncated: bool,
+        out: &mut Vec<ResponseEvent>,
+    ) -> Option<OutputItem> {
         match slot {
             Slot::Message { id, text } => {
                 out.push(ResponseEvent::OutputTextDone {
@@ -479,9 +573,19 @@ impl ResponseBuilder {
                     part: part.clone(),
                 });
                 let status = if truncated { "incomplete" } else { "completed" };
-                Some(OutputItem::Message { id, status, role: "assistant", content: vec![part] })
+                Some(OutputItem::Message {
+                    id,
+                    status,
+                    role: "assistant",
+                    content: vec![part],
+                })
             }
-            Slot::Reasoning { id, text, payload, details } => {
+            Slot::Reasoning {
+                id,
+                text,
+                payload,
+                details,
+            } => {
                 let payload = payload.unwrap_or_else(|| ReasoningPayload::Chat {
                     text: text.clone(),
                     details: (!details.is_empty()).then_some(details),
@@ -494,7 +598,10 @@ impl ResponseBuilder {
                         summary_index: 0,
                         text: text.clone(),
                     });
-                    let part = SummaryPart { kind: "summary_text", text };
+                    let part = SummaryPart {
+                        kind: "summary_text",
+                        text,
+                    };
                     out.push(ResponseEvent::ReasoningSummaryPartDone {
                         sequence_number: self.em.seq(),
                         item_id: id.clone(),
@@ -513,7 +620,13 @@ impl ResponseBuilder {
                             text: text.clone(),
                         });
                     }
-                    (Vec::new(), Some(vec![ReasoningTextPart { kind: "reasoning_text", text }]))
+                    (
+                        Vec::new(),
+                        Some(vec![ReasoningTextPart {
+                            kind: "reasoning_text",
+                            text,
+                        }]),
+                    )
                 };
                 Some(OutputItem::Reasoning {
                     id,
@@ -523,8 +636,18 @@ impl ResponseBuilder {
                     status: "completed",
                 })
             }
-            Slot::Call { id, call_id, wire_name, args, kind } => {
-                let args = if args.trim().is_empty() { "{}".to_owned() } else { args };
+            Slot::Call {
+                id,
+                call_id,
+                wire_name,
+                args,
+                kind,
+            } => {
+                let args = if args.trim().is_empty() {
+                    "{}".to_owned()
+                } else {
+                    args
+                };
                 if truncated && serde_json::from_str::<serde::de::IgnoredAny>(&args).is_err() {
                     return None;
                 }
@@ -583,8 +706,14 @@ impl ResponseBuilder {
         }
         self.start(out);
         let mut response = self.snapshot(ResponseStatus::Failed, Vec::new());
-        response.error = Some(ResponseError { code: failure.kind.code().to_owned(), message: failure.codex_message() });
-        out.push(ResponseEvent::Failed { sequence_number: self.em.seq(), response: Box::new(response.clone()) });
+        response.error = Some(ResponseError {
+            code: failure.kind.code().to_owned(),
+            message: failure.codex_message(),
+        });
+        out.push(ResponseEvent::Failed {
+            sequence_number: self.em.seq(),
+            response: Box::new(response.clone()),
+        });
         self.slots.clear();
         self.terminal = Some(response);
     }
@@ -612,7 +741,11 @@ impl ResponseBuilder {
             tool_choice: echo.tool_choice.clone(),
             tools: echo.tools.clone(),
             top_p: echo.top_p,
-            usage: if status == ResponseStatus::InProgress { None } else { self.usage.clone() },
+            usage: if status == ResponseStatus::InProgress {
+                None
+            } else {
+                self.usage.clone()
+            },
         }
     }
 }

@@ -320,13 +320,20 @@ impl ChatUsage {
             .and_then(|d| d.cached_tokens)
             .or(self.prompt_cache_hit_tokens)
             .unwrap_or(0);
-        let reasoning =
-            self.completion_tokens_details.as_ref().and_then(|d| d.reasoning_tokens).unwrap_or(0);
+        let reasoning = self
+            .completion_tokens_details
+            .as_ref()
+            .and_then(|d| d.reasoning_tokens)
+            .unwrap_or(0);
         ResponseUsage {
             input_tokens: self.prompt_tokens,
-            input_tokens_details: InputTokensDetails { cached_tokens: cached.min(self.prompt_tokens) },
+            input_tokens_details: InputTokensDetails {
+                cached_tokens: cached.min(self.prompt_tokens),
+            },
             output_tokens: self.completion_tokens,
-            output_tokens_details: OutputTokensDetails { reasoning_tokens: reasoning },
+            output_tokens_details: OutputTokensDetails {
+                reasoning_tokens: reasoning,
+            },
             total_tokens: self.prompt_tokens + self.completion_tokens,
         }
     }

@@ -90,7 +90,11 @@ impl ChatStreamTranslator {
                 _ => err.kind.clone(),
             };
             let kind = FailureKind::from_stream_error(code.as_deref(), &err.message);
-            let message = if err.message.is_empty() { "the upstream reported an error mid-stream".to_owned() } else { err.message };
+            let message = if err.message.is_empty() {
+                "the upstream reported an error mid-stream".to_owned()
+            } else {
+                err.message
+            };
             self.builder.fail(Failure::new(kind, message), out);
             return;
         }
@@ -218,7 +222,10 @@ impl ChatStreamTranslator {
 
     fn tool_call(&mut self, pos: usize, tc: ChatToolCallDelta, out: &mut Vec<ResponseEvent>) {
         let (name, args) = match tc.function {
-            Some(f) => (f.name.filter(|n| !n.is_empty()), f.arguments.unwrap_or_default()),
+            Some(f) => (
+                f.name.filter(|n| !n.is_empty()),
+                f.arguments.unwrap_or_default(),
+            ),
             None => (None, String::new()),
         };
         let slot = self.find_call(pos, tc.index, tc.id.as_deref(), name.is_some());
@@ -247,7 +254,13 @@ impl ChatStreamTranslator {
     }
 
     /// Which pending call a fragment belongs to.
-    fn find_call(&mut self, pos: usize, index: Option<u32>, id: Option<&str>, has_name: bool) -> usize {
+    fn find_call(
+        &mut self,
+        pos: usize,
+        index: Option<u32>,
+        id: Option<&str>,
+        has_name: bool,
+    ) -> usize {
         let by_index = index.and_then(|i| self.calls.iter().rposition(|c| c.index == i));
         if let Some(slot) = by_index {
             let c = &self.calls[slot];
@@ -261,7 +274,9 @@ impl ChatStreamTranslator {
                 return slot;
             }
         } else if index.is_none() {
-            if let Some(slot) = id.and_then(|id| self.calls.iter().position(|c| c.id.as_deref() == Some(id))) {
+            if let Some(slot) =
+                id.and_then(|id| self.calls.iter().position(|c| c.id.as_deref() == Some(id)))
+            {
                 return slot;
             }
             if id.is_none() && !self.calls.is_empty() {
@@ -270,9 +285,21 @@ impl ChatStreamTranslator {
         }
         let index = match index {
             Some(i) if by_index.is_none() => i,
-            _ => self.calls.iter().map(|c| c.index + 1).max().unwrap_or(pos as u32).max(pos as u32),
+            _ => self
+                .calls
+                .iter()
+                .map(|c| c.index + 1)
+                .max()
+                .unwrap_or(pos as u32)
+                .max(pos as u32),
         };
-        self.calls.push(PendingCall { index, id: None, name: None, buffered: String::new(), handle: None });
+        self.calls.push(PendingCall {
+            index,
+            id: None,
+            name: None,
+            buffered: String::new(),
+            handle: None,
+        });
         self.calls.len() - 1
     }
 
@@ -288,7 +315,10 @@ impl ChatStreamTranslator {
             Some("insufficient_system_resource" | "error") => {
                 let reason = self.finish_reason.clone().unwrap_or_default();
                 self.builder.fail(
-                    Failure::new(FailureKind::Server, format!("the upstream ended the response with `{reason}`")),
+                    Failure::new(
+                        FailureKind::Server,
+                        format!("the upstream ended the response with `{reason}`"),
+                    ),
                     out,
                 );
                 return;
@@ -303,7 +333,10 @@ impl ChatStreamTranslator {
 fn reasoning_text(v: &Value) -> Option<&str> {
     match v {
         Value::String(s) => Some(s),
-        Value::Object(o) => o.get("text").or_else(|| o.get("content")).and_then(Value::as_str),
+        Value::Object(o) => o
+            .get("text")
+            .or_else(|| o.get("content"))
+            .and_then(Value::as_str),
         _ => None,
     }
 }
@@ -321,7 +354,8 @@ impl Transducer for ChatStreamTranslator {
         let result = sse.feed(bytes, |ev| self.on_event(ev, out));
         self.sse = sse;
         if let Err(e) = result {
-            self.builder.fail(Failure::new(FailureKind::Server, e.to_string()), out);
+            self.builder
+                .fail(Failure::new(FailureKind::Server, e.to_string()), out);
         }
     }
 
@@ -336,7 +370,10 @@ impl Transducer for ChatStreamTranslator {
             self.complete(out);
         } else {
             self.builder.fail(
-                Failure::new(FailureKind::StreamCut, "the upstream stream ended before the response was complete"),
+                Failure::new(
+                    FailureKind::StreamCut,
+                    "the upstream stream ended before the response was complete",
+                ),
                 out,
             );
         }

@@ -119,7 +119,11 @@ impl Conversation {
     /// Build from `instructions` and the input items.
     pub fn from_items(instructions: Option<&str>, items: &[InputItem]) -> Conversation {
         let mut conv = Conversation::default();
-        let mut system: Vec<String> = instructions.filter(|s| !s.is_empty()).map(str::to_owned).into_iter().collect();
+        let mut system: Vec<String> = instructions
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .into_iter()
+            .collect();
         let mut started = false;
         for item in items {
             match item {
@@ -151,7 +155,11 @@ impl Conversation {
                 InputItem::FunctionCall(c) => {
                     started = true;
                     let wire_name = ToolMap::wire_name(c.namespace.as_deref(), &c.name);
-                    let arguments = if c.arguments.trim().is_empty() { "{}".to_owned() } else { c.arguments.clone() };
+                    let arguments = if c.arguments.trim().is_empty() {
+                        "{}".to_owned()
+                    } else {
+                        c.arguments.clone()
+                    };
                     conv.push_assistant(AssistantBlock::Call(ToolCall {
                         call_id: c.call_id.clone(),
                         wire_name,
@@ -210,7 +218,9 @@ impl Conversation {
         while let Some(turn) = iter.next() {
             match turn {
                 Turn::Assistant(blocks) => {
-                    let only_reasoning = blocks.iter().all(|b| matches!(b, AssistantBlock::Reasoning { .. }));
+                    let only_reasoning = blocks
+                        .iter()
+                        .all(|b| matches!(b, AssistantBlock::Reasoning { .. }));
                     if only_reasoning && !matches!(iter.peek(), Some(Turn::ToolResults(_))) {
                         continue;
                     }
@@ -266,7 +276,10 @@ fn pair_results(calls: &[ToolCall], given: Vec<ToolResult>) -> (Vec<ToolResult>,
     }
     let mut orphans = Vec::new();
     for r in given.into_iter().flatten() {
-        orphans.push(UserPart::Text(format!("Output of an earlier tool call ({}):\n{}", r.call_id, r.text)));
+        orphans.push(UserPart::Text(format!(
+            "Output of an earlier tool call ({}):\n{}",
+            r.call_id, r.text
+        )));
         orphans.extend(r.images.into_iter().map(UserPart::Image));
     }
     (results, orphans)
@@ -292,13 +305,22 @@ fn image(part: &ContentPart) -> Option<Image> {
     if !part.is_image() {
         return None;
     }
-    let detail = part.detail.clone().filter(|d| matches!(d.as_str(), "low" | "high" | "auto"));
+    let detail = part
+        .detail
+        .clone()
+        .filter(|d| matches!(d.as_str(), "low" | "high" | "auto"));
     part.image_url.clone().map(|url| Image { url, detail })
 }
 
 fn reasoning_block(r: &ReasoningItem) -> AssistantBlock {
-    let payload = r.encrypted_content.as_deref().and_then(ReasoningPayload::decode);
-    AssistantBlock::Reasoning { payload, text: r.visible_text() }
+    let payload = r
+        .encrypted_content
+        .as_deref()
+        .and_then(ReasoningPayload::decode);
+    AssistantBlock::Reasoning {
+        payload,
+        text: r.visible_text(),
+    }
 }
 
 #[cfg(test)]
@@ -325,9 +347,13 @@ mod tests {
         ]));
         assert_eq!(c.system.as_deref(), Some("be brief\n\ndev"));
         assert_eq!(c.turns.len(), 3);
-        let Turn::Assistant(blocks) = &c.turns[1] else { panic!() };
+        let Turn::Assistant(blocks) = &c.turns[1] else {
+            panic!()
+        };
         assert_eq!(blocks.len(), 4);
-        let Turn::ToolResults(r) = &c.turns[2] else { panic!() };
+        let Turn::ToolResults(r) = &c.turns[2] else {
+            panic!()
+        };
         assert_eq!((r[0].call_id.as_str(), r[0].text.as_str()), ("a", "A"));
         assert_eq!(r[1].wire_name, "f");
     }
@@ -341,16 +367,24 @@ mod tests {
             {"type": "function_call_output", "call_id": "zzz", "output": "late"},
             {"type": "reasoning", "summary": [], "encrypted_content": null},
         ]));
-        let kinds: Vec<_> = c.turns.iter().map(|t| match t {
-            Turn::System(_) => "system",
-            Turn::User(_) => "user",
-            Turn::Assistant(_) => "assistant",
-            Turn::ToolResults(_) => "results",
-        }).collect();
+        let kinds: Vec<_> = c
+            .turns
+            .iter()
+            .map(|t| match t {
+                Turn::System(_) => "system",
+                Turn::User(_) => "user",
+                Turn::Assistant(_) => "assistant",
+                Turn::ToolResults(_) => "results",
+            })
+            .collect();
         assert_eq!(kinds, ["user", "assistant", "results", "user", "user"]);
-        let Turn::ToolResults(r) = &c.turns[2] else { panic!() };
+        let Turn::ToolResults(r) = &c.turns[2] else {
+            panic!()
+        };
         assert!(r[0].synthetic);
-        let Turn::User(parts) = &c.turns[4] else { panic!() };
+        let Turn::User(parts) = &c.turns[4] else {
+            panic!()
+        };
         assert!(matches!(&parts[0], UserPart::Text(t) if t.contains("late")));
     }
 }

@@ -124,7 +124,11 @@ pub struct Failure {
 impl Failure {
     /// A failure without a retry hint.
     pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
-        Failure { kind, message: message.into(), retry_after_ms: None }
+        Failure {
+            kind,
+            message: message.into(),
+            retry_after_ms: None,
+        }
     }
 
     /// The message as Codex should see it. For rate limits Codex parses
@@ -133,7 +137,11 @@ impl Failure {
         match self.kind {
             FailureKind::RateLimited => {
                 let ms = self.retry_after_ms.unwrap_or(1000).max(1);
-                format!("{} Please try again in {:.3}s.", self.message.trim_end(), ms as f64 / 1000.0)
+                format!(
+                    "{} Please try again in {:.3}s.",
+                    self.message.trim_end(),
+                    ms as f64 / 1000.0
+                )
             }
             FailureKind::ContextLength => format!(
                 "Your input exceeds the context window of this model. {}",
@@ -176,7 +184,10 @@ mod tests {
 
     #[test]
     fn classification() {
-        assert_eq!(FailureKind::from_status(429, "{}"), FailureKind::RateLimited);
+        assert_eq!(
+            FailureKind::from_status(429, "{}"),
+            FailureKind::RateLimited
+        );
         assert_eq!(FailureKind::from_status(401, ""), FailureKind::Auth);
         assert_eq!(
             FailureKind::from_status(400, "This model's maximum context length is 131072 tokens"),
@@ -195,6 +206,9 @@ mod tests {
             message: "Rate limit reached.".into(),
             retry_after_ms: Some(1500),
         };
-        assert_eq!(f.codex_message(), "Rate limit reached. Please try again in 1.500s.");
+        assert_eq!(
+            f.codex_message(),
+            "Rate limit reached. Please try again in 1.500s."
+        );
     }
 }

@@ -189,7 +189,10 @@ impl ChatProvider {
                 reasoning_control: ReasoningControl::Thinking,
                 ..generic
             },
-            ChatProvider::Zai => ChatQuirks { reasoning_control: ReasoningControl::Thinking, ..generic },
+            ChatProvider::Zai => ChatQuirks {
+                reasoning_control: ReasoningControl::Thinking,
+                ..generic
+            },
             ChatProvider::OpenRouter | ChatProvider::Kilo => ChatQuirks {
                 parallel_tool_calls: true,
                 reasoning_control: ReasoningControl::OpenRouter,
@@ -223,7 +226,10 @@ impl ChatProvider {
                 efforts: efforts(&["low", "medium", "high", "max"]),
                 ..generic
             },
-            ChatProvider::Mistral => ChatQuirks { reasoning_echo: ReasoningEcho::None, ..generic },
+            ChatProvider::Mistral => ChatQuirks {
+                reasoning_echo: ReasoningEcho::None,
+                ..generic
+            },
             ChatProvider::OpenCode | ChatProvider::Crof | ChatProvider::Generic => generic,
         }
     }
@@ -290,8 +296,11 @@ impl ChatProvider {
 
     /// Parse a name; accepts the kebab-case names and common spellings (`openai`, `deepseek`).
     pub fn from_name(name: &str) -> Option<ChatProvider> {
-        let squashed: String =
-            name.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+        let squashed: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
         let alias = match squashed.as_str() {
             "moonshot" => "kimi",
             "glm" | "zhipu" | "bigmodel" => "zai",
@@ -332,12 +341,30 @@ mod tests {
 
     #[test]
     fn detects_hosts() {
-        assert_eq!(ChatProvider::detect("https://api.deepseek.com/v1"), ChatProvider::DeepSeek);
-        assert_eq!(ChatProvider::detect("https://api.z.ai/api/coding/paas/v4"), ChatProvider::Zai);
-        assert_eq!(ChatProvider::detect("http://localhost:11434/v1"), ChatProvider::Ollama);
-        assert_eq!(ChatProvider::detect("http://127.0.0.1:9/v1"), ChatProvider::Generic);
-        assert_eq!(ChatProvider::from_name("deepseek"), Some(ChatProvider::DeepSeek));
-        assert_eq!(ChatProvider::from_name("OpenRouter"), Some(ChatProvider::OpenRouter));
+        assert_eq!(
+            ChatProvider::detect("https://api.deepseek.com/v1"),
+            ChatProvider::DeepSeek
+        );
+        assert_eq!(
+            ChatProvider::detect("https://api.z.ai/api/coding/paas/v4"),
+            ChatProvider::Zai
+        );
+        assert_eq!(
+            ChatProvider::detect("http://localhost:11434/v1"),
+            ChatProvider::Ollama
+        );
+        assert_eq!(
+            ChatProvider::detect("http://127.0.0.1:9/v1"),
+            ChatProvider::Generic
+        );
+        assert_eq!(
+            ChatProvider::from_name("deepseek"),
+            Some(ChatProvider::DeepSeek)
+        );
+        assert_eq!(
+            ChatProvider::from_name("OpenRouter"),
+            Some(ChatProvider::OpenRouter)
+        );
         assert_eq!(ChatProvider::from_name("nope"), None);
     }
 

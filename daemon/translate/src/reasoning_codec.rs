@@ -70,7 +70,10 @@ mod tests {
 
     #[test]
     fn round_trip_and_foreign_content() {
-        let p = ReasoningPayload::Thinking { thinking: "hm".into(), signature: "sig==".into() };
+        let p = ReasoningPayload::Thinking {
+            thinking: "hm".into(),
+            signature: "sig==".into(),
+        };
         assert_eq!(ReasoningPayload::decode(&p.encode()), Some(p));
         assert_eq!(ReasoningPayload::decode("gAAAAABo-openai-ciphertext"), None);
         assert_eq!(ReasoningPayload::decode("clr1:!!!"), None);

@@ -413,8 +413,16 @@ impl ReasoningItem {
     /// Visible reasoning text: raw content if present, else the summary.
     pub fn visible_text(&self) -> String {
         let content = self.content.as_deref().unwrap_or_default();
-        let parts = if content.is_empty() { &self.summary[..] } else { content };
-        parts.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("")
+        let parts = if content.is_empty() {
+            &self.summary[..]
+        } else {
+            content
+        };
+        parts
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect::<Vec<_>>()
+            .join("")
     }
 }
 
@@ -439,7 +447,11 @@ pub enum Tool {
 impl Tool {
     /// Parse one tool, dispatching on `type`.
     pub fn from_value(value: Value) -> Result<Tool, serde_json::Error> {
-        let kind = value.get("type").and_then(Value::as_str).unwrap_or("function").to_owned();
+        let kind = value
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("function")
+            .to_owned();
         Ok(match kind.as_str() {
             "function" => Tool::Function(serde_json::from_value(value)?),
             "custom" => Tool::Custom(serde_json::from_value(value)?),
@@ -726,7 +738,12 @@ pub struct OutputContent {
 impl OutputContent {
     /// An `output_text` part.
     pub fn text(text: String) -> Self {
-        OutputContent { kind: "output_text", text, annotations: Vec::new(), logprobs: Vec::new() }
+        OutputContent {
+            kind: "output_text",
+            text,
+            annotations: Vec::new(),
+            logprobs: Vec::new(),
+        }
     }
 }
 
@@ -780,7 +797,9 @@ mod tests {
             "client_metadata": {"a": "b"}
         }))
         .unwrap();
-        let Input::Items(items) = &req.input else { panic!("items") };
+        let Input::Items(items) = &req.input else {
+            panic!("items")
+        };
         assert_eq!(items.len(), 4);
         assert_eq!(items[1].kind(), "message");
         assert_eq!(items[3].kind(), "ghost_snapshot");

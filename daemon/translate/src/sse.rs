@@ -35,7 +35,11 @@ pub struct SseParser {
 
 impl SseParser {
     /// Feed bytes; `on_event` is called for every complete event.
-    pub fn feed(&mut self, mut bytes: &[u8], mut on_event: impl FnMut(SseEvent<'_>)) -> Result<(), SseError> {
+    pub fn feed(
+        &mut self,
+        mut bytes: &[u8],
+        mut on_event: impl FnMut(SseEvent<'_>),
+    ) -> Result<(), SseError> {
         while !bytes.is_empty() {
             match bytes.iter().position(|b| *b == b'\n') {
                 Some(nl) => {
@@ -115,7 +119,10 @@ impl SseParser {
     fn dispatch(&mut self, on_event: &mut impl FnMut(SseEvent<'_>)) {
         if self.has_data {
             let event = (!self.event.is_empty()).then_some(self.event.as_str());
-            on_event(SseEvent { event, data: &self.data });
+            on_event(SseEvent {
+                event,
+                data: &self.data,
+            });
         }
         self.data.clear();
         self.event.clear();
@@ -131,7 +138,10 @@ mod tests {
         let mut p = SseParser::default();
         let mut out = Vec::new();
         for c in chunks {
-            p.feed(c, |e| out.push((e.event.map(str::to_owned), e.data.to_owned()))).unwrap();
+            p.feed(c, |e| {
+                out.push((e.event.map(str::to_owned), e.data.to_owned()))
+            })
+            .unwrap();
         }
         p.finish(|e| out.push((e.event.map(str::to_owned), e.data.to_owned())));
         out
@@ -139,8 +149,17 @@ mod tests {
 
     #[test]
     fn splits_across_feeds_and_handles_crlf() {
-        let got = collect(&[b"event: a\r\nda", b"ta: {\"x\":1}\r\n\r\n: ping\n\ndata:[DONE]\n\n"]);
-        assert_eq!(got, vec![(Some("a".into()), "{\"x\":1}".into()), (None, "[DONE]".into())]);
+        let got = collect(&[
+            b"event: a\r\nda",
+            b"ta: {\"x\":1}\r\n\r\n: ping\n\ndata:[DONE]\n\n",
+        ]);
+        assert_eq!(
+            got,
+            vec![
+                (Some("a".into()), "{\"x\":1}".into()),
+                (None, "[DONE]".into())
+            ]
+        );
     }
 
     #[test]

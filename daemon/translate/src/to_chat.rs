@@ -31,7 +31,11 @@ pub fn to_chat(
     upstream_model: &str,
     quirks: &ChatQuirks,
 ) -> ChatTranslation {
-    let LoweredTools { tools, map, dropped: dropped_tools } = lower_tools(&req.tools);
+    let LoweredTools {
+        tools,
+        map,
+        dropped: dropped_tools,
+    } = lower_tools(&req.tools);
     let conv = Conversation::from_items(req.instructions.as_deref(), items);
     let mut dropped = conv.dropped.clone();
     dropped.extend(dropped_tools);
@@ -57,14 +61,28 @@ pub fn to_chat(
         model: upstream_model.to_owned(),
         messages,
         stream: true,
-        stream_options: quirks.stream_usage.then_some(ChatStreamOptions { include_usage: true }),
+        stream_options: quirks.stream_usage.then_some(ChatStreamOptions {
+            include_usage: true,
+        }),
         tools: chat_tools,
-        tool_choice: if has_tools && quirks.tool_choice { tool_choice(req.tool_choice.as_ref()) } else { None },
-        parallel_tool_calls: if has_tools && quirks.parallel_tool_calls { req.parallel_tool_calls } else { None },
+        tool_choice: if has_tools && quirks.tool_choice {
+            tool_choice(req.tool_choice.as_ref())
+        } else {
+            None
+        },
+        parallel_tool_calls: if has_tools && quirks.parallel_tool_calls {
+            req.parallel_tool_calls
+        } else {
+            None
+        },
         temperature: req.temperature,
         top_p: req.top_p,
         store: if quirks.store { req.store } else { None },
-        prompt_cache_key: if quirks.prompt_cache_key { req.prompt_cache_key.clone() } else { None },
+        prompt_cache_key: if quirks.prompt_cache_key {
+            req.prompt_cache_key.clone()
+        } else {
+            None
+        },
         response_format: response_format(req.text.as_ref()),
         ..ChatRequest::default()
     };
@@ -79,12 +97,24 @@ pub fn to_chat(
         MaxTokensField::MaxCompletionTokens => request.max_completion_tokens = cap,
     }
 
-    apply_effort(&mut request, req.reasoning.as_ref().and_then(|r| r.effort.as_deref()), quirks);
-    ChatTranslation { request, tool_map: map, dropped }
+    apply_effort(
+        &mut request,
+        req.reasoning.as_ref().and_then(|r| r.effort.as_deref()),
+        quirks,
+    );
+    ChatTranslation {
+        request,
+        tool_map: map,
+        dropped,
+    }
 }
 
 fn render_messages(conv: &Conversation, quirks: &ChatQuirks) -> Vec<ChatMessage> {
-    let system_role = if quirks.developer_role { "developer" } else { "system" };
+    let system_role = if quirks.developer_role {
+        "developer"
+    } else {
+        "system"
+    };
     let mut out = Vec::with_capacity(conv.turns.len() + 1);
     if let Some(system) = &conv.system {
         out.push(text_message(system_role, system.clone()));
@@ -99,7 +129,9 @@ fn render_messages(conv: &Conversation, quirks: &ChatQuirks) -> Vec<ChatMessage>
                 for r in results {
                     let mut text = r.text.clone();
                     if !r.images.is_empty() {
-                        text.push_str("\n[The images of this output follow in the next user message.]");
+                        text.push_str(
+                            "\n[The images of this output follow in the next user message.]",
+                        );
                         images.extend(r.images.iter().cloned().map(UserPart::Image));
                     }
                     out.push(ChatMessage {
@@ -121,7 +153,11 @@ fn render_messages(conv: &Conversation, quirks: &ChatQuirks) -> Vec<ChatMessage>
 }
 
 fn text_message(role: &str, text: String) -> ChatMessage {
-    ChatMessage { role: role.into(), content: Some(ChatContent::Text(text)), ..ChatMessage::default() }
+    ChatMessage {
+        role: role.into(),
+        content: Some(ChatContent::Text(text)),
+        ..ChatMessage::default()
+    }
 }
 
 fn user_message(parts: &[UserPart], vision: bool) -> ChatMessage {
@@ -137,14 +173,23 @@ fn user_message(parts: &[UserPart], vision: bool) -> ChatMessage {
         .iter()
         .map(|p| match p {
             UserPart::Text(text) => ChatPart::Text { text: text.clone() },
-            UserPart::Image(Image { url, detail }) if vision => {
-                ChatPart::ImageUrl { image_url: ChatImageUrl { url: url.clone(), detail: detail.clone() } }
-            }
+            UserPart::Image(Image { url, detail }) if vision => ChatPart::ImageUrl {
+                image_url: ChatImageUrl {
+                    url: url.clone(),
+                    detail: detail.clone(),
+                },
+            },
             // A text-only model fails hard on image parts; say what was there instead.
-            UserPart::Image(_) => ChatPart::Text { text: "[image omitted: this model does not accept images]".into() },
+            UserPart::Image(_) => ChatPart::Text {
+                text: "[image omitted: this model does not accept images]".into(),
+            },
         })
         .collect();
-    ChatMessage { role: "user".into(), content: Some(ChatContent::Parts(parts)), ..ChatMessage::default() }
+    ChatMessage {
+        role: "user".into(),
+        content: Some(ChatContent::Parts(parts)),
+        ..ChatMessage::default()
+    }
 }
 
 fn assistant_message(blocks: &[AssistantBlock], quirks: &ChatQuirks) -> ChatMessage {
@@ -160,9 +205,14 @@ fn assistant_message(blocks: &[AssistantBlock], quirks: &ChatQuirks) -> ChatMess
                 }
                 text.push_str(t);
             }
-            AssistantBlock::Reasoning { payload, text: visible } => {
+            AssistantBlock::Reasoning {
+                payload,
+                text: visible,
+            } => {
                 let (t, d) = match payload {
-                    Some(ReasoningPayload::Chat { text, details }) => (text.as_str(), details.clone()),
+                    Some(ReasoningPayload::Chat { text, details }) => {
+                        (text.as_str(), details.clone())
+                    }
                     Some(ReasoningPayload::Thinking { thinking, .. }) => (thinking.as_str(), None),
                     Some(ReasoningPayload::RedactedThinking { .. }) => ("", None),
                     None => (visible.as_str(), None),
@@ -173,7 +223,10 @@ fn assistant_message(blocks: &[AssistantBlock], quirks: &ChatQuirks) -> ChatMess
             AssistantBlock::Call(c) => calls.push(ChatToolCall {
                 id: c.call_id.clone(),
                 kind: "function".into(),
-                function: ChatFunctionCall { name: c.wire_name.clone(), arguments: c.arguments.clone() },
+                function: ChatFunctionCall {
+                    name: c.wire_name.clone(),
+                    arguments: c.arguments.clone(),
+                },
             }),
         }
     }
@@ -195,7 +248,9 @@ fn assistant_message(blocks: &[AssistantBlock], quirks: &ChatQuirks) -> ChatMess
             if !details.is_empty() {
                 msg.reasoning_details = Some(details);
             } else if let Some(text) = reasoning.filter(|t| !t.is_empty()) {
-                msg.reasoning_details = Some(vec![json!({"type": "reasoning.text", "text": text, "format": "unknown", "index": 0})]);
+                msg.reasoning_details = Some(vec![
+                    json!({"type": "reasoning.text", "text": text, "format": "unknown", "index": 0}),
+                ]);
             }
         }
     }
@@ -232,7 +287,13 @@ fn response_format(text: Option<&Value>) -> Option<Value> {
     match format.get("type").and_then(Value::as_str)? {
         "json_schema" => {
             let mut schema = Map::new();
-            schema.insert("name".into(), format.get("name").cloned().unwrap_or_else(|| json!("output")));
+            schema.insert(
+                "name".into(),
+                format
+                    .get("name")
+                    .cloned()
+                    .unwrap_or_else(|| json!("output")),
+            );
             if let Some(s) = format.get("schema") {
                 schema.insert("schema".into(), s.clone());
             }
@@ -249,12 +310,20 @@ fn response_format(text: Option<&Value>) -> Option<Value> {
 fn apply_effort(request: &mut ChatRequest, effort: Option<&str>, quirks: &ChatQuirks) {
     let Some(effort) = effort else { return };
     let off = effort == "none";
-    let clamped = if off { None } else { clamp_effort(effort, &quirks.efforts) };
+    let clamped = if off {
+        None
+    } else {
+        clamp_effort(effort, &quirks.efforts)
+    };
     match quirks.reasoning_control {
         ReasoningControl::None => {}
         ReasoningControl::ReasoningEffort => request.reasoning_effort = clamped,
         ReasoningControl::OpenRouter => {
-            request.reasoning = Some(if off { json!({"effort": "none"}) } else { json!({"effort": clamped}) });
+            request.reasoning = Some(if off {
+                json!({"effort": "none"})
+            } else {
+                json!({"effort": clamped})
+            });
         }
         ReasoningControl::DeepSeek => {
             request.thinking = Some(json!({"type": if off { "disabled" } else { "enabled" }}));

@@ -61,11 +61,14 @@ impl ToolMap {
     /// What a wire name the model called stands for. Unknown names (the model invented a
     /// tool) are treated as plain functions so Codex can answer "unsupported call" itself.
     pub fn resolve(&self, wire: &str) -> ToolTarget {
-        self.by_wire.get(wire).cloned().unwrap_or_else(|| ToolTarget {
-            kind: ToolKind::Function,
-            name: wire.to_owned(),
-            namespace: None,
-        })
+        self.by_wire
+            .get(wire)
+            .cloned()
+            .unwrap_or_else(|| ToolTarget {
+                kind: ToolKind::Function,
+                name: wire.to_owned(),
+                namespace: None,
+            })
     }
 
     /// The wire name of a Codex tool (for history items), computed the same way as for
@@ -136,7 +139,11 @@ fn push_function(f: &FunctionTool, namespace: Option<&str>, out: &mut LoweredToo
     };
     out.map.insert(
         wire.clone(),
-        ToolTarget { kind: ToolKind::Function, name: f.name.clone(), namespace: namespace.map(str::to_owned) },
+        ToolTarget {
+            kind: ToolKind::Function,
+            name: f.name.clone(),
+            namespace: namespace.map(str::to_owned),
+        },
     );
     out.tools.push(WireTool {
         name: wire,
@@ -151,7 +158,10 @@ fn push_custom(c: &CustomTool, namespace: Option<&str>, out: &mut LoweredTools) 
     let mut description = c.description.clone().unwrap_or_default();
     if let Some(format) = &c.format {
         let definition = format.get("definition").and_then(Value::as_str);
-        let syntax = format.get("syntax").and_then(Value::as_str).unwrap_or("grammar");
+        let syntax = format
+            .get("syntax")
+            .and_then(Value::as_str)
+            .unwrap_or("grammar");
         if let Some(definition) = definition {
             description.push_str(&format!(
                 "\n\nPass the tool's raw input text in the `input` argument (not JSON-encoded \
@@ -161,7 +171,11 @@ fn push_custom(c: &CustomTool, namespace: Option<&str>, out: &mut LoweredTools) 
     }
     out.map.insert(
         wire.clone(),
-        ToolTarget { kind: ToolKind::Custom, name: c.name.clone(), namespace: namespace.map(str::to_owned) },
+        ToolTarget {
+            kind: ToolKind::Custom,
+            name: c.name.clone(),
+            namespace: namespace.map(str::to_owned),
+        },
     );
     out.tools.push(WireTool {
         name: wire,
@@ -183,7 +197,13 @@ fn wire_name(namespace: Option<&str>, name: &str) -> String {
     };
     let clean: String = full
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if clean == full && clean.len() <= MAX_TOOL_NAME {
         return clean;
@@ -247,19 +267,34 @@ mod tests {
             {"type": "web_search"}
         ])));
         let names: Vec<_> = lowered.tools.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(&names[..3], ["exec_command", "apply_patch", "mcp__srv__read"]);
+        assert_eq!(
+            &names[..3],
+            ["exec_command", "apply_patch", "mcp__srv__read"]
+        );
         assert!(names[3].len() <= MAX_TOOL_NAME, "{}", names[3]);
         assert_eq!(lowered.dropped, ["web_search"]);
         let t = lowered.map.resolve(names[3]);
-        assert_eq!((t.name.as_str(), t.namespace.as_deref()), ("fetch.page", Some(long_ns)));
+        assert_eq!(
+            (t.name.as_str(), t.namespace.as_deref()),
+            ("fetch.page", Some(long_ns))
+        );
         assert_eq!(lowered.map.resolve("apply_patch").kind, ToolKind::Custom);
-        assert!(lowered.tools[1].description.as_deref().unwrap().contains("start: x"));
+        assert!(
+            lowered.tools[1]
+                .description
+                .as_deref()
+                .unwrap()
+                .contains("start: x")
+        );
         assert_eq!(ToolMap::wire_name(Some(long_ns), "fetch.page"), names[3]);
     }
 
     #[test]
     fn custom_input_tolerates_raw_text() {
-        assert_eq!(custom_input(&custom_arguments("*** Begin Patch\n")), "*** Begin Patch\n");
+        assert_eq!(
+            custom_input(&custom_arguments("*** Begin Patch\n")),
+            "*** Begin Patch\n"
+        );
         assert_eq!(custom_input("*** Begin Patch"), "*** Begin Patch");
     }
 }

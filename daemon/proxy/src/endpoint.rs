@@ -1,0 +1,165 @@
+//! An upstream endpoint as the proxy needs it: where, how, with which key and quirks.
+
+use std::collections::HashMap;
+
+use codex_launcher_translate::provider::{ChatProvider, ChatQuirks};
+use serde::{Deserialize, Serialize};
+
+use crate::secret::ApiKey;
+
+/// Upstream wire protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+    /// OpenAI-compatible Chat Completions (`POST {base}/chat/completions`).
+    OpenaiCompat,
+}
+
+impl Backend {
+    /// The CLI / config name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::OpenaiCompat => "openai-compat",
+        }
+    }
+
+    /// Parse a CLI / config name.
+    pub fn from_name(name: &str) -> Option<Backend> {
+        match name {
+            "openai-compat" | "openai" | "chat" | "chat-completions" => Some(Backend::OpenaiCompat),
+            _ => None,
+        }
+    }
+}
+
+/// One upstream.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Stable id (URL path segment `/e/<id>/`).
+    pub id: String,
+    /// Display name, used in error messages.
+    pub name: String,
+    /// Wire protocol.
+    pub backend: Backend,
+    /// Normalised base URL (no trailing slash, no `/chat/completions`).
+    pub base_url: String,
+    /// Key injected as `Authorization: Bearer`.
+    pub api_key: Option<ApiKey>,
+    /// Which Chat host this is (drives `quirks` unless overridden).
+    pub provider: ChatProvider,
+    /// Field and reasoning capabilities.
+    pub quirks: ChatQuirks,
+    /// Send a browser User-Agent (Cloudflare-fronted hosts that block unknown clients).
+    pub browser_ua: bool,
+    /// Extra headers for every upstream request (never logged: they may hold tokens).
+    pub extra_headers: Vec<(String, String)>,
+    /// Codex model slug → upstream model id, where they differ.
+    pub model_map: HashMap<String, String>,
+    /// Codex `ModelsResponse` served at `/v1/models`.
+    pub catalog: Option<serde_json::Value>,
+}
+
+/// A base URL that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// Not http(s).
+    #[error("the URL `{0}` must start with http:// or https://")]
+    Scheme(String),
+    /// No host.
+    #[error("the URL `{0}` has no host")]
+    NoHost(String),
+}
+
+/// Normalise a user-supplied base URL: trim, drop trailing slashes and a pasted
+/// `/chat/completions` (or `/responses`, `/messages`) so we never request a doubled path.
+pub fn normalize_base_url(url: &str) -> Result<String, UrlError> {
+    let mut url = url.trim().trim_end_matches('/').to_owned();
+    let lower = url.to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return Err(UrlError::Scheme(url));
+    }
+    for suffix in [
+        "/chat/completions",
+        "/completions",
+        "/responses",
+        "/messages",
+    ] {
+        if url.to_ascii_lowercase().ends_with(suffix) {
+            url.truncate(url.len() - suffix.len());
+            url = url.trim_end_matches('/').to_owned();
+        }
+    }
+    let host = url
+        .split("://")
+        .nth(1)
+        .unwrap_or_default()
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    if host.is_empty() {
+        return Err(UrlError::NoHost(url));
+    }
+    Ok(url)
+}
+
+impl Endpoint {
+    /// A Chat Completions endpoint with the quirks of the provider its URL belongs to.
+    pub fn openai_compat(
+        id: &str,
+        base_url: &str,
+        api_key: Option<ApiKey>,
+    ) -> Result<Endpoint, UrlError> {
+        let base_url = normalize_base_url(base_url)?;
+        let provider = ChatProvider::detect(&base_url);
+        Ok(Endpoint {
+            id: id.to_owned(),
+            name: id.to_owned(),
+            backend: Backend::OpenaiCompat,
+            quirks: provider.quirks(),
+            provider,
+            base_url,
+            api_key,
+            browser_ua: false,
+            extra_headers: Vec::new(),
+            model_map: HashMap::new(),
+            catalog: None,
+        })
+    }
+
+    /// The upstream model id for a Codex slug.
+    pub fn upstream_model<'a>(&'a self, slug: &'a str) -> &'a str {
+        self.model_map.get(slug).map(String::as_str).unwrap_or(slug)
+    }
+
+    /// The URL a request goes to.
+    pub fn request_url(&self) -> String {
+        match self.backend {
+            Backend::OpenaiCompat => format!("{}/chat/completions", self.base_url),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_urls() {
+        assert_eq!(
+            normalize_base_url(" https://api.x.com/v1/ ").unwrap(),
+            "https://api.x.com/v1"
+        );
+        assert_eq!(
+            normalize_base_url("https://api.x.com/v1/chat/completions").unwrap(),
+            "https://api.x.com/v1"
+        );
+        assert!(matches!(
+            normalize_base_url("api.x.com"),
+            Err(UrlError::Scheme(_))
+        ));
+        assert!(matches!(
+            normalize_base_url("http:///v1"),
+            Err(UrlError::NoHost(_))
+        ));
+    }
+}

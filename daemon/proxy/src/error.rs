@@ -1,0 +1,144 @@
+//! The proxy's errors, and the one exhaustive place deciding how each looks to the client:
+//! HTTP status, OpenAI-style error body, log level, retryability.
+//!
+//! Codex 0.169.0 (observed): 429 *with* `Retry-After` is retried after that delay, without it
+//! is fatal; 5xx is retried; 400 is fatal and its body shown; 400 with
+//! `context_length_exceeded` shows the context-window message. So upstream failures that
+//! retrying cannot fix (bad key, rejected request) are answered with 400 and a message naming
+//! the endpoint; transient ones with 429 + Retry-After or 502/503.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use codex_launcher_translate::{Failure, FailureKind, TranslateError};
+use serde_json::json;
+
+/// Everything that can go wrong in the proxy.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    /// The client's body is not a valid request.
+    #[error(transparent)]
+    BadRequest(#[from] TranslateError),
+    /// `previous_response_id` names a response we do not have.
+    #[error(
+        "previous response `{0}` was not found: it was never served here, was not stored (store: false), or was evicted"
+    )]
+    PreviousResponseNotFound(String),
+    /// No such endpoint.
+    #[error("no endpoint `{0}` is configured")]
+    UnknownEndpoint(String),
+    /// The request body is too large.
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// The upstream failed before streaming began.
+    #[error("{}", .0.message)]
+    Upstream(Failure),
+    /// The upstream failed after streaming began; the message is already in its final form.
+    #[error("{}", .0.message)]
+    FailedResponse(Failure),
+    /// A bug on our side.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ProxyError {
+    /// HTTP status for the client.
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            ProxyError::BadRequest(_) | ProxyError::PreviousResponseNotFound(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ProxyError::UnknownEndpoint(_) => StatusCode::NOT_FOUND,
+            ProxyError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ProxyError::Upstream(f) | ProxyError::FailedResponse(f) => match f.kind {
+                FailureKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                FailureKind::ContextLength
+                | FailureKind::Auth
+                | FailureKind::InvalidRequest
+                | FailureKind::Quota => StatusCode::BAD_REQUEST,
+                FailureKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+                FailureKind::Server | FailureKind::StreamCut => StatusCode::BAD_GATEWAY,
+            },
+            ProxyError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// How loudly to log it.
+    pub fn level(&self) -> tracing::Level {
+        match self {
+            ProxyError::BadRequest(_)
+            | ProxyError::PreviousResponseNotFound(_)
+            | ProxyError::UnknownEndpoint(_)
+            | ProxyError::PayloadTooLarge => tracing::Level::INFO,
+            ProxyError::Upstream(f) | ProxyError::FailedResponse(f) if f.kind.retryable() => {
+                tracing::Level::WARN
+            }
+            ProxyError::Upstream(_) | ProxyError::FailedResponse(_) | ProxyError::Internal(_) => {
+                tracing::Level::ERROR
+            }
+        }
+    }
+
+    /// Whether the client should retry.
+    pub fn retryable(&self) -> bool {
+        match self {
+            ProxyError::Upstream(f) | ProxyError::FailedResponse(f) => f.kind.retryable(),
+            ProxyError::BadRequest(_)
+            | ProxyError::PreviousResponseNotFound(_)
+            | ProxyError::UnknownEndpoint(_)
+            | ProxyError::PayloadTooLarge
+            | ProxyError::Internal(_) => false,
+        }
+    }
+
+    /// `(type, code)` of the OpenAI-style error body.
+    fn type_and_code(&self) -> (&'static str, &'static str) {
+        match self {
+            ProxyError::BadRequest(_) => ("invalid_request_error", "invalid_request"),
+            ProxyError::PreviousResponseNotFound(_) => {
+                ("invalid_request_error", "previous_response_not_found")
+            }
+            ProxyError::UnknownEndpoint(_) => ("invalid_request_error", "endpoint_not_found"),
+            ProxyError::PayloadTooLarge => ("invalid_request_error", "request_too_large"),
+            ProxyError::Upstream(f) | ProxyError::FailedResponse(f) => match f.kind {
+                FailureKind::RateLimited => ("rate_limit_error", "rate_limit_exceeded"),
+                FailureKind::ContextLength => ("invalid_request_error", "context_length_exceeded"),
+                FailureKind::Auth => ("upstream_authentication_error", "upstream_auth_failed"),
+                FailureKind::InvalidRequest => {
+                    ("invalid_request_error", "upstream_rejected_request")
+                }
+                FailureKind::Quota => ("insufficient_quota", "insufficient_quota"),
+                FailureKind::Overloaded => ("server_error", "upstream_overloaded"),
+                FailureKind::Server | FailureKind::StreamCut => ("server_error", "upstream_error"),
+            },
+            ProxyError::Internal(_) => ("server_error", "internal_error"),
+        }
+    }
+
+    /// The message for the client.
+    pub fn client_message(&self) -> String {
+        match self {
+            ProxyError::Upstream(f) => f.codex_message(),
+            ProxyError::FailedResponse(f) => f.message.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ProxyError {
+    fn into_response(self) -> Response {
+        let (kind, code) = self.type_and_code();
+        let body = json!({"error": {"message": self.client_message(), "type": kind, "param": null, "code": code}});
+        let mut resp = (self.status_code(), Json(body)).into_response();
+        if let ProxyError::Upstream(f) | ProxyError::FailedResponse(f) = &self {
+            if matches!(f.kind, FailureKind::RateLimited | FailureKind::Overloaded) {
+                // Codex retries a 429 only when it carries Retry-After; always send one.
+                let secs = f.retry_after_ms.unwrap_or(1000).div_ceil(1000).max(1);
+                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                    resp.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+        }
+        resp
+    }
+}

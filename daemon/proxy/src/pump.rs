@@ -1,0 +1,158 @@
+//! The response body: drives a [`Transducer`] from the upstream's byte stream, with
+//! keep-alives while the upstream is silent, and turns its events into SSE bytes.
+//!
+//! It is a plain `Stream` owned by the HTTP response: when the client disconnects, hyper drops
+//! it, which drops the upstream response and so cancels the upstream request.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::Bytes;
+use codex_launcher_translate::{Response, ResponseEvent, Transducer};
+use futures::{Stream, StreamExt};
+
+use crate::endpoint::Endpoint;
+use crate::upstream::{failure_from_response, failure_from_transport};
+
+/// The upstream's answer, still to come.
+pub type PendingResponse =
+    Pin<Box<dyn Future<Output = Result<reqwest::Response, reqwest::Error>> + Send>>;
+type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
+
+enum Phase {
+    /// Waiting for the upstream's response headers.
+    Waiting(PendingResponse),
+    /// Reading the upstream's body.
+    Streaming(ByteStream),
+    /// Terminal event sent.
+    Done,
+}
+
+/// Called once with the terminal response.
+pub type OnDone = Box<dyn FnOnce(&Response) + Send>;
+
+/// The pump.
+pub struct Pump {
+    transducer: Box<dyn Transducer>,
+    endpoint: std::sync::Arc<Endpoint>,
+    phase: Phase,
+    keepalive: Duration,
+    events: Vec<ResponseEvent>,
+    on_done: Option<OnDone>,
+    started: bool,
+}
+
+impl Pump {
+    /// A pump still waiting for the upstream's headers.
+    pub fn waiting(
+        transducer: Box<dyn Transducer>,
+        endpoint: std::sync::Arc<Endpoint>,
+        pending: PendingResponse,
+        keepalive: Duration,
+        on_done: OnDone,
+    ) -> Pump {
+        Pump {
+            transducer,
+            endpoint,
+            phase: Phase::Waiting(pending),
+            keepalive,
+            events: Vec::new(),
+            on_done: Some(on_done),
+            started: false,
+        }
+    }
+
+    /// A pump whose upstream already answered 2xx.
+    pub fn streaming(
+        transducer: Box<dyn Transducer>,
+        endpoint: std::sync::Arc<Endpoint>,
+        resp: reqwest::Response,
+        keepalive: Duration,
+        on_done: OnDone,
+    ) -> Pump {
+        Pump {
+            transducer,
+            endpoint,
+            phase: Phase::Streaming(Box::pin(resp.bytes_stream())),
+            keepalive,
+            events: Vec::new(),
+            on_done: Some(on_done),
+            started: false,
+        }
+    }
+
+    /// Advance until some events are ready; `None` after the terminal event.
+    pub async fn next_events(&mut self) -> Option<Vec<ResponseEvent>> {
+        loop {
+            if !self.started {
+                self.started = true;
+                self.transducer.start(&mut self.events);
+            }
+            if !self.events.is_empty() {
+                return Some(self.take_events());
+            }
+            match &mut self.phase {
+                Phase::Done => return None,
+                Phase::Waiting(pending) => {
+                    match tokio::time::timeout(self.keepalive, pending.as_mut()).await {
+                        Err(_) => self.transducer.keepalive(&mut self.events),
+                        Ok(Ok(resp)) if resp.status().is_success() => {
+                            self.phase = Phase::Streaming(Box::pin(resp.bytes_stream()));
+                        }
+                        Ok(Ok(resp)) => {
+                            let failure = failure_from_response(&self.endpoint, resp).await;
+                            self.transducer.fail(failure, &mut self.events);
+                        }
+                        Ok(Err(e)) => {
+                            let failure = failure_from_transport(&self.endpoint, &e);
+                            self.transducer.fail(failure, &mut self.events);
+                        }
+                    }
+                }
+                Phase::Streaming(body) => {
+                    match tokio::time::timeout(self.keepalive, body.next()).await {
+                        Err(_) => self.transducer.keepalive(&mut self.events),
+                        Ok(Some(Ok(bytes))) => self.transducer.feed(&bytes, &mut self.events),
+                        Ok(Some(Err(e))) => {
+                            let mut failure = failure_from_transport(&self.endpoint, &e);
+                            failure.kind = codex_launcher_translate::FailureKind::StreamCut;
+                            self.transducer.fail(failure, &mut self.events);
+                        }
+                        Ok(None) => self.transducer.end_of_stream(&mut self.events),
+                    }
+                }
+            }
+            if self.transducer.is_finished() && !matches!(self.phase, Phase::Done) {
+                self.phase = Phase::Done;
+                if let (Some(done), Some(resp)) =
+                    (self.on_done.take(), self.transducer.final_response())
+                {
+                    done(resp);
+                }
+            }
+        }
+    }
+
+    fn take_events(&mut self) -> Vec<ResponseEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Run to the end and return the terminal response (non-stream clients).
+    pub async fn collect(mut self) -> Option<Response> {
+        while self.next_events().await.is_some() {}
+        self.transducer.final_response().cloned()
+    }
+
+    /// The SSE body.
+    pub fn into_sse(self) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
+        futures::stream::unfold(self, |mut pump| async move {
+            let events = pump.next_events().await?;
+            let mut buf = Vec::with_capacity(events.len() * 256);
+            for e in &events {
+                e.write_sse(&mut buf);
+            }
+            Some((Ok(Bytes::from(buf)), pump))
+        })
+    }
+}

@@ -1,0 +1,369 @@
+//! HTTP routes. Handlers are thin: parse, prepare, send, pump.
+//!
+//! - `POST /v1/responses`, `POST /responses`: the default endpoint.
+//! - `POST /e/{endpoint}/v1/responses`: a named endpoint (several providers side by side).
+//! - `GET /v1/models`, `GET /e/{endpoint}/v1/models`: the endpoint's Codex model catalog.
+//! - `GET /healthz`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response as HttpResponse};
+use axum::routing::{get, post};
+use codex_launcher_translate::responses::{InputItem, ResponseStatus};
+use codex_launcher_translate::{Response, ResponsesRequest, parse_request};
+use serde_json::json;
+use tracing::Instrument;
+
+use crate::ProxyState;
+use crate::backend::prepare;
+use crate::error::ProxyError;
+use crate::pump::{OnDone, Pump};
+use crate::upstream::{failure_from_response, failure_from_transport, upstream_headers};
+
+/// The router.
+pub fn router(state: Arc<ProxyState>) -> Router {
+    let limit = state.settings.max_body_bytes;
+    Router::new()
+        .route("/v1/responses", post(responses_default))
+        .route("/responses", post(responses_default))
+        .route("/e/{endpoint}/v1/responses", post(responses_named))
+        .route("/e/{endpoint}/responses", post(responses_named))
+        .route("/v1/models", get(models_default))
+        .route("/models", get(models_default))
+        .route("/e/{endpoint}/v1/models", get(models_named))
+        .route("/e/{endpoint}/models", get(models_named))
+        .route("/healthz", get(healthz))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+}
+
+async fn not_found() -> HttpResponse {
+    let body = json!({"error": {"message": "no such route", "type": "invalid_request_error", "param": null, "code": "not_found"}});
+    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+}
+
+async fn models_default(State(state): State<Arc<ProxyState>>) -> HttpResponse {
+    models(&state, None)
+}
+
+async fn models_named(
+    State(state): State<Arc<ProxyState>>,
+    Path(id): Path<String>,
+) -> HttpResponse {
+    models(&state, Some(&id))
+}
+
+fn models(state: &ProxyState, id: Option<&str>) -> HttpResponse {
+    let Some(endpoint) = state.endpoint(id) else {
+        return ProxyError::UnknownEndpoint(id.unwrap_or("default").to_owned()).into_response();
+    };
+    // Codex reads `models` (ModelsResponse); OpenAI-style clients read `data`.
+    let mut body = endpoint
+        .catalog
+        .clone()
+        .unwrap_or_else(|| json!({"models": []}));
+    let slugs: Vec<serde_json::Value> = body
+        .get("models")
+        .and_then(|m| m.as_array())
+        .map(|models| {
+            models
+                .iter()
+                .filter_map(|m| m.get("slug").and_then(|s| s.as_str()))
+                .map(|slug| json!({"id": slug, "object": "model", "owned_by": endpoint.name}))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(obj) = body.as_object_mut() {
+        obj.entry("object").or_insert(json!("list"));
+        obj.entry("data").or_insert(serde_json::Value::Array(slugs));
+    }
+    axum::Json(body).into_response()
+}
+
+async fn responses_default(
+    State(state): State<Arc<ProxyState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> HttpResponse {
+    responses(state, None, headers, body).await
+}
+
+async fn responses_named(
+    State(state): State<Arc<ProxyState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> HttpResponse {
+    responses(state, Some(id), headers, body).await
+}
+
+static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(1);
+
+async fn responses(
+    state: Arc<ProxyState>,
+    endpoint_id: Option<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> HttpResponse {
+    state.stats.requests.fetch_add(1, Ordering::Relaxed);
+    let n = REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let span = tracing::info_span!(
+        "request",
+        request_id = n,
+        endpoint = tracing::field::Empty,
+        model = tracing::field::Empty,
+        stream = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let result = handle(state.clone(), endpoint_id, headers, body, n)
+        .instrument(span.clone())
+        .await;
+    match result {
+        Ok(resp) => resp,
+        Err(err) => {
+            state.stats.errors.fetch_add(1, Ordering::Relaxed);
+            let status = err.status_code().as_u16();
+            let ms = started.elapsed().as_millis() as u64;
+            let _g = span.enter();
+            match err.level() {
+                tracing::Level::ERROR => {
+                    tracing::error!(status, duration_ms = ms, error = %err, "request failed")
+                }
+                tracing::Level::WARN => {
+                    tracing::warn!(status, duration_ms = ms, error = %err, "request failed")
+                }
+                _ => tracing::info!(status, duration_ms = ms, error = %err, "request rejected"),
+            }
+            err.into_response()
+        }
+    }
+}
+
+async fn handle(
+    state: Arc<ProxyState>,
+    endpoint_id: Option<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    n: u64,
+) -> Result<HttpResponse, ProxyError> {
+    let body = body.map_err(|rej| {
+        if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ProxyError::PayloadTooLarge
+        } else {
+            ProxyError::Internal(rej.body_text())
+        }
+    })?;
+    let endpoint = state.endpoint(endpoint_id.as_deref()).ok_or_else(|| {
+        ProxyError::UnknownEndpoint(endpoint_id.clone().unwrap_or_else(|| "default".into()))
+    })?;
+    let req = parse_request(&body)?;
+    let span = tracing::Span::current();
+    span.record("endpoint", endpoint.id.as_str());
+    span.record("model", req.model.as_str());
+    span.record("stream", req.stream);
+
+    let items = expand_input(&state, &req)?;
+    let response_id = new_response_id(n);
+    let created_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let prepared = prepare(&endpoint, &req, &items, response_id, created_at)?;
+    if !prepared.dropped.is_empty() {
+        tracing::debug!(dropped = ?prepared.dropped, "items and tools the upstream cannot take were dropped");
+    }
+    tracing::debug!(url = %prepared.url, bytes = prepared.body.len(), "sending upstream");
+
+    let send = state
+        .client
+        .post(&prepared.url)
+        .headers(upstream_headers(&endpoint, &headers))
+        .body(prepared.body)
+        .send();
+    let mut pending: crate::pump::PendingResponse = Box::pin(send);
+    let on_done = completion_hook(
+        state.clone(),
+        req.store != Some(false),
+        items,
+        tracing::Span::current(),
+    );
+    let keepalive = state.settings.keepalive;
+
+    if !req.stream {
+        let resp = pending
+            .await
+            .map_err(|e| ProxyError::Upstream(failure_from_transport(&endpoint, &e)))?;
+        if !resp.status().is_success() {
+            return Err(ProxyError::Upstream(
+                failure_from_response(&endpoint, resp).await,
+            ));
+        }
+        let pump = Pump::streaming(
+            prepared.transducer,
+            endpoint.clone(),
+            resp,
+            keepalive,
+            on_done,
+        );
+        let response = pump
+            .collect()
+            .await
+            .ok_or_else(|| ProxyError::Internal("no terminal event".into()))?;
+        return non_stream_reply(response);
+    }
+
+    // Within the grace period, upstream errors become HTTP statuses Codex handles well;
+    // after it, the stream has started and they arrive as `response.failed`.
+    let pump = match tokio::time::timeout(state.settings.first_byte_grace, pending.as_mut()).await {
+        Ok(Ok(resp)) if resp.status().is_success() => Pump::streaming(
+            prepared.transducer,
+            endpoint.clone(),
+            resp,
+            keepalive,
+            on_done,
+        ),
+        Ok(Ok(resp)) => {
+            return Err(ProxyError::Upstream(
+                failure_from_response(&endpoint, resp).await,
+            ));
+        }
+        Ok(Err(e)) => return Err(ProxyError::Upstream(failure_from_transport(&endpoint, &e))),
+        Err(_) => {
+            tracing::info!("upstream slow to answer; streaming keep-alives meanwhile");
+            Pump::waiting(
+                prepared.transducer,
+                endpoint.clone(),
+                pending,
+                keepalive,
+                on_done,
+            )
+        }
+    };
+    let guard = ActiveStream::new(state.clone());
+    let body = futures::StreamExt::map(pump.into_sse(), move |chunk| {
+        let _keep = &guard;
+        chunk
+    });
+    let mut resp = HttpResponse::new(Body::from_stream(body));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(resp)
+}
+
+/// Input items, with the chain of `previous_response_id` in front.
+fn expand_input(state: &ProxyState, req: &ResponsesRequest) -> Result<Vec<InputItem>, ProxyError> {
+    let own = req.input.clone().into_items();
+    let Some(prev) = &req.previous_response_id else {
+        return Ok(own);
+    };
+    let stored = state
+        .store
+        .get(prev)
+        .ok_or_else(|| ProxyError::PreviousResponseNotFound(prev.clone()))?;
+    let mut items = Vec::with_capacity(stored.input.len() + stored.output.len() + own.len());
+    items.extend(stored.input.iter().cloned());
+    items.extend(stored.output.iter().cloned());
+    items.extend(own);
+    Ok(items)
+}
+
+/// Log the outcome, count tokens, keep the response for `previous_response_id`.
+fn completion_hook(
+    state: Arc<ProxyState>,
+    store: bool,
+    items: Vec<InputItem>,
+    span: tracing::Span,
+) -> OnDone {
+    let started = Instant::now();
+    Box::new(move |resp: &Response| {
+        let _g = span.enter();
+        let ms = started.elapsed().as_millis() as u64;
+        let (input, output) = resp
+            .usage
+            .as_ref()
+            .map(|u| (u.input_tokens, u.output_tokens))
+            .unwrap_or((0, 0));
+        state.stats.input_tokens.fetch_add(input, Ordering::Relaxed);
+        state
+            .stats
+            .output_tokens
+            .fetch_add(output, Ordering::Relaxed);
+        match (&resp.status, &resp.error) {
+            (ResponseStatus::Failed, Some(err)) => {
+                state.stats.errors.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(duration_ms = ms, code = %err.code, error = %err.message, "response failed");
+            }
+            _ => tracing::info!(
+                duration_ms = ms,
+                status = ?resp.status,
+                input_tokens = input,
+                output_tokens = output,
+                items = resp.output.len(),
+                "response finished"
+            ),
+        }
+        if store && resp.status == ResponseStatus::Completed {
+            let output = resp
+                .output
+                .iter()
+                .filter_map(|o| o.to_input().ok())
+                .collect();
+            state.store.put(resp.id.clone(), items, output);
+        }
+    })
+}
+
+fn non_stream_reply(response: Response) -> Result<HttpResponse, ProxyError> {
+    if let (ResponseStatus::Failed, Some(err)) = (&response.status, &response.error) {
+        let kind = match err.code.as_str() {
+            "rate_limit_exceeded" => codex_launcher_translate::FailureKind::RateLimited,
+            "context_length_exceeded" => codex_launcher_translate::FailureKind::ContextLength,
+            "invalid_prompt" => codex_launcher_translate::FailureKind::InvalidRequest,
+            "insufficient_quota" => codex_launcher_translate::FailureKind::Quota,
+            _ => codex_launcher_translate::FailureKind::Server,
+        };
+        let failure = codex_launcher_translate::Failure::new(kind, err.message.clone());
+        return Err(ProxyError::FailedResponse(failure));
+    }
+    Ok(axum::Json(response).into_response())
+}
+
+fn new_response_id(n: u64) -> String {
+    use std::hash::BuildHasher;
+    // Unique per process (counter) and unguessable across processes (random keys of
+    // RandomState); no rand dependency needed for an id.
+    let h = std::collections::hash_map::RandomState::new().hash_one((n, SystemTime::now()));
+    format!("resp_{h:016x}{n:08x}")
+}
+
+/// Counts a stream as active while its body is alive.
+struct ActiveStream(Arc<ProxyState>);
+
+impl ActiveStream {
+    fn new(state: Arc<ProxyState>) -> Self {
+        state.stats.active_streams.fetch_add(1, Ordering::Relaxed);
+        ActiveStream(state)
+    }
+}
+
+impl Drop for ActiveStream {
+    fn drop(&mut self) {
+        self.0.stats.active_streams.fetch_sub(1, Ordering::Relaxed);
+    }
+}

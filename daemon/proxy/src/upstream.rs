@@ -1,0 +1,403 @@
+//! Talking to upstreams: one pooled reqwest client (rustls, HTTP/2 where offered), header
+//! filtering, key injection, and turning a failed answer into a [`Failure`].
+
+use std::time::{Duration, SystemTime};
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use codex_launcher_translate::{Failure, FailureKind};
+
+use crate::endpoint::Endpoint;
+
+/// Our honest User-Agent.
+pub const USER_AGENT: &str = concat!("codex-launcher/", env!("CARGO_PKG_VERSION"));
+
+/// A common desktop browser User-Agent, only for endpoints that opt in (Cloudflare-fronted
+/// hosts that answer unknown clients with "error code: 1010").
+pub const BROWSER_USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0 Safari/537.36";
+
+/// Largest error body we read from an upstream.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Client timeouts.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// TCP + TLS connect.
+    pub connect: Duration,
+    /// Longest silence between two reads of a body. Reasoning models pause for minutes.
+    pub read_idle: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(15),
+            read_idle: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Build the shared client.
+pub fn client(timeouts: Timeouts) -> Result<reqwest::Client, reqwest::Error> {
+    // reqwest is built without a bundled crypto provider; install ring once (idempotent: a
+    // second install just returns Err, which we ignore).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(timeouts.connect)
+        .read_timeout(timeouts.read_idle)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_nodelay(true)
+        .build()
+}
+
+/// Request headers from the client that must not travel upstream: hop-by-hop headers, our
+/// own auth, and Codex's session and telemetry headers (a third-party provider has no use for
+/// the user's installation id or turn metadata).
+fn is_dropped(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "authorization",
+        "proxy-authorization",
+        "host",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "content-type",
+        "accept",
+        "accept-encoding",
+        "cookie",
+        "originator",
+        "session-id",
+        "session_id",
+        "thread-id",
+        "thread_id",
+        "conversation_id",
+        "x-client-request-id",
+        "version",
+        "user-agent",
+        "x-api-key",
+        "api-key",
+    ];
+    const PREFIXES: &[&str] = &[
+        "x-codex-",
+        "x-openai-",
+        "openai-",
+        "proxy-",
+        "chatgpt-",
+        "x-stainless-",
+    ];
+    EXACT.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
+/// Headers for an upstream request.
+pub fn upstream_headers(endpoint: &Endpoint, client_headers: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for (name, value) in client_headers {
+        if !is_dropped(name.as_str()) {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out.insert("content-type", HeaderValue::from_static("application/json"));
+    out.insert("accept", HeaderValue::from_static("text/event-stream"));
+    let ua = if endpoint.browser_ua {
+        BROWSER_USER_AGENT
+    } else {
+        USER_AGENT
+    };
+    out.insert("user-agent", HeaderValue::from_static(ua));
+    for (name, value) in &endpoint.extra_headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::from_str(value),
+        ) {
+            out.insert(n, v);
+        }
+    }
+    if let Some(key) = &endpoint.api_key {
+        if let Ok(mut v) = HeaderValue::from_str(&format!("Bearer {}", key.expose())) {
+            v.set_sensitive(true);
+            out.insert("authorization", v);
+        }
+    }
+    out
+}
+
+/// A non-2xx upstream answer as a [`Failure`] with a message naming the endpoint.
+pub async fn failure_from_response(endpoint: &Endpoint, resp: reqwest::Response) -> Failure {
+    let status = resp.status();
+    let retry_after_ms = retry_after(resp.headers());
+    let body = read_bounded(resp).await;
+    let body = match &endpoint.api_key {
+        Some(key) => key.redact(&body),
+        None => body,
+    };
+    tracing::debug!(status = status.as_u16(), body = %body, "upstream error body");
+    let kind = FailureKind::from_status(status.as_u16(), &body);
+    let detail = error_detail(&body);
+    let reason = status.canonical_reason().unwrap_or("error");
+    let message = match kind {
+        FailureKind::Auth => format!(
+            "The endpoint `{}` ({}) refused the API key: HTTP {} {reason}{detail}. Check the key configured for this endpoint.",
+            endpoint.name,
+            endpoint.base_url,
+            status.as_u16()
+        ),
+        FailureKind::RateLimited => format!(
+            "The endpoint `{}` is rate limited (HTTP 429){detail}.",
+            endpoint.name
+        ),
+        _ => format!(
+            "The endpoint `{}` ({}) answered HTTP {} {reason}{detail}.",
+            endpoint.name,
+            endpoint.base_url,
+            status.as_u16()
+        ),
+    };
+    Failure {
+        kind,
+        message,
+        retry_after_ms,
+    }
+}
+
+/// A transport error (connect, timeout, reset) as a retryable [`Failure`].
+pub fn failure_from_transport(endpoint: &Endpoint, err: &reqwest::Error) -> Failure {
+    let what = if err.is_connect() {
+        "could not connect"
+    } else if err.is_timeout() {
+        "timed out"
+    } else {
+        "failed"
+    };
+    // reqwest's Display includes the URL but never headers, so the key cannot leak here.
+    Failure::new(
+        FailureKind::Server,
+        format!(
+            "The request to endpoint `{}` ({}) {what}: {}",
+            endpoint.name,
+            endpoint.base_url,
+            error_chain(err)
+        ),
+    )
+}
+
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        s.push_str(": ");
+        s.push_str(&e.to_string());
+        source = e.source();
+    }
+    s
+}
+
+async fn read_bounded(mut resp: reqwest::Response) -> String {
+    let mut buf = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        let room = MAX_ERROR_BODY.saturating_sub(buf.len());
+        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if buf.len() >= MAX_ERROR_BODY {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// The provider's own message out of an error body (OpenAI / Anthropic / plain shapes), for
+/// the user. HTML pages (Cloudflare) are summarised instead of dumped.
+fn error_detail(body: &str) -> String {
+    let trimmed = body.trim();
+    if trimmed.is_empty() {
+        return String::new();
+    }
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(trimmed) {
+        let msg = v
+            .pointer("/error/message")
+            .or_else(|| v.get("message"))
+            .or_else(|| v.get("error"))
+            .and_then(|m| m.as_str().map(str::to_owned))
+            .or_else(|| v.get("detail").map(|d| d.to_string()));
+        if let Some(msg) = msg {
+            return format!(": {}", truncate(&msg, 500));
+        }
+        return format!(": {}", truncate(trimmed, 300));
+    }
+    if trimmed.starts_with('<') {
+        let hint = if trimmed.contains("1010")
+            || trimmed.to_ascii_lowercase().contains("cloudflare")
+        {
+            " (a Cloudflare block page; enabling the browser User-Agent for this endpoint may help)"
+        } else {
+            " (an HTML page instead of an API error)"
+        };
+        return hint.to_owned();
+    }
+    format!(": {}", truncate(trimmed, 300))
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// How long the upstream asked us to wait: `Retry-After` (seconds or HTTP date),
+/// `retry-after-ms`, or the `x-ratelimit-reset-*` family (`1s`, `6m0s`, `250ms`).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
+        return Some(ms.max(0.0) as u64);
+    }
+    if let Some(v) = get("retry-after") {
+        if let Ok(secs) = v.parse::<f64>() {
+            return Some((secs.max(0.0) * 1000.0) as u64);
+        }
+        if let Ok(when) = httpdate_to_system_time(v) {
+            let ms = when
+                .duration_since(SystemTime::now())
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0);
+            return Some(ms);
+        }
+    }
+    [
+        "x-ratelimit-reset-requests",
+        "x-ratelimit-reset-tokens",
+        "x-ratelimit-reset",
+    ]
+    .iter()
+    .filter_map(|h| get(h).and_then(parse_go_duration))
+    .max()
+}
+
+/// `1s`, `1.5s`, `6m0s`, `250ms`, `2h` → milliseconds.
+fn parse_go_duration(s: &str) -> Option<u64> {
+    let mut total = 0f64;
+    let mut num = String::new();
+    let mut chars = s.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let unit = match c {
+            'm' if chars.peek() == Some(&'s') => {
+                chars.next();
+                0.001
+            }
+            'h' => 3600.0,
+            'm' => 60.0,
+            's' => 1.0,
+            _ => return None,
+        };
+        total += num.parse::<f64>().ok()? * unit;
+        num.clear();
+        any = true;
+    }
+    if !num.is_empty() {
+        // A bare number: seconds.
+        total += num.parse::<f64>().ok()?;
+        any = true;
+    }
+    any.then_some((total * 1000.0) as u64)
+}
+
+/// RFC 7231 IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) without pulling in a date crate.
+fn httpdate_to_system_time(s: &str) -> Result<SystemTime, ()> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let [_, day, month, year, time, "GMT"] = parts.as_slice() else {
+        return Err(());
+    };
+    let day: i64 = day.parse().map_err(|_| ())?;
+    let year: i64 = year.parse().map_err(|_| ())?;
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| m == month).ok_or(())? as i64 + 1;
+    let hms: Vec<i64> = time
+        .split(':')
+        .map(|p| p.parse().map_err(|_| ()))
+        .collect::<Result<_, _>>()?;
+    let [h, m, sec] = hms.as_slice() else {
+        return Err(());
+    };
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + m * 60 + sec;
+    let secs = u64::try_from(secs).map_err(|_| ())?;
+    Ok(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("2"));
+        assert_eq!(retry_after(&h), Some(2000));
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(
+            "x-ratelimit-reset-requests",
+            HeaderValue::from_static("1.5s"),
+        );
+        h.insert("x-ratelimit-reset-tokens", HeaderValue::from_static("6m0s"));
+        assert_eq!(retry_after(&h), Some(360_000));
+        assert_eq!(parse_go_duration("250ms"), Some(250));
+        let t = httpdate_to_system_time("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(
+            t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(),
+            784_111_777
+        );
+    }
+
+    #[test]
+    fn drops_codex_and_hop_headers() {
+        let ep = Endpoint::openai_compat(
+            "t",
+            "http://127.0.0.1:1/v1",
+            crate::secret::ApiKey::new("sk-x"),
+        )
+        .unwrap();
+        let mut client = HeaderMap::new();
+        client.insert(
+            "authorization",
+            HeaderValue::from_static("Bearer codex-token"),
+        );
+        client.insert("x-codex-turn-metadata", HeaderValue::from_static("{}"));
+        client.insert("session-id", HeaderValue::from_static("abc"));
+        client.insert("x-custom", HeaderValue::from_static("kept"));
+        let out = upstream_headers(&ep, &client);
+        assert_eq!(out["authorization"], "Bearer sk-x");
+        assert!(out.get("x-codex-turn-metadata").is_none() && out.get("session-id").is_none());
+        assert_eq!(out["x-custom"], "kept");
+        assert_eq!(out["user-agent"], USER_AGENT);
+    }
+
+    #[test]
+    fn summarises_html_and_json_errors() {
+        assert!(error_detail("<html>error code: 1010</html>").contains("Cloudflare"));
+        assert_eq!(error_detail(r#"{"error":{"message":"bad"}}"#), ": bad");
+    }
+}
