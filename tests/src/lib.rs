@@ -1,1 +1,284 @@
-//! placeholder
+//! End-to-end test harness: runs the real binaries (`codex-launcherd`) and the real Codex CLI
+//! against mock upstreams.
+//!
+//! - Binaries are found next to the test executable's target directory (ripgrep style) or
+//!   through `CODEX_LAUNCHERD_BIN`; `cargo build --workspace --bins` (done by `./test.sh`)
+//!   puts them there.
+//! - The Codex CLI comes from `CODEX_BIN`, else the pinned install that
+//!   `scripts/install-test-deps.sh` makes under `~/.cache/codex-launcher/`.
+//! - Every Codex run gets its own `CODEX_HOME` and work directory under
+//!   `~/.cache/codex-launcher/e2e/` (Codex refuses helper binaries under /tmp), removed after.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// Pinned Codex CLI version the suite is written against.
+pub const CODEX_VERSION: &str = "0.169.0";
+
+/// The workspace's target directory for this build profile.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/e2e-<hash>
+    let mut dir = exe.parent().expect("deps dir").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir
+}
+
+/// Path of one of our binaries.
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let var = format!("{}_BIN", name.replace('-', "_").to_ascii_uppercase());
+    if let Some(p) = std::env::var_os(&var) {
+        return PathBuf::from(p);
+    }
+    let path = target_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} not found: run `cargo build --workspace --bins` first (./test.sh does), or set {var}",
+        path.display()
+    );
+    path
+}
+
+/// Path of the real Codex CLI.
+pub fn codex_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("CODEX_BIN") {
+        return PathBuf::from(p);
+    }
+    let home = std::env::var_os("HOME").expect("HOME");
+    let path = PathBuf::from(home)
+        .join(".cache/codex-launcher")
+        .join(format!("codex-{CODEX_VERSION}"))
+        .join("node_modules/.bin/codex");
+    assert!(
+        path.exists(),
+        "the Codex CLI {CODEX_VERSION} is not installed at {}: run scripts/install-test-deps.sh (./test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// A scratch directory outside /tmp, removed on drop.
+pub fn scratch_dir(label: &str) -> tempfile::TempDir {
+    let home = std::env::var_os("HOME").expect("HOME");
+    let base = PathBuf::from(home).join(".cache/codex-launcher/e2e");
+    std::fs::create_dir_all(&base).expect("create e2e scratch base");
+    tempfile::Builder::new().prefix(&format!("{label}-")).tempdir_in(base).expect("scratch dir")
+}
+
+/// `codex-launcherd proxy` running in the background; stopped with SIGTERM on drop.
+pub struct StandaloneProxy {
+    child: Child,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+    stderr_path: PathBuf,
+}
+
+impl StandaloneProxy {
+    /// Start with a config file holding `config` (JSON, same fields as the flags); the
+    /// listen address defaults to 127.0.0.1:0.
+    pub fn start(mut config: serde_json::Value) -> StandaloneProxy {
+        let dir = scratch_dir("proxy");
+        if config.get("listen").is_none() {
+            config["listen"] = serde_json::json!("127.0.0.1:0");
+        }
+        let cfg = dir.path().join("proxy.json");
+        std::fs::write(&cfg, serde_json::to_vec_pretty(&config).expect("json")).expect("write config");
+        let stderr_path = dir.path().join("proxy.stderr");
+        let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+        let mut child = Command::new(workspace_bin("codex-launcherd"))
+            .arg("proxy")
+            .arg("--config")
+            .arg(&cfg)
+            .env("RUST_LOG", "info,codex_launcher_proxy=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn codex-launcherd proxy");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read ready line");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .and_then(|s| s.strip_suffix("/v1"))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                let err = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+                panic!("proxy did not announce its address (got {line:?}); stderr:\n{err}")
+            });
+        StandaloneProxy { child, addr, _dir: dir, stderr_path }
+    }
+
+    /// `http://127.0.0.1:PORT/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// What the proxy logged so far.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// Send SIGTERM and wait; returns the exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        self.child.wait().ok().and_then(|s| s.code())
+    }
+}
+
+impl Drop for StandaloneProxy {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.terminate();
+        }
+    }
+}
+
+/// One `codex exec` run.
+pub struct CodexRun {
+    /// Exit code (`None` when killed by the timeout).
+    pub code: Option<i32>,
+    /// Final message (stdout).
+    pub stdout: String,
+    /// Banner, tool runs, errors.
+    pub stderr: String,
+    /// The work directory Codex ran in (kept until the run is dropped).
+    pub workdir: tempfile::TempDir,
+    _home: tempfile::TempDir,
+}
+
+impl CodexRun {
+    /// A file Codex should have written.
+    pub fn file(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(self.workdir.path().join(name)).ok()
+    }
+}
+
+/// Options for a `codex exec` run through a provider at `base_url`.
+pub struct Codex {
+    base_url: String,
+    model: String,
+    prompt: String,
+    catalog: Option<serde_json::Value>,
+    extra_config: String,
+    timeout: Duration,
+}
+
+impl Codex {
+    /// A run against a Responses endpoint (our proxy).
+    pub fn new(base_url: impl Into<String>) -> Codex {
+        Codex {
+            base_url: base_url.into(),
+            model: "mock-model".into(),
+            prompt: "Do the task.".into(),
+            catalog: None,
+            extra_config: String::new(),
+            timeout: Duration::from_secs(120),
+        }
+    }
+
+    /// Model slug.
+    pub fn model(mut self, model: &str) -> Self {
+        self.model = model.into();
+        self
+    }
+
+    /// The user prompt.
+    pub fn prompt(mut self, prompt: &str) -> Self {
+        self.prompt = prompt.into();
+        self
+    }
+
+    /// A model catalog (ModelsResponse) to hand Codex via `model_catalog_json`.
+    pub fn catalog(mut self, catalog: serde_json::Value) -> Self {
+        self.catalog = Some(catalog);
+        self
+    }
+
+    /// Extra lines appended to the provider table of config.toml.
+    pub fn provider_config(mut self, lines: &str) -> Self {
+        self.extra_config.push_str(lines);
+        self.extra_config.push('\n');
+        self
+    }
+
+    /// Run it (blocking: call from `spawn_blocking` inside async tests).
+    pub fn run(self) -> CodexRun {
+        let home = scratch_dir("codex-home");
+        let workdir = scratch_dir("codex-work");
+        let mut config = format!(
+            "model = \"{model}\"\nmodel_provider = \"launcher\"\n",
+            model = self.model
+        );
+        if let Some(catalog) = &self.catalog {
+            let path = home.path().join("catalog.json");
+            std::fs::write(&path, serde_json::to_vec(catalog).expect("json")).expect("write catalog");
+            config.push_str(&format!("model_catalog_json = \"{}\"\n", path.display()));
+        }
+        config.push_str(&format!(
+            "\n[model_providers.launcher]\nname = \"codex-launcher test\"\nbase_url = \"{}\"\nenv_key = \"CODEX_LAUNCHER_TOKEN\"\nwire_api = \"responses\"\n{}",
+            self.base_url, self.extra_config
+        ));
+        std::fs::write(home.path().join("config.toml"), config).expect("write config.toml");
+        let mut child = Command::new(codex_bin())
+            .args(["exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox", "--color", "never"])
+            .arg("-C")
+            .arg(workdir.path())
+            .arg(&self.prompt)
+            .env("CODEX_HOME", home.path())
+            .env("CODEX_LAUNCHER_TOKEN", "local-test-token")
+            .env_remove("OPENAI_API_KEY")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn codex");
+        let out = wait_with_timeout(&mut child, self.timeout);
+        CodexRun { code: out.0, stdout: out.1, stderr: out.2, workdir, _home: home }
+    }
+}
+
+fn wait_with_timeout(child: &mut Child, timeout: Duration) -> (Option<i32>, String, String) {
+    use std::io::Read;
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let out_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let deadline = std::time::Instant::now() + timeout;
+    let code = loop {
+        match child.try_wait().expect("try_wait") {
+            Some(status) => break status.code(),
+            None if std::time::Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    };
+    (code, out_t.join().unwrap_or_default(), err_t.join().unwrap_or_default())
+}
+
+/// Read a file if it exists.
+pub fn read(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}

@@ -1,1 +1,4 @@
+//! End-to-end tests: one binary, one module per area (ripgrep's layout).
 
+mod codex_exec;
+mod proxy_http;

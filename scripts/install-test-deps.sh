@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a Debian 12 machine, idempotently:
+#   - Debian packages (as root, or via sudo when available): dbus, curl, Node.js/npm if absent;
+#   - the Codex CLI, pinned, from npm, into a cache directory outside the repository;
+#   - the Rust crates (cargo fetch, from Cargo.lock).
+# Safe to run again: every step checks first.
+set -euo pipefail
+
+CODEX_VERSION="${CODEX_VERSION:-0.169.0}"
+CACHE="${CODEX_LAUNCHER_CACHE:-$HOME/.cache/codex-launcher}"
+CODEX_DIR="$CACHE/codex-$CODEX_VERSION"
+here="$(cd "$(dirname "$0")/.." && pwd)"
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        say "need root for: $*"; return 1; fi
+}
+
+# Debian packages the tests use. Checked by command so a machine that has them needs no root.
+need_pkgs=()
+command -v dbus-daemon >/dev/null || need_pkgs+=(dbus)
+command -v curl >/dev/null || need_pkgs+=(curl)
+command -v npm >/dev/null || need_pkgs+=(nodejs npm)
+command -v cc >/dev/null || need_pkgs+=(build-essential)
+command -v pkg-config >/dev/null || need_pkgs+=(pkg-config)
+if [ "${#need_pkgs[@]}" -gt 0 ]; then
+    say "installing Debian packages: ${need_pkgs[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
+fi
+
+if [ ! -x "$CODEX_DIR/node_modules/.bin/codex" ]; then
+    say "installing @openai/codex@$CODEX_VERSION into $CODEX_DIR"
+    mkdir -p "$CODEX_DIR"
+    (cd "$CODEX_DIR" && npm install --no-audit --no-fund --loglevel=error "@openai/codex@$CODEX_VERSION" >/dev/null)
+fi
+"$CODEX_DIR/node_modules/.bin/codex" --version >&2
+
+say "fetching Rust crates"
+(cd "$here" && cargo fetch --locked >/dev/null)

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The project's test command (README "Test"): installs what the tests need, then runs
+# formatting, lint, the whole test suite (unit, golden, end-to-end with the real Codex CLI)
+# and a bounded fuzz run. Set FUZZ_SECONDS=0 to skip fuzzing.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+scripts/install-test-deps.sh
+
+export CODEX_BIN="${CODEX_BIN:-${CODEX_LAUNCHER_CACHE:-$HOME/.cache/codex-launcher}/codex-0.169.0/node_modules/.bin/codex}"
+
+echo "==> cargo fmt --check" >&2
+cargo fmt --all --check
+echo "==> cargo clippy" >&2
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "==> cargo build (binaries the end-to-end tests run)" >&2
+cargo build --workspace --bins --locked
+echo "==> cargo test" >&2
+cargo test --workspace --locked
+
+fuzz="${FUZZ_SECONDS:-60}"
+if [ "$fuzz" != 0 ] && [ -x daemon/translate/fuzz/run.sh ]; then
+    echo "==> fuzzing ${fuzz}s per target" >&2
+    daemon/translate/fuzz/run.sh "$fuzz"
+fi
