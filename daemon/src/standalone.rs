@@ -16,7 +16,7 @@ use serde::Deserialize;
 /// Flags of `codex-launcherd proxy`.
 #[derive(Debug, clap::Args)]
 pub struct ProxyArgs {
-    /// Upstream protocol: openai-compat (Chat Completions).
+    /// Upstream protocol: openai-compat (Chat Completions) or anthropic (Messages).
     #[arg(long)]
     backend: Option<String>,
     /// Upstream base URL, e.g. https://api.deepseek.com/v1 (a pasted /chat/completions is removed).
@@ -117,7 +117,7 @@ fn resolve(args: ProxyArgs) -> anyhow::Result<Resolved> {
         .or(file.backend)
         .unwrap_or_else(|| "openai-compat".into());
     let backend = Backend::from_name(&backend_name)
-        .with_context(|| format!("unknown backend `{backend_name}` (supported: openai-compat)"))?;
+        .with_context(|| format!("unknown backend `{backend_name}` (supported: openai-compat, anthropic)"))?;
     let target = args
         .target_url
         .or(file.target_url)

@@ -1,6 +1,8 @@
 //! Per-backend request preparation: translate the body, pick the URL and the transducer.
 //! Adding a backend means one arm here and one transducer in the translate crate.
 
+use codex_launcher_translate::anthropic::to_anthropic;
+use codex_launcher_translate::anthropic_stream::AnthropicStreamTranslator;
 use codex_launcher_translate::chat_stream::ChatStreamTranslator;
 use codex_launcher_translate::responses::{InputItem, ResponsesRequest};
 use codex_launcher_translate::to_chat::to_chat;
@@ -40,6 +42,18 @@ pub fn prepare(
                 url: endpoint.request_url(),
                 body,
                 transducer: Box::new(ChatStreamTranslator::new(ctx)),
+                dropped: t.dropped,
+            })
+        }
+        Backend::Anthropic => {
+            let upstream_model = endpoint.upstream_model(&req.model);
+            let t = to_anthropic(req, items, upstream_model);
+            let body = serde_json::to_vec(&t.request).map_err(|e| ProxyError::Internal(e.to_string()))?;
+            let ctx = ResponseContext::new(req, response_id, created_at, t.tool_map);
+            Ok(Prepared {
+                url: endpoint.request_url(),
+                body,
+                transducer: Box::new(AnthropicStreamTranslator::new(ctx)),
                 dropped: t.dropped,
             })
         }

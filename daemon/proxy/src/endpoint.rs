@@ -13,6 +13,8 @@ use crate::secret::ApiKey;
 pub enum Backend {
     /// OpenAI-compatible Chat Completions (`POST {base}/chat/completions`).
     OpenaiCompat,
+    /// Anthropic Messages (`POST {base}/v1/messages`, `x-api-key`).
+    Anthropic,
 }
 
 impl Backend {
@@ -20,6 +22,7 @@ impl Backend {
     pub fn name(self) -> &'static str {
         match self {
             Backend::OpenaiCompat => "openai-compat",
+            Backend::Anthropic => "anthropic",
         }
     }
 
@@ -27,6 +30,7 @@ impl Backend {
     pub fn from_name(name: &str) -> Option<Backend> {
         match name {
             "openai-compat" | "openai" | "chat" | "chat-completions" => Some(Backend::OpenaiCompat),
+            "anthropic" | "anthropic-messages" | "messages" => Some(Backend::Anthropic),
             _ => None,
         }
     }
@@ -135,6 +139,10 @@ impl Endpoint {
     pub fn request_url(&self) -> String {
         match self.backend {
             Backend::OpenaiCompat => format!("{}/chat/completions", self.base_url),
+            // Anthropic's documented base has no version (`https://api.anthropic.com`);
+            // compatible hosts are often given with `/v1` already.
+            Backend::Anthropic if self.base_url.ends_with("/v1") => format!("{}/messages", self.base_url),
+            Backend::Anthropic => format!("{}/v1/messages", self.base_url),
         }
     }
 }

@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use codex_launcher_translate::{Failure, FailureKind};
 
-use crate::endpoint::Endpoint;
+use codex_launcher_translate::anthropic::ANTHROPIC_VERSION;
+
+use crate::endpoint::{Backend, Endpoint};
 
 /// Our honest User-Agent.
 pub const USER_AGENT: &str = concat!("codex-launcher/", env!("CARGO_PKG_VERSION"));
@@ -115,10 +117,17 @@ pub fn upstream_headers(endpoint: &Endpoint, client_headers: &HeaderMap) -> Head
             out.insert(n, v);
         }
     }
+    if endpoint.backend == Backend::Anthropic {
+        out.insert("anthropic-version", HeaderValue::from_static(ANTHROPIC_VERSION));
+    }
     if let Some(key) = &endpoint.api_key {
-        if let Ok(mut v) = HeaderValue::from_str(&format!("Bearer {}", key.expose())) {
+        let (name, value) = match endpoint.backend {
+            Backend::Anthropic => ("x-api-key", key.expose().to_owned()),
+            Backend::OpenaiCompat => ("authorization", format!("Bearer {}", key.expose())),
+        };
+        if let Ok(mut v) = HeaderValue::from_str(&value) {
             v.set_sensitive(true);
-            out.insert("authorization", v);
+            out.insert(name, v);
         }
     }
     out

@@ -15,12 +15,15 @@
 //! - [`tools`]: custom and namespaced tools as plain functions, and the map back.
 //! - [`builder`]: the one place that orders Responses events (deferred `done`s, one terminal).
 //! - [`chat`], [`to_chat`], [`chat_stream`], [`provider`]: the Chat Completions backend.
+//! - [`anthropic`], [`anthropic_stream`]: the Anthropic Messages backend.
 //! - [`reasoning_codec`]: provider reasoning carried through Codex in `encrypted_content`.
 //! - [`sse`]: incremental SSE parsing.
 //! - [`error`]: translation errors and how an upstream failure looks to Codex.
 
 #![deny(missing_docs)]
 
+pub mod anthropic;
+pub mod anthropic_stream;
 pub mod builder;
 pub mod chat;
 pub mod chat_stream;
