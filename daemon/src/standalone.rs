@@ -16,7 +16,8 @@ use serde::Deserialize;
 /// Flags of `codex-launcherd proxy`.
 #[derive(Debug, clap::Args)]
 pub struct ProxyArgs {
-    /// Upstream protocol: openai-compat (Chat Completions) or anthropic (Messages).
+    /// Upstream protocol: openai-compat (Chat Completions), anthropic (Messages),
+    /// command-code (/alpha/generate) or openai-responses (pass-through).
     #[arg(long)]
     backend: Option<String>,
     /// Upstream base URL, e.g. https://api.deepseek.com/v1 (a pasted /chat/completions is removed).
@@ -117,7 +118,7 @@ fn resolve(args: ProxyArgs) -> anyhow::Result<Resolved> {
         .or(file.backend)
         .unwrap_or_else(|| "openai-compat".into());
     let backend = Backend::from_name(&backend_name)
-        .with_context(|| format!("unknown backend `{backend_name}` (supported: openai-compat, anthropic)"))?;
+        .with_context(|| format!("unknown backend `{backend_name}` (supported: openai-compat, anthropic, command-code, openai-responses)"))?;
     let target = args
         .target_url
         .or(file.target_url)

@@ -1,61 +1,152 @@
-//! Per-backend request preparation: translate the body, pick the URL and the transducer.
-//! Adding a backend means one arm here and one transducer in the translate crate.
+//! Per-backend request preparation: translate the body, pick the URL and what handles the
+//! answer. Adding a backend means one arm here and one transducer in the translate crate.
+
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use codex_launcher_translate::anthropic::to_anthropic;
 use codex_launcher_translate::anthropic_stream::AnthropicStreamTranslator;
 use codex_launcher_translate::chat_stream::ChatStreamTranslator;
-use codex_launcher_translate::responses::{InputItem, ResponsesRequest};
+use codex_launcher_translate::command_code::{CommandCodeContext, CommandCodeStreamTranslator, to_command_code};
+use codex_launcher_translate::responses::{InputItem, MessageContent, ResponsesRequest};
 use codex_launcher_translate::to_chat::to_chat;
 use codex_launcher_translate::{ResponseContext, Transducer};
 
 use crate::endpoint::{Backend, Endpoint};
 use crate::error::ProxyError;
 
-/// A request ready to send, and the machine that will translate its answer.
+/// What turns the upstream's answer into the client's.
+pub enum Answer {
+    /// A translating state machine.
+    Translate(Box<dyn Transducer>),
+    /// The upstream speaks Responses already: bytes pass through unchanged.
+    Passthrough,
+}
+
+/// A request ready to send.
 pub struct Prepared {
     /// Where to POST.
     pub url: String,
     /// JSON body.
     pub body: Vec<u8>,
-    /// Upstream stream → Responses events.
-    pub transducer: Box<dyn Transducer>,
+    /// Per-request upstream headers (on top of the endpoint's).
+    pub headers: Vec<(&'static str, String)>,
+    /// How to handle the answer.
+    pub answer: Answer,
     /// Item and tool kinds we dropped, for the debug log.
     pub dropped: Vec<String>,
 }
 
-/// Translate `req` (whose full input is `items`) for `endpoint`.
+fn json_body<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ProxyError> {
+    serde_json::to_vec(value).map_err(|e| ProxyError::Internal(e.to_string()))
+}
+
+/// Translate `req` (whose full input is `items`; `raw` is the body as received) for `endpoint`.
 pub fn prepare(
     endpoint: &Endpoint,
     req: &ResponsesRequest,
+    raw: &[u8],
     items: &[InputItem],
     response_id: String,
     created_at: u64,
 ) -> Result<Prepared, ProxyError> {
+    let upstream_model = endpoint.upstream_model(&req.model);
+    let url = endpoint.request_url();
     match endpoint.backend {
         Backend::OpenaiCompat => {
-            let upstream_model = endpoint.upstream_model(&req.model);
             let t = to_chat(req, items, upstream_model, &endpoint.quirks);
-            let body =
-                serde_json::to_vec(&t.request).map_err(|e| ProxyError::Internal(e.to_string()))?;
             let ctx = ResponseContext::new(req, response_id, created_at, t.tool_map);
             Ok(Prepared {
-                url: endpoint.request_url(),
-                body,
-                transducer: Box::new(ChatStreamTranslator::new(ctx)),
+                url,
+                body: json_body(&t.request)?,
+                headers: Vec::new(),
+                answer: Answer::Translate(Box::new(ChatStreamTranslator::new(ctx))),
                 dropped: t.dropped,
             })
         }
         Backend::Anthropic => {
-            let upstream_model = endpoint.upstream_model(&req.model);
             let t = to_anthropic(req, items, upstream_model);
-            let body = serde_json::to_vec(&t.request).map_err(|e| ProxyError::Internal(e.to_string()))?;
             let ctx = ResponseContext::new(req, response_id, created_at, t.tool_map);
             Ok(Prepared {
-                url: endpoint.request_url(),
-                body,
-                transducer: Box::new(AnthropicStreamTranslator::new(ctx)),
+                url,
+                body: json_body(&t.request)?,
+                headers: Vec::new(),
+                answer: Answer::Translate(Box::new(AnthropicStreamTranslator::new(ctx))),
                 dropped: t.dropped,
             })
         }
+        Backend::CommandCode => {
+            let cc = CommandCodeContext { working_dir: codex_cwd(items), date: civil_date(created_at) };
+            let t = to_command_code(req, items, upstream_model, &cc, &response_id);
+            let ctx = ResponseContext::new(req, response_id, created_at, t.tool_map);
+            Ok(Prepared {
+                url,
+                body: json_body(&t.body)?,
+                headers: vec![("x-session-id", t.thread_id)],
+                answer: Answer::Translate(Box::new(CommandCodeStreamTranslator::new(ctx))),
+                dropped: t.dropped,
+            })
+        }
+        Backend::OpenaiResponses => {
+            // Byte-for-byte unless the model id must change.
+            let body = if upstream_model != req.model {
+                let mut v: serde_json::Value =
+                    serde_json::from_slice(raw).map_err(|e| ProxyError::Internal(e.to_string()))?;
+                v["model"] = serde_json::Value::String(upstream_model.to_owned());
+                json_body(&v)?
+            } else {
+                raw.to_vec()
+            };
+            Ok(Prepared { url, body, headers: Vec::new(), answer: Answer::Passthrough, dropped: Vec::new() })
+        }
+    }
+}
+
+/// The working directory Codex reports in its `<environment_context>` message.
+fn codex_cwd(items: &[InputItem]) -> String {
+    for item in items {
+        if let InputItem::Message(m) = item {
+            let text = match &m.content {
+                MessageContent::Text(t) => t.clone(),
+                MessageContent::Parts(_) => m.content.text(),
+            };
+            if let Some(rest) = text.split("<cwd>").nth(1) {
+                if let Some(cwd) = rest.split("</cwd>").next() {
+                    return cwd.trim().to_owned();
+                }
+            }
+        }
+    }
+    std::env::var("HOME").unwrap_or_else(|_| "/".into())
+}
+
+/// `YYYY-MM-DD` of a Unix time (UTC).
+fn civil_date(unix: u64) -> String {
+    let unix = if unix == 0 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    } else {
+        unix
+    };
+    let days = (unix / 86_400) as i64;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_date(784_111_777), "1994-11-06");
+        assert_eq!(civil_date(1_795_488_919), "2026-11-23");
     }
 }

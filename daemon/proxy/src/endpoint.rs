@@ -15,6 +15,10 @@ pub enum Backend {
     OpenaiCompat,
     /// Anthropic Messages (`POST {base}/v1/messages`, `x-api-key`).
     Anthropic,
+    /// Command Code's CLI route (`POST {base}/alpha/generate`, NDJSON).
+    CommandCode,
+    /// Providers that already speak the Responses API: passed through.
+    OpenaiResponses,
 }
 
 impl Backend {
@@ -23,6 +27,8 @@ impl Backend {
         match self {
             Backend::OpenaiCompat => "openai-compat",
             Backend::Anthropic => "anthropic",
+            Backend::CommandCode => "command-code",
+            Backend::OpenaiResponses => "openai-responses",
         }
     }
 
@@ -31,6 +37,8 @@ impl Backend {
         match name {
             "openai-compat" | "openai" | "chat" | "chat-completions" => Some(Backend::OpenaiCompat),
             "anthropic" | "anthropic-messages" | "messages" => Some(Backend::Anthropic),
+            "command-code" | "commandcode" => Some(Backend::CommandCode),
+            "openai-responses" | "responses" => Some(Backend::OpenaiResponses),
             _ => None,
         }
     }
@@ -143,6 +151,8 @@ impl Endpoint {
             // compatible hosts are often given with `/v1` already.
             Backend::Anthropic if self.base_url.ends_with("/v1") => format!("{}/messages", self.base_url),
             Backend::Anthropic => format!("{}/v1/messages", self.base_url),
+            Backend::CommandCode => format!("{}/alpha/generate", self.base_url),
+            Backend::OpenaiResponses => format!("{}/responses", self.base_url),
         }
     }
 }

@@ -20,8 +20,8 @@ use codex_launcher_translate::{Response, ResponsesRequest, parse_request};
 use serde_json::json;
 use tracing::Instrument;
 
-use crate::ProxyState;
-use crate::backend::prepare;
+use crate::{Endpoint, ProxyState};
+use crate::backend::{Answer, prepare};
 use crate::error::ProxyError;
 use crate::pump::{OnDone, Pump};
 use crate::upstream::{failure_from_response, failure_from_transport, upstream_headers};
@@ -179,18 +179,19 @@ async fn handle(
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let prepared = prepare(&endpoint, &req, &items, response_id, created_at)?;
+    let prepared = prepare(&endpoint, &req, &body, &items, response_id, created_at)?;
     if !prepared.dropped.is_empty() {
         tracing::debug!(dropped = ?prepared.dropped, "items and tools the upstream cannot take were dropped");
     }
     tracing::debug!(url = %prepared.url, bytes = prepared.body.len(), "sending upstream");
 
-    let send = state
-        .client
-        .post(&prepared.url)
-        .headers(upstream_headers(&endpoint, &headers))
-        .body(prepared.body)
-        .send();
+    let mut upstream = upstream_headers(&endpoint, &headers);
+    for (name, value) in &prepared.headers {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            upstream.insert(*name, v);
+        }
+    }
+    let send = state.client.post(&prepared.url).headers(upstream).body(prepared.body).send();
     let mut pending: crate::pump::PendingResponse = Box::pin(send);
     let on_done = completion_hook(
         state.clone(),
@@ -199,6 +200,11 @@ async fn handle(
         tracing::Span::current(),
     );
     let keepalive = state.settings.keepalive;
+
+    let transducer = match prepared.answer {
+        Answer::Translate(t) => t,
+        Answer::Passthrough => return passthrough(&endpoint, pending).await,
+    };
 
     if !req.stream {
         let resp = pending
@@ -210,7 +216,7 @@ async fn handle(
             ));
         }
         let pump = Pump::streaming(
-            prepared.transducer,
+            transducer,
             endpoint.clone(),
             resp,
             keepalive,
@@ -227,7 +233,7 @@ async fn handle(
     // after it, the stream has started and they arrive as `response.failed`.
     let pump = match tokio::time::timeout(state.settings.first_byte_grace, pending.as_mut()).await {
         Ok(Ok(resp)) if resp.status().is_success() => Pump::streaming(
-            prepared.transducer,
+            transducer,
             endpoint.clone(),
             resp,
             keepalive,
@@ -242,7 +248,7 @@ async fn handle(
         Err(_) => {
             tracing::info!("upstream slow to answer; streaming keep-alives meanwhile");
             Pump::waiting(
-                prepared.transducer,
+                transducer,
                 endpoint.clone(),
                 pending,
                 keepalive,
@@ -264,6 +270,22 @@ async fn handle(
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(resp)
+}
+
+/// A Responses-native upstream: map errors, then stream its bytes unchanged.
+async fn passthrough(endpoint: &Endpoint, pending: crate::pump::PendingResponse) -> Result<HttpResponse, ProxyError> {
+    let resp = pending.await.map_err(|e| ProxyError::Upstream(failure_from_transport(endpoint, &e)))?;
+    if !resp.status().is_success() {
+        return Err(ProxyError::Upstream(failure_from_response(endpoint, resp).await));
+    }
+    let content_type = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static("application/json"));
+    let mut out = HttpResponse::new(Body::from_stream(resp.bytes_stream()));
+    out.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    Ok(out)
 }
 
 /// Input items, with the chain of `previous_response_id` in front.

@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use codex_launcher_translate::{Failure, FailureKind};
 
 use codex_launcher_translate::anthropic::ANTHROPIC_VERSION;
+use codex_launcher_translate::command_code::DEFAULT_CLI_VERSION as COMMAND_CODE_VERSION;
 
 use crate::endpoint::{Backend, Endpoint};
 
@@ -103,6 +104,17 @@ pub fn upstream_headers(endpoint: &Endpoint, client_headers: &HeaderMap) -> Head
     }
     out.insert("content-type", HeaderValue::from_static("application/json"));
     out.insert("accept", HeaderValue::from_static("text/event-stream"));
+    match endpoint.backend {
+        Backend::Anthropic => {
+            out.insert("anthropic-version", HeaderValue::from_static(ANTHROPIC_VERSION));
+        }
+        Backend::CommandCode => {
+            out.insert("accept", HeaderValue::from_static("application/x-ndjson"));
+            out.insert("x-cli-environment", HeaderValue::from_static("production"));
+            out.insert("x-command-code-version", HeaderValue::from_static(COMMAND_CODE_VERSION));
+        }
+        Backend::OpenaiCompat | Backend::OpenaiResponses => {}
+    }
     let ua = if endpoint.browser_ua {
         BROWSER_USER_AGENT
     } else {
@@ -117,13 +129,12 @@ pub fn upstream_headers(endpoint: &Endpoint, client_headers: &HeaderMap) -> Head
             out.insert(n, v);
         }
     }
-    if endpoint.backend == Backend::Anthropic {
-        out.insert("anthropic-version", HeaderValue::from_static(ANTHROPIC_VERSION));
-    }
     if let Some(key) = &endpoint.api_key {
         let (name, value) = match endpoint.backend {
             Backend::Anthropic => ("x-api-key", key.expose().to_owned()),
-            Backend::OpenaiCompat => ("authorization", format!("Bearer {}", key.expose())),
+            Backend::OpenaiCompat | Backend::CommandCode | Backend::OpenaiResponses => {
+                ("authorization", format!("Bearer {}", key.expose()))
+            }
         };
         if let Ok(mut v) = HeaderValue::from_str(&value) {
             v.set_sensitive(true);

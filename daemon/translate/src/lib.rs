@@ -16,6 +16,7 @@
 //! - [`builder`]: the one place that orders Responses events (deferred `done`s, one terminal).
 //! - [`chat`], [`to_chat`], [`chat_stream`], [`provider`]: the Chat Completions backend.
 //! - [`anthropic`], [`anthropic_stream`]: the Anthropic Messages backend.
+//! - [`command_code`]: the Command Code `/alpha/generate` backend (one file).
 //! - [`reasoning_codec`]: provider reasoning carried through Codex in `encrypted_content`.
 //! - [`sse`]: incremental SSE parsing.
 //! - [`error`]: translation errors and how an upstream failure looks to Codex.
@@ -27,6 +28,7 @@ pub mod anthropic_stream;
 pub mod builder;
 pub mod chat;
 pub mod chat_stream;
+pub mod command_code;
 pub mod conversation;
 pub mod error;
 pub mod events;
