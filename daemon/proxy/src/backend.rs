@@ -147,6 +147,6 @@ mod tests {
     #[test]
     fn dates() {
         assert_eq!(civil_date(784_111_777), "1994-11-06");
-        assert_eq!(civil_date(1_795_488_919), "2026-11-23");
+        assert_eq!(civil_date(1_795_488_919), "2026-11-24");
     }
 }
