@@ -1,9 +1,232 @@
-//! The D-Bus contract of codex-launcher (names, shared types, proxies, error names).
+//! The D-Bus contract of codex-launcher: bus and object names, the types on the wire, the
+//! `Manager` proxy, and the error names clients map to messages and exit codes.
 //!
-//! Filled in by the daemon issue; this crate depends on nothing of the daemon.
+//! # Architecture invariant
+//! This crate is the API boundary. It depends on zbus and serde only; the daemon implements
+//! the interface, `codexctl` and the GTK panel call it through [`ManagerProxy`]. Nothing here
+//! knows how the daemon works.
+//!
+//! # Runtime
+//! zbus is used with its default, runtime-agnostic executor, so the same proxy works from
+//! tokio (`codexctl`, the daemon's tests) and from the GLib main loop (the panel).
+//!
+//! # Wire types
+//! Structs derive `zvariant::Type`; field order is the D-Bus signature, so **append fields
+//! only at the end** and regenerate the introspection XML (`UPDATE_EXPECT=1`).
+
 #![deny(missing_docs)]
+
+use serde::{Deserialize, Serialize};
+use zbus::zvariant::Type;
 
 /// The well-known bus name the daemon owns.
 pub const BUS_NAME: &str = "io.github.CodexLauncher1";
 /// The object path of the manager object.
 pub const OBJECT_PATH: &str = "/io/github/CodexLauncher1";
+/// The manager interface.
+pub const MANAGER_INTERFACE: &str = "io.github.CodexLauncher1.Manager";
+/// Prefix of every error name.
+pub const ERROR_PREFIX: &str = "io.github.CodexLauncher1.Error";
+
+/// A model an endpoint offers, with the metadata Codex needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ModelSpec {
+    /// The provider's model id.
+    pub id: String,
+    /// Display name (empty: same as `id`).
+    pub display_name: String,
+    /// Context window in tokens (0: unknown).
+    pub context_window: u64,
+    /// Output cap in tokens (0: unknown).
+    pub max_output_tokens: u64,
+    /// Reasoning efforts the model takes (`low`, `medium`, `high`, ...); empty: none.
+    pub reasoning_efforts: Vec<String>,
+    /// Default effort (empty: none).
+    pub default_effort: String,
+    /// `text`, `image`.
+    pub input_modalities: Vec<String>,
+    /// Supports several tool calls per turn.
+    pub parallel_tool_calls: bool,
+}
+
+/// What a client sends to create or change an endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct EndpointSpec {
+    /// Display name (required).
+    pub name: String,
+    /// Preset it came from (`deepseek`, `openrouter`, ...; empty: custom).
+    pub preset: String,
+    /// `openai-compat`, `anthropic`, `command-code` or `openai-responses`.
+    pub backend: String,
+    /// Base URL (http or https).
+    pub base_url: String,
+    /// Model used when none is chosen.
+    pub default_model: String,
+    /// Models offered.
+    pub models: Vec<ModelSpec>,
+    /// Send a browser User-Agent upstream.
+    pub browser_ua: bool,
+    /// Extra upstream headers.
+    pub extra_headers: Vec<(String, String)>,
+    /// Capability-table row for Chat hosts (`deepseek`, `kimi`, ...; empty: from the URL).
+    pub provider: String,
+    /// Per-field capability overrides as a JSON object (empty: none).
+    pub quirks_json: String,
+}
+
+/// An endpoint as the daemon reports it. Never contains the key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct EndpointInfo {
+    /// Stable id (used in URLs and commands).
+    pub id: String,
+    /// The settings.
+    pub spec: EndpointSpec,
+    /// Whether a key is stored.
+    pub has_key: bool,
+    /// Where the key lives: `secret-service`, `file`, or empty.
+    pub key_storage: String,
+    /// Whether this is the default endpoint.
+    pub is_default: bool,
+    /// The proxy URL Codex uses for this endpoint.
+    pub proxy_url: String,
+}
+
+/// A provider preset.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct Preset {
+    /// Id (`deepseek`).
+    pub id: String,
+    /// The endpoint it creates.
+    pub spec: EndpointSpec,
+    /// Known quirks, for people.
+    pub notes: String,
+}
+
+/// Usage of one endpoint and model.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct Usage {
+    /// Endpoint id.
+    pub endpoint: String,
+    /// Model slug.
+    pub model: String,
+    /// Requests.
+    pub requests: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Failed requests.
+    pub errors: u64,
+}
+
+/// The proxy's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ProxyStatus {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// Requests since start.
+    pub requests: u64,
+    /// Streams open now.
+    pub active_streams: u64,
+    /// Errors since start.
+    pub errors: u64,
+    /// Per endpoint and model.
+    pub usage: Vec<Usage>,
+}
+
+/// Errors on the bus, as `io.github.CodexLauncher1.Error.<Variant>` with a message.
+#[derive(Debug, zbus::DBusError)]
+#[zbus(prefix = "io.github.CodexLauncher1.Error")]
+pub enum Error {
+    /// A D-Bus level failure (transport, unknown method).
+    #[zbus(error)]
+    ZBus(zbus::Error),
+    /// An argument is invalid (bad URL, empty name, too long, ...).
+    InvalidArgument(String),
+    /// No endpoint with that id.
+    NotFound(String),
+    /// An endpoint with that id exists already.
+    AlreadyExists(String),
+    /// The keyring refused or is unavailable and no fallback was allowed.
+    Keyring(String),
+    /// The provider could not be reached or answered an error.
+    Upstream(String),
+    /// A file could not be read or written.
+    Io(String),
+    /// The endpoint store was changed by someone else meanwhile; nothing was written.
+    Conflict(String),
+    /// A bug or unexpected state in the daemon.
+    Internal(String),
+}
+
+/// The manager interface.
+#[zbus::proxy(
+    interface = "io.github.CodexLauncher1.Manager",
+    default_service = "io.github.CodexLauncher1",
+    default_path = "/io/github/CodexLauncher1"
+)]
+pub trait Manager {
+    /// Liveness check; answers "pong".
+    fn ping(&self) -> zbus::Result<String>;
+
+    /// Daemon version.
+    fn version(&self) -> zbus::Result<String>;
+
+    /// All endpoints.
+    fn list_endpoints(&self) -> zbus::Result<Vec<EndpointInfo>>;
+
+    /// One endpoint.
+    fn get_endpoint(&self, id: &str) -> zbus::Result<EndpointInfo>;
+
+    /// Create an endpoint; `api_key` may be empty. Returns the new id.
+    fn add_endpoint(&self, spec: EndpointSpec, api_key: &str) -> zbus::Result<String>;
+
+    /// Replace an endpoint's settings (the key is kept).
+    fn update_endpoint(&self, id: &str, spec: EndpointSpec) -> zbus::Result<()>;
+
+    /// Store (or, with an empty key, delete) an endpoint's key. Returns where it was stored.
+    fn set_api_key(&self, id: &str, api_key: &str) -> zbus::Result<String>;
+
+    /// Delete an endpoint and its key.
+    fn remove_endpoint(&self, id: &str) -> zbus::Result<()>;
+
+    /// Make an endpoint the default.
+    fn set_default_endpoint(&self, id: &str) -> zbus::Result<()>;
+
+    /// Provider presets.
+    fn list_presets(&self) -> zbus::Result<Vec<Preset>>;
+
+    /// Ask the provider for its models; merges them into the endpoint and returns them.
+    fn fetch_models(&self, id: &str) -> zbus::Result<Vec<ModelSpec>>;
+
+    /// Add models from pasted text (comma or newline separated ids). Returns how many were new.
+    fn import_models(&self, id: &str, text: &str) -> zbus::Result<u32>;
+
+    /// Export endpoints as a portable JSON bundle (keys only when asked).
+    fn export_profile(&self, include_keys: bool) -> zbus::Result<String>;
+
+    /// Import a bundle made by `ExportProfile`. Returns the ids created or updated.
+    fn import_profile(&self, bundle: &str) -> zbus::Result<Vec<String>>;
+
+    /// Import the seed launcher's `endpoints.json` (empty path: `~/.codex/endpoints.json`).
+    fn import_legacy(&self, path: &str) -> zbus::Result<Vec<String>>;
+
+    /// Proxy address, counters and usage.
+    fn proxy_status(&self) -> zbus::Result<ProxyStatus>;
+
+    /// Id of the default endpoint (empty: none).
+    #[zbus(property)]
+    fn default_endpoint(&self) -> zbus::Result<String>;
+
+    /// Ids of all endpoints, in display order.
+    #[zbus(property)]
+    fn endpoint_ids(&self) -> zbus::Result<Vec<String>>;
+
+    /// The proxy's base address.
+    #[zbus(property)]
+    fn proxy_address(&self) -> zbus::Result<String>;
+
+    /// Progress of a model fetch: `stage` is `started`, `done` or `failed`.
+    #[zbus(signal)]
+    fn fetch_progress(&self, id: &str, stage: &str, message: &str) -> zbus::Result<()>;
+}

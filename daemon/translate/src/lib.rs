@@ -18,6 +18,7 @@
 //! - [`anthropic`], [`anthropic_stream`]: the Anthropic Messages backend.
 //! - [`command_code`]: the Command Code `/alpha/generate` backend (one file).
 //! - [`reasoning_codec`]: provider reasoning carried through Codex in `encrypted_content`.
+//! - [`base_url`]: base URL normalisation.
 //! - [`sse`]: incremental SSE parsing.
 //! - [`error`]: translation errors and how an upstream failure looks to Codex.
 
@@ -25,6 +26,7 @@
 
 pub mod anthropic;
 pub mod anthropic_stream;
+pub mod base_url;
 pub mod builder;
 pub mod chat;
 pub mod chat_stream;

@@ -1,0 +1,28 @@
+//! codex-launcher-engine: the launcher's state on disk and its rules.
+//!
+//! # Architecture invariant
+//! Knows files (and, later, processes); not D-Bus, not HTTP. Every type that touches the disk
+//! takes its paths ([`paths::Paths::at`] in tests), so tests run in temp dirs.
+//!
+//! # Layout
+//! - [`paths`]: XDG directories.
+//! - [`atomic`]: atomic writes that refuse to clobber a concurrent edit.
+//! - [`model`]: endpoints and models as stored.
+//! - [`store`]: the endpoint store and its validation.
+//! - [`presets`]: provider presets.
+//! - [`discovery`]: provider model lists → models.
+//! - [`legacy`]: import of the seed launcher's endpoints.json.
+//! - [`profile`]: portable export/import bundles.
+//! - [`keys`]: the 0600 fallback key file.
+
+#![deny(missing_docs)]
+
+pub mod atomic;
+pub mod discovery;
+pub mod keys;
+pub mod legacy;
+pub mod model;
+pub mod paths;
+pub mod presets;
+pub mod profile;
+pub mod store;

@@ -1,0 +1,78 @@
+//! Endpoints and models as the launcher stores them.
+
+use serde::{Deserialize, Serialize};
+
+/// A model with the metadata Codex needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Model {
+    /// Provider's model id.
+    pub id: String,
+    /// Display name (empty: the id).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub display_name: String,
+    /// Context window (0: unknown).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub context_window: u64,
+    /// Output cap (0: unknown).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub max_output_tokens: u64,
+    /// Reasoning efforts it takes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasoning_efforts: Vec<String>,
+    /// Default effort.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub default_effort: String,
+    /// `text`, `image`.
+    pub input_modalities: Vec<String>,
+    /// Several tool calls per turn.
+    pub parallel_tool_calls: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl Model {
+    /// A text model known only by id.
+    pub fn bare(id: &str) -> Model {
+        Model { id: id.to_owned(), input_modalities: vec!["text".into()], parallel_tool_calls: true, ..Model::default() }
+    }
+}
+
+/// An endpoint as stored (never with its key).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Endpoint {
+    /// Stable id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Preset it came from.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub preset: String,
+    /// Backend name.
+    pub backend: String,
+    /// Normalised base URL.
+    pub base_url: String,
+    /// Default model id.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub default_model: String,
+    /// Models.
+    pub models: Vec<Model>,
+    /// Browser User-Agent upstream.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub browser_ua: bool,
+    /// Extra upstream headers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_headers: Vec<(String, String)>,
+    /// Capability-table row (empty: from the URL).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub provider: String,
+    /// Per-field capability overrides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quirks: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Free text: where it came from, fields an import could not map.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
