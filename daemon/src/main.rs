@@ -5,10 +5,19 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bus;
+mod daemon;
+mod keyring;
 mod logging;
+mod service;
 mod standalone;
+mod systemd;
 
 /// codex-launcher daemon: run OpenAI Codex on any provider.
+///
+/// Without a subcommand it runs the user daemon (what `codex-launcherd.service` starts):
+/// the translation proxy for every configured endpoint, the endpoint store and keyring, on
+/// the session bus as io.github.CodexLauncher1.
 #[derive(Debug, Parser)]
 #[command(name = "codex-launcherd", version, about, long_about = None)]
 struct Cli {
@@ -31,9 +40,7 @@ fn main() -> ExitCode {
     logging::init();
     let result = match cli.command {
         Some(Command::Proxy(args)) => standalone::run(*args),
-        None => Err(anyhow::anyhow!(
-            "the D-Bus daemon mode is not built yet; use `codex-launcherd proxy --help`"
-        )),
+        None => daemon::run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -23,8 +23,16 @@ impl Stamp {
     /// The stamp of `path` now (a missing file has a stamp too).
     pub fn of(path: &Path) -> std::io::Result<Stamp> {
         match fs::metadata(path) {
-            Ok(m) => Ok(Stamp { mtime: m.modified().ok(), len: m.len(), exists: true }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Stamp { mtime: None, len: 0, exists: false }),
+            Ok(m) => Ok(Stamp {
+                mtime: m.modified().ok(),
+                len: m.len(),
+                exists: true,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Stamp {
+                mtime: None,
+                len: 0,
+                exists: false,
+            }),
             Err(e) => Err(e),
         }
     }
@@ -47,17 +55,28 @@ pub enum AtomicError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AtomicError + '_ {
-    move |source| AtomicError::Io { path: path.to_path_buf(), source }
+    move |source| AtomicError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Create `dir` and its missing parents with mode 0700.
 pub fn ensure_dir(dir: &Path) -> Result<(), AtomicError> {
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io(dir))
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io(dir))
 }
 
 /// Write `bytes` to `path` atomically with mode 0600; `expected` is the stamp read earlier
 /// (`None`: overwrite whatever is there).
-pub fn write_atomic(path: &Path, bytes: &[u8], expected: Option<Stamp>) -> Result<Stamp, AtomicError> {
+pub fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    expected: Option<Stamp>,
+) -> Result<Stamp, AtomicError> {
     let dir = path.parent().ok_or_else(|| AtomicError::Io {
         path: path.to_path_buf(),
         source: std::io::Error::other("no parent directory"),
@@ -66,7 +85,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8], expected: Option<Stamp>) -> Resul
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).map_err(io(&tmp))?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(io(&tmp))?;
         f.write_all(bytes).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
         if let Some(expected) = expected {
@@ -98,12 +122,29 @@ mod tests {
         let s0 = Stamp::of(&path).unwrap();
         let s1 = write_atomic(&path, b"one", Some(s0)).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"one");
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::metadata(path.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
         // Someone else writes a different length: our stale stamp must refuse.
         fs::write(&path, b"someone else").unwrap();
-        assert!(matches!(write_atomic(&path, b"two", Some(s1)), Err(AtomicError::Conflict(_))));
+        assert!(matches!(
+            write_atomic(&path, b"two", Some(s1)),
+            Err(AtomicError::Conflict(_))
+        ));
         assert_eq!(fs::read(&path).unwrap(), b"someone else");
-        assert_eq!(fs::read_dir(path.parent().unwrap()).unwrap().count(), 1, "no temp file left behind");
+        assert_eq!(
+            fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1,
+            "no temp file left behind"
+        );
     }
 }

@@ -8,7 +8,8 @@ use crate::model::Model;
 
 /// Parse a models response body. Unknown shapes give an error message for the user.
 pub fn parse_models(body: &str) -> Result<Vec<Model>, String> {
-    let v: Value = serde_json::from_str(body).map_err(|e| format!("the models list is not JSON: {e}"))?;
+    let v: Value =
+        serde_json::from_str(body).map_err(|e| format!("the models list is not JSON: {e}"))?;
     let list = match &v {
         Value::Array(a) => a,
         Value::Object(o) => match o.get("data").or_else(|| o.get("models")) {
@@ -25,9 +26,15 @@ pub fn parse_models(body: &str) -> Result<Vec<Model>, String> {
             .or_else(|| m.get("name"))
             .or_else(|| m.get("model"))
             .and_then(Value::as_str);
-        let Some(id) = id.filter(|s| !s.trim().is_empty()) else { continue };
+        let Some(id) = id.filter(|s| !s.trim().is_empty()) else {
+            continue;
+        };
         let mut model = Model::bare(id.trim());
-        if let Some(name) = m.get("display_name").or_else(|| m.get("name")).and_then(Value::as_str) {
+        if let Some(name) = m
+            .get("display_name")
+            .or_else(|| m.get("name"))
+            .and_then(Value::as_str)
+        {
             if name != id {
                 model.display_name = name.to_owned();
             }
@@ -35,13 +42,26 @@ pub fn parse_models(body: &str) -> Result<Vec<Model>, String> {
         let n = |k: &str| m.get(k).and_then(Value::as_u64);
         model.context_window = n("context_length")
             .or_else(|| n("context_window"))
-            .or_else(|| m.pointer("/top_provider/context_length").and_then(Value::as_u64))
+            .or_else(|| {
+                m.pointer("/top_provider/context_length")
+                    .and_then(Value::as_u64)
+            })
             .unwrap_or(0);
         model.max_output_tokens = n("max_output_tokens")
-            .or_else(|| m.pointer("/top_provider/max_completion_tokens").and_then(Value::as_u64))
+            .or_else(|| {
+                m.pointer("/top_provider/max_completion_tokens")
+                    .and_then(Value::as_u64)
+            })
             .unwrap_or(0);
-        if let Some(mods) = m.pointer("/architecture/input_modalities").and_then(Value::as_array) {
-            model.input_modalities = mods.iter().filter_map(Value::as_str).map(str::to_owned).collect();
+        if let Some(mods) = m
+            .pointer("/architecture/input_modalities")
+            .and_then(Value::as_array)
+        {
+            model.input_modalities = mods
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect();
         }
         if let Some(params) = m.get("supported_parameters").and_then(Value::as_array) {
             let has = |p: &str| params.iter().any(|x| x.as_str() == Some(p));
@@ -87,7 +107,9 @@ mod tests {
 
     #[test]
     fn shapes() {
-        let openai = parse_models(r#"{"object":"list","data":[{"id":"a","object":"model"},{"id":"b"}]}"#).unwrap();
+        let openai =
+            parse_models(r#"{"object":"list","data":[{"id":"a","object":"model"},{"id":"b"}]}"#)
+                .unwrap();
         assert_eq!(openai.len(), 2);
         let together = parse_models(r#"[{"id":"x","context_length":8192}]"#).unwrap();
         assert_eq!(together[0].context_window, 8192);

@@ -15,7 +15,9 @@ pub struct FileKeys {
 impl FileKeys {
     /// Keys in `path`.
     pub fn new(path: &Path) -> FileKeys {
-        FileKeys { path: path.to_path_buf() }
+        FileKeys {
+            path: path.to_path_buf(),
+        }
     }
 
     /// The file.
@@ -25,7 +27,8 @@ impl FileKeys {
 
     fn read(&self) -> Result<BTreeMap<String, String>, String> {
         match std::fs::read(&self.path) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| format!("{} is not valid: {e}", self.path.display())),
+            Ok(b) => serde_json::from_slice(&b)
+                .map_err(|e| format!("{} is not valid: {e}", self.path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
             Err(e) => Err(format!("cannot read {}: {e}", self.path.display())),
         }
@@ -33,7 +36,9 @@ impl FileKeys {
 
     fn write(&self, keys: &BTreeMap<String, String>) -> Result<(), String> {
         let bytes = serde_json::to_vec_pretty(keys).map_err(|e| e.to_string())?;
-        write_atomic(&self.path, &bytes, None).map(|_| ()).map_err(|e| e.to_string())
+        write_atomic(&self.path, &bytes, None)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     /// A key.

@@ -27,56 +27,123 @@ pub struct LegacyFile {
     pub default: Option<String>,
 }
 
-const KNOWN: &[&str] = &["name", "backend_type", "backend", "base_url", "url", "api_key", "default_model", "model", "models"];
+const KNOWN: &[&str] = &[
+    "name",
+    "backend_type",
+    "backend",
+    "base_url",
+    "url",
+    "api_key",
+    "default_model",
+    "model",
+    "models",
+];
 
 /// Parse the file's text.
 pub fn parse_legacy(text: &str) -> Result<LegacyFile, String> {
     let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    let Value::Object(root) = v else { return Err("expected a JSON object".into()) };
-    let (entries, default): (Vec<(String, Map<String, Value>)>, Option<String>) = match root.get("endpoints") {
-        Some(Value::Array(list)) => (
-            list.iter()
-                .filter_map(|e| e.as_object().cloned())
-                .map(|o| (o.get("name").and_then(Value::as_str).unwrap_or("unnamed").to_owned(), o))
-                .collect(),
-            root.get("default").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned),
-        ),
-        _ => (
-            root.iter().filter_map(|(k, v)| v.as_object().map(|o| (k.clone(), o.clone()))).collect(),
-            None,
-        ),
+    let Value::Object(root) = v else {
+        return Err("expected a JSON object".into());
     };
+    let (entries, default): (Vec<(String, Map<String, Value>)>, Option<String>) =
+        match root.get("endpoints") {
+            Some(Value::Array(list)) => (
+                list.iter()
+                    .filter_map(|e| e.as_object().cloned())
+                    .map(|o| {
+                        (
+                            o.get("name")
+                                .and_then(Value::as_str)
+                                .unwrap_or("unnamed")
+                                .to_owned(),
+                            o,
+                        )
+                    })
+                    .collect(),
+                root.get("default")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+            ),
+            _ => (
+                root.iter()
+                    .filter_map(|(k, v)| v.as_object().map(|o| (k.clone(), o.clone())))
+                    .collect(),
+                None,
+            ),
+        };
     let mut endpoints = Vec::new();
     for (name, o) in entries {
-        let s = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
-        let backend_raw = if o.contains_key("backend_type") { s("backend_type") } else { s("backend") };
+        let s = |k: &str| {
+            o.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let backend_raw = if o.contains_key("backend_type") {
+            s("backend_type")
+        } else {
+            s("backend")
+        };
         let backend = map_backend(&backend_raw);
         let models: Vec<Model> = match o.get("models") {
             Some(Value::Array(a)) => a
                 .iter()
                 .filter_map(|m| match m {
                     Value::String(id) => Some(Model::bare(id)),
-                    Value::Object(mo) => mo.get("id").or_else(|| mo.get("name")).and_then(Value::as_str).map(|id| {
-                        let mut model = Model::bare(id);
-                        model.context_window = mo.get("context_window").and_then(Value::as_u64).unwrap_or(0);
-                        model
-                    }),
+                    Value::Object(mo) => mo
+                        .get("id")
+                        .or_else(|| mo.get("name"))
+                        .and_then(Value::as_str)
+                        .map(|id| {
+                            let mut model = Model::bare(id);
+                            model.context_window = mo
+                                .get("context_window")
+                                .and_then(Value::as_u64)
+                                .unwrap_or(0);
+                            model
+                        }),
                     _ => None,
                 })
                 .collect(),
             _ => Vec::new(),
         };
-        let extra: Map<String, Value> = o.iter().filter(|(k, _)| !KNOWN.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
-        let mut note = format!("Imported from the legacy endpoints.json (backend `{backend_raw}`).");
+        let extra: Map<String, Value> = o
+            .iter()
+            .filter(|(k, _)| !KNOWN.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let mut note =
+            format!("Imported from the legacy endpoints.json (backend `{backend_raw}`).");
         if !extra.is_empty() {
             note.push_str(" Unmapped fields: ");
             note.push_str(&Value::Object(extra).to_string());
         }
-        let default_model = if o.contains_key("default_model") { s("default_model") } else { s("model") };
-        let base_url = if o.contains_key("base_url") { s("base_url") } else { s("url") };
+        let default_model = if o.contains_key("default_model") {
+            s("default_model")
+        } else {
+            s("model")
+        };
+        let base_url = if o.contains_key("base_url") {
+            s("base_url")
+        } else {
+            s("url")
+        };
         endpoints.push(Imported {
-            endpoint: Endpoint { name, backend: backend.into(), base_url, default_model, models, note, ..Endpoint::default() },
-            api_key: o.get("api_key").and_then(Value::as_str).filter(|k| !k.trim().is_empty()).map(str::to_owned),
+            endpoint: Endpoint {
+                name,
+                backend: backend.into(),
+                base_url,
+                default_model,
+                models,
+                note,
+                ..Endpoint::default()
+            },
+            api_key: o
+                .get("api_key")
+                .and_then(Value::as_str)
+                .filter(|k| !k.trim().is_empty())
+                .map(str::to_owned),
         });
     }
     Ok(LegacyFile { endpoints, default })
@@ -106,8 +173,15 @@ mod tests {
         let e = &list.endpoints[0];
         assert_eq!(e.api_key.as_deref(), Some("sk-1"));
         assert_eq!(e.endpoint.models[1].context_window, 64_000);
-        assert!(e.endpoint.note.contains("\"color\":\"blue\""), "{}", e.endpoint.note);
-        let flat = parse_legacy(r#"{"Claude":{"backend_type":"anthropic","base_url":"https://api.anthropic.com"}}"#).unwrap();
+        assert!(
+            e.endpoint.note.contains("\"color\":\"blue\""),
+            "{}",
+            e.endpoint.note
+        );
+        let flat = parse_legacy(
+            r#"{"Claude":{"backend_type":"anthropic","base_url":"https://api.anthropic.com"}}"#,
+        )
+        .unwrap();
         assert_eq!(flat.endpoints[0].endpoint.backend, "anthropic");
         assert!(parse_legacy("[]").is_err());
     }

@@ -36,7 +36,12 @@ fn is_zero(n: &u64) -> bool {
 impl Model {
     /// A text model known only by id.
     pub fn bare(id: &str) -> Model {
-        Model { id: id.to_owned(), input_modalities: vec!["text".into()], parallel_tool_calls: true, ..Model::default() }
+        Model {
+            id: id.to_owned(),
+            input_modalities: vec!["text".into()],
+            parallel_tool_calls: true,
+            ..Model::default()
+        }
     }
 }
 

@@ -26,7 +26,9 @@ fn xdg(var: &str, home: &Path, default: &str) -> PathBuf {
 impl Paths {
     /// From the environment.
     pub fn from_env() -> Option<Paths> {
-        let home = std::env::var_os("HOME").map(PathBuf::from).filter(|h| h.is_absolute())?;
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .filter(|h| h.is_absolute())?;
         let codex_home = match std::env::var_os("CODEX_HOME").map(PathBuf::from) {
             Some(p) if p.is_absolute() => p,
             _ => home.join(".codex"),

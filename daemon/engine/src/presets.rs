@@ -19,8 +19,15 @@ fn model(id: &str, context: u64, efforts: &[&str], vision: bool) -> Model {
         id: id.to_owned(),
         context_window: context,
         reasoning_efforts: efforts.iter().map(|s| (*s).to_owned()).collect(),
-        default_effort: efforts.get(efforts.len() / 2).map(|s| (*s).to_owned()).unwrap_or_default(),
-        input_modalities: if vision { vec!["text".into(), "image".into()] } else { vec!["text".into()] },
+        default_effort: efforts
+            .get(efforts.len() / 2)
+            .map(|s| (*s).to_owned())
+            .unwrap_or_default(),
+        input_modalities: if vision {
+            vec!["text".into(), "image".into()]
+        } else {
+            vec!["text".into()]
+        },
         parallel_tool_calls: true,
         ..Model::default()
     }
@@ -38,51 +45,265 @@ struct Row {
 }
 
 const ROWS: &[Row] = &[
-    Row { id: "openai", name: "OpenAI", backend: "openai-responses", url: "https://api.openai.com/v1", provider: "openai", browser_ua: false,
+    Row {
+        id: "openai",
+        name: "OpenAI",
+        backend: "openai-responses",
+        url: "https://api.openai.com/v1",
+        provider: "openai",
+        browser_ua: false,
         notes: "Native Responses API: Codex needs no translation; the key goes to the launched Codex only.",
-        models: || vec![model("gpt-5.5", 272_000, &["low", "medium", "high", "xhigh"], true), model("gpt-5.4-mini", 272_000, &["low", "medium", "high"], true)] },
-    Row { id: "anthropic", name: "Anthropic", backend: "anthropic", url: "https://api.anthropic.com", provider: "", browser_ua: false,
+        models: || {
+            vec![
+                model(
+                    "gpt-5.5",
+                    272_000,
+                    &["low", "medium", "high", "xhigh"],
+                    true,
+                ),
+                model("gpt-5.4-mini", 272_000, &["low", "medium", "high"], true),
+            ]
+        },
+    },
+    Row {
+        id: "anthropic",
+        name: "Anthropic",
+        backend: "anthropic",
+        url: "https://api.anthropic.com",
+        provider: "",
+        browser_ua: false,
         notes: "Messages API; signed thinking blocks are handed back unchanged; newer models take adaptive thinking only.",
-        models: || vec![model("claude-sonnet-4-6", 200_000, &["low", "medium", "high"], true), model("claude-opus-4-7", 200_000, &["low", "medium", "high", "max"], true), model("claude-haiku-4-5", 200_000, &["low", "medium", "high"], true)] },
-    Row { id: "opencode-zen", name: "OpenCode Zen", backend: "openai-compat", url: "https://opencode.ai/zen/v1", provider: "opencode", browser_ua: true,
+        models: || {
+            vec![
+                model(
+                    "claude-sonnet-4-6",
+                    200_000,
+                    &["low", "medium", "high"],
+                    true,
+                ),
+                model(
+                    "claude-opus-4-7",
+                    200_000,
+                    &["low", "medium", "high", "max"],
+                    true,
+                ),
+                model(
+                    "claude-haiku-4-5",
+                    200_000,
+                    &["low", "medium", "high"],
+                    true,
+                ),
+            ]
+        },
+    },
+    Row {
+        id: "opencode-zen",
+        name: "OpenCode Zen",
+        backend: "openai-compat",
+        url: "https://opencode.ai/zen/v1",
+        provider: "opencode",
+        browser_ua: true,
         notes: "Cloudflare-fronted: a browser User-Agent avoids 'error code: 1010'. Free models answer only OpenCode's own client.",
-        models: || vec![model("glm-4.6", 200_000, &[], false), model("kimi-k2", 256_000, &[], false)] },
-    Row { id: "opencode-go", name: "OpenCode Go", backend: "openai-compat", url: "https://opencode.ai/zen/go/v1", provider: "opencode", browser_ua: true,
+        models: || {
+            vec![
+                model("glm-4.6", 200_000, &[], false),
+                model("kimi-k2", 256_000, &[], false),
+            ]
+        },
+    },
+    Row {
+        id: "opencode-go",
+        name: "OpenCode Go",
+        backend: "openai-compat",
+        url: "https://opencode.ai/zen/go/v1",
+        provider: "opencode",
+        browser_ua: true,
         notes: "Like Zen; Go also wants an x-opencode-session header per conversation.",
-        models: || vec![model("glm-4.6", 200_000, &[], false)] },
-    Row { id: "command-code", name: "Command Code", backend: "command-code", url: "https://api.commandcode.ai", provider: "", browser_ua: false,
+        models: || vec![model("glm-4.6", 200_000, &[], false)],
+    },
+    Row {
+        id: "command-code",
+        name: "Command Code",
+        backend: "command-code",
+        url: "https://api.commandcode.ai",
+        provider: "",
+        browser_ua: false,
         notes: "CLI route /alpha/generate (every plan); x-command-code-version required; reasoning is never sent back; max_tokens ≤ 64000.",
-        models: || vec![model("deepseek/deepseek-v4-pro", 128_000, &["high", "max"], false), model("moonshotai/Kimi-K3", 256_000, &[], false), model("zai-org/GLM-5.2", 200_000, &["high", "max"], false)] },
-    Row { id: "crof", name: "Crof.ai", backend: "openai-compat", url: "https://crof.ai/v1", provider: "crof", browser_ua: false,
+        models: || {
+            vec![
+                model("deepseek/deepseek-v4-pro", 128_000, &["high", "max"], false),
+                model("moonshotai/Kimi-K3", 256_000, &[], false),
+                model("zai-org/GLM-5.2", 200_000, &["high", "max"], false),
+            ]
+        },
+    },
+    Row {
+        id: "crof",
+        name: "Crof.ai",
+        backend: "openai-compat",
+        url: "https://crof.ai/v1",
+        provider: "crof",
+        browser_ua: false,
         notes: "Generic OpenAI-compatible host; reasoning_content is handed back.",
-        models: || vec![model("deepseek-v4-pro", 128_000, &[], false), model("kimi-k2.6", 256_000, &[], false), model("glm-5.1", 200_000, &[], false)] },
-    Row { id: "nvidia-nim", name: "NVIDIA NIM", backend: "openai-compat", url: "https://integrate.api.nvidia.com/v1", provider: "nim", browser_ua: false,
+        models: || {
+            vec![
+                model("deepseek-v4-pro", 128_000, &[], false),
+                model("kimi-k2.6", 256_000, &[], false),
+                model("glm-5.1", 200_000, &[], false),
+            ]
+        },
+    },
+    Row {
+        id: "nvidia-nim",
+        name: "NVIDIA NIM",
+        backend: "openai-compat",
+        url: "https://integrate.api.nvidia.com/v1",
+        provider: "nim",
+        browser_ua: false,
         notes: "Strict schema (unknown fields are 400/422); thinking switches go in chat_template_kwargs; some models reject tool_choice.",
-        models: || vec![model("moonshotai/kimi-k2-instruct", 128_000, &[], false), model("deepseek-ai/deepseek-v3.1", 128_000, &[], false)] },
-    Row { id: "kilo", name: "Kilo.ai Gateway", backend: "openai-compat", url: "https://api.kilo.ai/api/gateway", provider: "kilo", browser_ua: false,
+        models: || {
+            vec![
+                model("moonshotai/kimi-k2-instruct", 128_000, &[], false),
+                model("deepseek-ai/deepseek-v3.1", 128_000, &[], false),
+            ]
+        },
+    },
+    Row {
+        id: "kilo",
+        name: "Kilo.ai Gateway",
+        backend: "openai-compat",
+        url: "https://api.kilo.ai/api/gateway",
+        provider: "kilo",
+        browser_ua: false,
         notes: "OpenRouter-style ids and reasoning fields.",
-        models: || vec![model("anthropic/claude-sonnet-4.5", 200_000, &["low", "medium", "high"], true), model("kilo/auto", 200_000, &[], false)] },
-    Row { id: "openrouter", name: "OpenRouter", backend: "openai-compat", url: "https://openrouter.ai/api/v1", provider: "openrouter", browser_ua: false,
+        models: || {
+            vec![
+                model(
+                    "anthropic/claude-sonnet-4.5",
+                    200_000,
+                    &["low", "medium", "high"],
+                    true,
+                ),
+                model("kilo/auto", 200_000, &[], false),
+            ]
+        },
+    },
+    Row {
+        id: "openrouter",
+        name: "OpenRouter",
+        backend: "openai-compat",
+        url: "https://openrouter.ai/api/v1",
+        provider: "openrouter",
+        browser_ua: false,
         notes: "reasoning:{effort}; reasoning_details are handed back unchanged (signatures, encrypted blobs).",
-        models: || vec![model("anthropic/claude-sonnet-4.5", 200_000, &["low", "medium", "high"], true), model("deepseek/deepseek-v3.2", 128_000, &["low", "medium", "high"], false), model("z-ai/glm-4.6", 200_000, &[], false)] },
-    Row { id: "zai-coding", name: "Z.AI (coding plan)", backend: "openai-compat", url: "https://api.z.ai/api/coding/paas/v4", provider: "zai", browser_ua: false,
+        models: || {
+            vec![
+                model(
+                    "anthropic/claude-sonnet-4.5",
+                    200_000,
+                    &["low", "medium", "high"],
+                    true,
+                ),
+                model(
+                    "deepseek/deepseek-v3.2",
+                    128_000,
+                    &["low", "medium", "high"],
+                    false,
+                ),
+                model("z-ai/glm-4.6", 200_000, &[], false),
+            ]
+        },
+    },
+    Row {
+        id: "zai-coding",
+        name: "Z.AI (coding plan)",
+        backend: "openai-compat",
+        url: "https://api.z.ai/api/coding/paas/v4",
+        provider: "zai",
+        browser_ua: false,
         notes: "Thinking on by default (thinking:{type}); preserved thinking needs reasoning_content back unchanged.",
-        models: || vec![model("glm-5.1", 200_000, &["high"], false), model("glm-4.7", 200_000, &["high"], false)] },
-    Row { id: "deepseek", name: "DeepSeek", backend: "openai-compat", url: "https://api.deepseek.com/v1", provider: "deepseek", browser_ua: false,
+        models: || {
+            vec![
+                model("glm-5.1", 200_000, &["high"], false),
+                model("glm-4.7", 200_000, &["high"], false),
+            ]
+        },
+    },
+    Row {
+        id: "deepseek",
+        name: "DeepSeek",
+        backend: "openai-compat",
+        url: "https://api.deepseek.com/v1",
+        provider: "deepseek",
+        browser_ua: false,
         notes: "Thinking mode: reasoning_content must come back on every assistant tool-call message; effort high|max.",
-        models: || vec![model("deepseek-chat", 128_000, &[], false), model("deepseek-reasoner", 128_000, &["high", "max"], false)] },
-    Row { id: "moonshot", name: "Moonshot / Kimi", backend: "openai-compat", url: "https://api.moonshot.ai/v1", provider: "kimi", browser_ua: false,
+        models: || {
+            vec![
+                model("deepseek-chat", 128_000, &[], false),
+                model("deepseek-reasoner", 128_000, &["high", "max"], false),
+            ]
+        },
+    },
+    Row {
+        id: "moonshot",
+        name: "Moonshot / Kimi",
+        backend: "openai-compat",
+        url: "https://api.moonshot.ai/v1",
+        provider: "kimi",
+        browser_ua: false,
         notes: "Always send max_tokens (its default is tiny); keep reasoning_content on tool-call turns.",
-        models: || vec![model("kimi-k2.6", 256_000, &[], true), model("kimi-k2-thinking", 256_000, &[], false)] },
-    Row { id: "groq", name: "Groq", backend: "openai-compat", url: "https://api.groq.com/openai/v1", provider: "groq", browser_ua: false,
+        models: || {
+            vec![
+                model("kimi-k2.6", 256_000, &[], true),
+                model("kimi-k2-thinking", 256_000, &[], false),
+            ]
+        },
+    },
+    Row {
+        id: "groq",
+        name: "Groq",
+        backend: "openai-compat",
+        url: "https://api.groq.com/openai/v1",
+        provider: "groq",
+        browser_ua: false,
         notes: "400 on logprobs, logit_bias, messages[].name, n>1.",
-        models: || vec![model("openai/gpt-oss-120b", 131_072, &["low", "medium", "high"], false), model("moonshotai/kimi-k2-instruct-0905", 262_144, &[], false)] },
-    Row { id: "ollama", name: "Ollama (local)", backend: "openai-compat", url: "http://localhost:11434/v1", provider: "ollama", browser_ua: false,
+        models: || {
+            vec![
+                model(
+                    "openai/gpt-oss-120b",
+                    131_072,
+                    &["low", "medium", "high"],
+                    false,
+                ),
+                model("moonshotai/kimi-k2-instruct-0905", 262_144, &[], false),
+            ]
+        },
+    },
+    Row {
+        id: "ollama",
+        name: "Ollama (local)",
+        backend: "openai-compat",
+        url: "http://localhost:11434/v1",
+        provider: "ollama",
+        browser_ua: false,
         notes: "No key needed locally; reasoning arrives in `reasoning` or <think> tags.",
-        models: || vec![model("qwen3-coder", 262_144, &[], false), model("gpt-oss:20b", 131_072, &["low", "medium", "high"], false)] },
-    Row { id: "custom", name: "Custom", backend: "openai-compat", url: "http://127.0.0.1:8000/v1", provider: "", browser_ua: false,
+        models: || {
+            vec![
+                model("qwen3-coder", 262_144, &[], false),
+                model("gpt-oss:20b", 131_072, &["low", "medium", "high"], false),
+            ]
+        },
+    },
+    Row {
+        id: "custom",
+        name: "Custom",
+        backend: "openai-compat",
+        url: "http://127.0.0.1:8000/v1",
+        provider: "",
+        browser_ua: false,
         notes: "Any OpenAI-compatible Chat Completions host.",
-        models: Vec::new },
+        models: Vec::new,
+    },
 ];
 
 /// All presets.

@@ -14,7 +14,12 @@ use crate::atomic::{AtomicError, Stamp, write_atomic};
 use crate::model::{Endpoint, Model};
 
 /// Backends the proxy serves.
-pub const BACKENDS: [&str; 4] = ["openai-compat", "anthropic", "command-code", "openai-responses"];
+pub const BACKENDS: [&str; 4] = [
+    "openai-compat",
+    "anthropic",
+    "command-code",
+    "openai-responses",
+];
 
 const MAX_NAME: usize = 100;
 const MAX_MODEL_ID: usize = 200;
@@ -52,7 +57,9 @@ pub enum StoreError {
     #[error("an endpoint `{0}` exists already")]
     Exists(String),
     /// The file is not valid JSON for us; we do not overwrite it.
-    #[error("{path} cannot be read as an endpoint store ({reason}); fix or move it, it was not changed")]
+    #[error(
+        "{path} cannot be read as an endpoint store ({reason}); fix or move it, it was not changed"
+    )]
     Corrupt {
         /// The file.
         path: PathBuf,
@@ -60,7 +67,9 @@ pub enum StoreError {
         reason: String,
     },
     /// Someone else changed the file.
-    #[error("{0} was changed by another program since it was read; reload and try again (nothing was written)")]
+    #[error(
+        "{0} was changed by another program since it was read; reload and try again (nothing was written)"
+    )]
     Conflict(PathBuf),
     /// IO.
     #[error("{0}")]
@@ -87,14 +96,29 @@ pub struct EndpointStore {
 impl EndpointStore {
     /// Load `path` (a missing file is an empty store).
     pub fn load(path: &Path) -> Result<EndpointStore, StoreError> {
-        let stamp = Stamp::of(path).map_err(|e| StoreError::Io(format!("cannot read {}: {e}", path.display())))?;
+        let stamp = Stamp::of(path)
+            .map_err(|e| StoreError::Io(format!("cannot read {}: {e}", path.display())))?;
         let file = match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| StoreError::Corrupt { path: path.to_path_buf(), reason: e.to_string() })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => StoreFile { version: 1, ..StoreFile::default() },
-            Err(e) => return Err(StoreError::Io(format!("cannot read {}: {e}", path.display()))),
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => StoreFile {
+                version: 1,
+                ..StoreFile::default()
+            },
+            Err(e) => {
+                return Err(StoreError::Io(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )));
+            }
         };
-        Ok(EndpointStore { path: path.to_path_buf(), file, stamp })
+        Ok(EndpointStore {
+            path: path.to_path_buf(),
+            file,
+            stamp,
+        })
     }
 
     /// Endpoints in order.
@@ -104,7 +128,11 @@ impl EndpointStore {
 
     /// One endpoint.
     pub fn get(&self, id: &str) -> Result<&Endpoint, StoreError> {
-        self.file.endpoints.iter().find(|e| e.id == id).ok_or_else(|| StoreError::NotFound(id.to_owned()))
+        self.file
+            .endpoints
+            .iter()
+            .find(|e| e.id == id)
+            .ok_or_else(|| StoreError::NotFound(id.to_owned()))
     }
 
     /// The default endpoint id, if any.
@@ -113,10 +141,17 @@ impl EndpointStore {
     }
 
     /// Apply `change` to a copy, validate, write; only then keep it.
-    fn commit(&mut self, change: impl FnOnce(&mut StoreFile) -> Result<(), StoreError>) -> Result<(), StoreError> {
+    fn commit(
+        &mut self,
+        change: impl FnOnce(&mut StoreFile) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let mut next = self.file.clone();
         change(&mut next)?;
-        if next.default.as_ref().is_some_and(|d| !next.endpoints.iter().any(|e| &e.id == d)) {
+        if next
+            .default
+            .as_ref()
+            .is_some_and(|d| !next.endpoints.iter().any(|e| &e.id == d))
+        {
             next.default = None;
         }
         if next.default.is_none() {
@@ -149,7 +184,11 @@ impl EndpointStore {
         endpoint.id = id.to_owned();
         validate(&mut endpoint)?;
         self.commit(|f| {
-            let slot = f.endpoints.iter_mut().find(|e| e.id == id).ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
+            let slot = f
+                .endpoints
+                .iter_mut()
+                .find(|e| e.id == id)
+                .ok_or_else(|| StoreError::NotFound(id.to_owned()))?;
             *slot = endpoint;
             Ok(())
         })
@@ -189,15 +228,31 @@ pub fn validate(e: &mut Endpoint) -> Result<(), StoreError> {
         return invalid("the endpoint name must not be empty".into());
     }
     if e.name.chars().count() > MAX_NAME || e.name.chars().any(char::is_control) {
-        return invalid(format!("the endpoint name must be at most {MAX_NAME} printable characters"));
+        return invalid(format!(
+            "the endpoint name must be at most {MAX_NAME} printable characters"
+        ));
     }
-    if !e.id.is_empty() && (e.id.len() > 64 || !e.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')) {
-        return invalid(format!("the endpoint id `{}` may hold only letters, digits, - and _ (at most 64)", e.id));
+    if !e.id.is_empty()
+        && (e.id.len() > 64
+            || !e
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    {
+        return invalid(format!(
+            "the endpoint id `{}` may hold only letters, digits, - and _ (at most 64)",
+            e.id
+        ));
     }
     if !BACKENDS.contains(&e.backend.as_str()) {
-        return invalid(format!("unknown backend `{}` (one of: {})", e.backend, BACKENDS.join(", ")));
+        return invalid(format!(
+            "unknown backend `{}` (one of: {})",
+            e.backend,
+            BACKENDS.join(", ")
+        ));
     }
-    e.base_url = normalize_base_url(&e.base_url).map_err(|err| StoreError::Invalid(err.to_string()))?;
+    e.base_url =
+        normalize_base_url(&e.base_url).map_err(|err| StoreError::Invalid(err.to_string()))?;
     if e.base_url.contains(char::is_whitespace) {
         return invalid(format!("the URL `{}` contains spaces", e.base_url));
     }
@@ -208,7 +263,10 @@ pub fn validate(e: &mut Endpoint) -> Result<(), StoreError> {
     e.models.retain(|m| seen.insert(m.id.clone()));
     for m in &mut e.models {
         m.id = m.id.trim().to_owned();
-        if m.id.is_empty() || m.id.len() > MAX_MODEL_ID || m.id.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if m.id.is_empty()
+            || m.id.len() > MAX_MODEL_ID
+            || m.id.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return invalid(format!("invalid model id `{}`", m.id));
         }
     }
@@ -222,15 +280,22 @@ pub fn validate(e: &mut Endpoint) -> Result<(), StoreError> {
         return invalid(format!("at most {MAX_HEADERS} extra headers"));
     }
     for (name, value) in &e.extra_headers {
-        let token = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b));
+        let token = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b));
         if !token {
             return invalid(format!("invalid header name `{name}`"));
         }
         if value.chars().any(|c| c == '\r' || c == '\n') {
-            return invalid(format!("the value of header `{name}` contains a line break"));
+            return invalid(format!(
+                "the value of header `{name}` contains a line break"
+            ));
         }
     }
-    if !e.provider.is_empty() && codex_launcher_translate::provider::ChatProvider::from_name(&e.provider).is_none() {
+    if !e.provider.is_empty()
+        && codex_launcher_translate::provider::ChatProvider::from_name(&e.provider).is_none()
+    {
         return invalid(format!("unknown provider quirks row `{}`", e.provider));
     }
     Ok(())
@@ -248,7 +313,11 @@ pub fn slug(name: &str) -> String {
     }
     let out = out.trim_end_matches('-');
     let out: String = out.chars().take(48).collect();
-    if out.is_empty() { "endpoint".to_owned() } else { out }
+    if out.is_empty() {
+        "endpoint".to_owned()
+    } else {
+        out
+    }
 }
 
 fn unique_id(base: &str, existing: &[Endpoint]) -> String {
@@ -256,7 +325,10 @@ fn unique_id(base: &str, existing: &[Endpoint]) -> String {
     if !taken(base) {
         return base.to_owned();
     }
-    (2..).map(|n| format!("{base}-{n}")).find(|id| !taken(id)).unwrap_or_else(|| base.to_owned())
+    (2..)
+        .map(|n| format!("{base}-{n}"))
+        .find(|id| !taken(id))
+        .unwrap_or_else(|| base.to_owned())
 }
 
 /// Parse pasted model ids (commas, newlines, spaces, tabs, semicolons).
@@ -330,7 +402,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("endpoints.json");
         std::fs::write(&path, b"{not json").unwrap();
-        assert!(matches!(EndpointStore::load(&path), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            EndpointStore::load(&path),
+            Err(StoreError::Corrupt { .. })
+        ));
     }
 
     #[test]

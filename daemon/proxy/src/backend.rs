@@ -6,7 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use codex_launcher_translate::anthropic::to_anthropic;
 use codex_launcher_translate::anthropic_stream::AnthropicStreamTranslator;
 use codex_launcher_translate::chat_stream::ChatStreamTranslator;
-use codex_launcher_translate::command_code::{CommandCodeContext, CommandCodeStreamTranslator, to_command_code};
+use codex_launcher_translate::command_code::{
+    CommandCodeContext, CommandCodeStreamTranslator, to_command_code,
+};
 use codex_launcher_translate::responses::{InputItem, MessageContent, ResponsesRequest};
 use codex_launcher_translate::to_chat::to_chat;
 use codex_launcher_translate::{ResponseContext, Transducer};
@@ -75,7 +77,10 @@ pub fn prepare(
             })
         }
         Backend::CommandCode => {
-            let cc = CommandCodeContext { working_dir: codex_cwd(items), date: civil_date(created_at) };
+            let cc = CommandCodeContext {
+                working_dir: codex_cwd(items),
+                date: civil_date(created_at),
+            };
             let t = to_command_code(req, items, upstream_model, &cc, &response_id);
             let ctx = ResponseContext::new(req, response_id, created_at, t.tool_map);
             Ok(Prepared {
@@ -96,7 +101,13 @@ pub fn prepare(
             } else {
                 raw.to_vec()
             };
-            Ok(Prepared { url, body, headers: Vec::new(), answer: Answer::Passthrough, dropped: Vec::new() })
+            Ok(Prepared {
+                url,
+                body,
+                headers: Vec::new(),
+                answer: Answer::Passthrough,
+                dropped: Vec::new(),
+            })
         }
     }
 }
@@ -122,7 +133,10 @@ fn codex_cwd(items: &[InputItem]) -> String {
 /// `YYYY-MM-DD` of a Unix time (UTC).
 fn civil_date(unix: u64) -> String {
     let unix = if unix == 0 {
-        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
     } else {
         unix
     };

@@ -108,11 +108,12 @@ impl Endpoint {
             Backend::OpenaiCompat => format!("{}/chat/completions", self.base_url),
             // Anthropic's documented base has no version (`https://api.anthropic.com`);
             // compatible hosts are often given with `/v1` already.
-            Backend::Anthropic if self.base_url.ends_with("/v1") => format!("{}/messages", self.base_url),
+            Backend::Anthropic if self.base_url.ends_with("/v1") => {
+                format!("{}/messages", self.base_url)
+            }
             Backend::Anthropic => format!("{}/v1/messages", self.base_url),
             Backend::CommandCode => format!("{}/alpha/generate", self.base_url),
             Backend::OpenaiResponses => format!("{}/responses", self.base_url),
         }
     }
 }
-

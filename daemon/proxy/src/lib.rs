@@ -120,6 +120,21 @@ pub struct ProxyState {
     store: store::ResponseStore,
     settings: Settings,
     stats: Stats,
+    usage: std::sync::Mutex<HashMap<(String, String), UsageCounters>>,
+    access_token: RwLock<Option<ApiKey>>,
+}
+
+/// Counters of one endpoint and model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UsageCounters {
+    /// Requests.
+    pub requests: u64,
+    /// Input tokens.
+    pub input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Failed requests.
+    pub errors: u64,
 }
 
 /// The state could not be built.
@@ -139,6 +154,8 @@ impl ProxyState {
             store: store::ResponseStore::default(),
             settings,
             stats: Stats::default(),
+            usage: std::sync::Mutex::default(),
+            access_token: RwLock::new(None),
         })
     }
 
@@ -168,6 +185,56 @@ impl ProxyState {
     pub fn settings(&self) -> &Settings {
         &self.settings
     }
+
+    /// The shared upstream HTTP client (model discovery uses it too).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Require `Authorization: Bearer <token>` on every route but `/healthz` (daemon mode:
+    /// the token is handed to the Codex sessions the launcher starts, and another local user
+    /// cannot read it, so their requests get 403).
+    pub fn set_access_token(&self, token: Option<ApiKey>) {
+        *self.access_token.write().unwrap_or_else(|e| e.into_inner()) = token;
+    }
+
+    /// Whether a request's `Authorization` header passes the access check.
+    pub fn authorized(&self, authorization: Option<&str>) -> bool {
+        let guard = self.access_token.read().unwrap_or_else(|e| e.into_inner());
+        let Some(token) = guard.as_ref() else {
+            return true;
+        };
+        let Some(given) = authorization.and_then(|a| a.strip_prefix("Bearer ")) else {
+            return false;
+        };
+        constant_time_eq(given.trim().as_bytes(), token.expose().as_bytes())
+    }
+
+    /// Count a finished request for an endpoint and model.
+    pub fn record_usage(&self, endpoint: &str, model: &str, input: u64, output: u64, error: bool) {
+        let mut map = self.usage.lock().unwrap_or_else(|e| e.into_inner());
+        let c = map
+            .entry((endpoint.to_owned(), model.to_owned()))
+            .or_default();
+        c.requests += 1;
+        c.input_tokens += input;
+        c.output_tokens += output;
+        c.errors += u64::from(error);
+    }
+
+    /// Usage per (endpoint, model).
+    pub fn usage(&self) -> Vec<((String, String), UsageCounters)> {
+        let map = self.usage.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<_> = map.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    // Length is not secret (tokens have a fixed length); the content comparison must not
+    // stop at the first difference.
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Serve until `shutdown` resolves, then stop accepting and wait for in-flight requests

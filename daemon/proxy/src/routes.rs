@@ -20,11 +20,11 @@ use codex_launcher_translate::{Response, ResponsesRequest, parse_request};
 use serde_json::json;
 use tracing::Instrument;
 
-use crate::{Endpoint, ProxyState};
 use crate::backend::{Answer, prepare};
 use crate::error::ProxyError;
 use crate::pump::{OnDone, Pump};
 use crate::upstream::{failure_from_response, failure_from_transport, upstream_headers};
+use crate::{Endpoint, ProxyState};
 
 /// The router.
 pub fn router(state: Arc<ProxyState>) -> Router {
@@ -53,15 +53,37 @@ async fn not_found() -> HttpResponse {
     (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
 }
 
-async fn models_default(State(state): State<Arc<ProxyState>>) -> HttpResponse {
+async fn models_default(State(state): State<Arc<ProxyState>>, headers: HeaderMap) -> HttpResponse {
+    if !authorized(&state, &headers) {
+        return forbidden();
+    }
     models(&state, None)
 }
 
 async fn models_named(
     State(state): State<Arc<ProxyState>>,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> HttpResponse {
+    if !authorized(&state, &headers) {
+        return forbidden();
+    }
     models(&state, Some(&id))
+}
+
+fn authorized(state: &ProxyState, headers: &HeaderMap) -> bool {
+    state.authorized(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+fn forbidden() -> HttpResponse {
+    let body = json!({"error": {
+        "message": "this proxy belongs to another user or session: missing or wrong access token",
+        "type": "invalid_request_error", "param": null, "code": "forbidden"}});
+    (StatusCode::FORBIDDEN, axum::Json(body)).into_response()
 }
 
 fn models(state: &ProxyState, id: Option<&str>) -> HttpResponse {
@@ -116,6 +138,9 @@ async fn responses(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> HttpResponse {
+    if !authorized(&state, &headers) {
+        return forbidden();
+    }
     state.stats.requests.fetch_add(1, Ordering::Relaxed);
     let n = REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!(
@@ -191,10 +216,17 @@ async fn handle(
             upstream.insert(*name, v);
         }
     }
-    let send = state.client.post(&prepared.url).headers(upstream).body(prepared.body).send();
+    let send = state
+        .client
+        .post(&prepared.url)
+        .headers(upstream)
+        .body(prepared.body)
+        .send();
     let mut pending: crate::pump::PendingResponse = Box::pin(send);
     let on_done = completion_hook(
         state.clone(),
+        endpoint.id.clone(),
+        req.model.clone(),
         req.store != Some(false),
         items,
         tracing::Span::current(),
@@ -215,13 +247,7 @@ async fn handle(
                 failure_from_response(&endpoint, resp).await,
             ));
         }
-        let pump = Pump::streaming(
-            transducer,
-            endpoint.clone(),
-            resp,
-            keepalive,
-            on_done,
-        );
+        let pump = Pump::streaming(transducer, endpoint.clone(), resp, keepalive, on_done);
         let response = pump
             .collect()
             .await
@@ -232,13 +258,9 @@ async fn handle(
     // Within the grace period, upstream errors become HTTP statuses Codex handles well;
     // after it, the stream has started and they arrive as `response.failed`.
     let pump = match tokio::time::timeout(state.settings.first_byte_grace, pending.as_mut()).await {
-        Ok(Ok(resp)) if resp.status().is_success() => Pump::streaming(
-            transducer,
-            endpoint.clone(),
-            resp,
-            keepalive,
-            on_done,
-        ),
+        Ok(Ok(resp)) if resp.status().is_success() => {
+            Pump::streaming(transducer, endpoint.clone(), resp, keepalive, on_done)
+        }
         Ok(Ok(resp)) => {
             return Err(ProxyError::Upstream(
                 failure_from_response(&endpoint, resp).await,
@@ -247,13 +269,7 @@ async fn handle(
         Ok(Err(e)) => return Err(ProxyError::Upstream(failure_from_transport(&endpoint, &e))),
         Err(_) => {
             tracing::info!("upstream slow to answer; streaming keep-alives meanwhile");
-            Pump::waiting(
-                transducer,
-                endpoint.clone(),
-                pending,
-                keepalive,
-                on_done,
-            )
+            Pump::waiting(transducer, endpoint.clone(), pending, keepalive, on_done)
         }
     };
     let guard = ActiveStream::new(state.clone());
@@ -273,10 +289,17 @@ async fn handle(
 }
 
 /// A Responses-native upstream: map errors, then stream its bytes unchanged.
-async fn passthrough(endpoint: &Endpoint, pending: crate::pump::PendingResponse) -> Result<HttpResponse, ProxyError> {
-    let resp = pending.await.map_err(|e| ProxyError::Upstream(failure_from_transport(endpoint, &e)))?;
+async fn passthrough(
+    endpoint: &Endpoint,
+    pending: crate::pump::PendingResponse,
+) -> Result<HttpResponse, ProxyError> {
+    let resp = pending
+        .await
+        .map_err(|e| ProxyError::Upstream(failure_from_transport(endpoint, &e)))?;
     if !resp.status().is_success() {
-        return Err(ProxyError::Upstream(failure_from_response(endpoint, resp).await));
+        return Err(ProxyError::Upstream(
+            failure_from_response(endpoint, resp).await,
+        ));
     }
     let content_type = resp
         .headers()
@@ -308,6 +331,8 @@ fn expand_input(state: &ProxyState, req: &ResponsesRequest) -> Result<Vec<InputI
 /// Log the outcome, count tokens, keep the response for `previous_response_id`.
 fn completion_hook(
     state: Arc<ProxyState>,
+    endpoint: String,
+    model: String,
     store: bool,
     items: Vec<InputItem>,
     span: tracing::Span,
@@ -321,6 +346,8 @@ fn completion_hook(
             .as_ref()
             .map(|u| (u.input_tokens, u.output_tokens))
             .unwrap_or((0, 0));
+        let failed = resp.status == ResponseStatus::Failed;
+        state.record_usage(&endpoint, &model, input, output, failed);
         state.stats.input_tokens.fetch_add(input, Ordering::Relaxed);
         state
             .stats

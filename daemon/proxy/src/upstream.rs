@@ -106,12 +106,18 @@ pub fn upstream_headers(endpoint: &Endpoint, client_headers: &HeaderMap) -> Head
     out.insert("accept", HeaderValue::from_static("text/event-stream"));
     match endpoint.backend {
         Backend::Anthropic => {
-            out.insert("anthropic-version", HeaderValue::from_static(ANTHROPIC_VERSION));
+            out.insert(
+                "anthropic-version",
+                HeaderValue::from_static(ANTHROPIC_VERSION),
+            );
         }
         Backend::CommandCode => {
             out.insert("accept", HeaderValue::from_static("application/x-ndjson"));
             out.insert("x-cli-environment", HeaderValue::from_static("production"));
-            out.insert("x-command-code-version", HeaderValue::from_static(COMMAND_CODE_VERSION));
+            out.insert(
+                "x-command-code-version",
+                HeaderValue::from_static(COMMAND_CODE_VERSION),
+            );
         }
         Backend::OpenaiCompat | Backend::OpenaiResponses => {}
     }

@@ -148,30 +148,136 @@ pub struct AnthropicModel {
 
 /// Model id prefix → capabilities, most specific first. Unknown ids get the last row.
 const MODEL_TABLE: &[(&str, AnthropicModel)] = &[
-    ("claude-opus-5", AnthropicModel { thinking: ThinkingStyle::Adaptive, max_tokens: 64_000, max_effort: true }),
-    ("claude-sonnet-5", AnthropicModel { thinking: ThinkingStyle::Adaptive, max_tokens: 64_000, max_effort: true }),
-    ("claude-fable-5", AnthropicModel { thinking: ThinkingStyle::Adaptive, max_tokens: 64_000, max_effort: true }),
-    ("claude-haiku-5", AnthropicModel { thinking: ThinkingStyle::Adaptive, max_tokens: 64_000, max_effort: false }),
-    ("claude-opus-4-8", AnthropicModel { thinking: ThinkingStyle::Adaptive, max_tokens: 64_000, max_effort: true }),
-    ("claude-opus-4-7", AnthropicModel { thinking: ThinkingStyle::Adaptive, max_tokens: 64_000, max_effort: true }),
-    ("claude-opus-4-6", AnthropicModel { thinking: ThinkingStyle::Adaptive, max_tokens: 64_000, max_effort: true }),
-    ("claude-sonnet-4-6", AnthropicModel { thinking: ThinkingStyle::Adaptive, max_tokens: 64_000, max_effort: false }),
-    ("claude-haiku-4-5", AnthropicModel { thinking: ThinkingStyle::Budget, max_tokens: 64_000, max_effort: false }),
-    ("claude-opus-4", AnthropicModel { thinking: ThinkingStyle::Budget, max_tokens: 32_000, max_effort: false }),
-    ("claude-sonnet-4", AnthropicModel { thinking: ThinkingStyle::Budget, max_tokens: 64_000, max_effort: false }),
-    ("claude-3-7-sonnet", AnthropicModel { thinking: ThinkingStyle::Budget, max_tokens: 64_000, max_effort: false }),
-    ("claude-3", AnthropicModel { thinking: ThinkingStyle::None, max_tokens: 8_192, max_effort: false }),
-    ("", AnthropicModel { thinking: ThinkingStyle::Budget, max_tokens: DEFAULT_MAX_TOKENS, max_effort: false }),
+    (
+        "claude-opus-5",
+        AnthropicModel {
+            thinking: ThinkingStyle::Adaptive,
+            max_tokens: 64_000,
+            max_effort: true,
+        },
+    ),
+    (
+        "claude-sonnet-5",
+        AnthropicModel {
+            thinking: ThinkingStyle::Adaptive,
+            max_tokens: 64_000,
+            max_effort: true,
+        },
+    ),
+    (
+        "claude-fable-5",
+        AnthropicModel {
+            thinking: ThinkingStyle::Adaptive,
+            max_tokens: 64_000,
+            max_effort: true,
+        },
+    ),
+    (
+        "claude-haiku-5",
+        AnthropicModel {
+            thinking: ThinkingStyle::Adaptive,
+            max_tokens: 64_000,
+            max_effort: false,
+        },
+    ),
+    (
+        "claude-opus-4-8",
+        AnthropicModel {
+            thinking: ThinkingStyle::Adaptive,
+            max_tokens: 64_000,
+            max_effort: true,
+        },
+    ),
+    (
+        "claude-opus-4-7",
+        AnthropicModel {
+            thinking: ThinkingStyle::Adaptive,
+            max_tokens: 64_000,
+            max_effort: true,
+        },
+    ),
+    (
+        "claude-opus-4-6",
+        AnthropicModel {
+            thinking: ThinkingStyle::Adaptive,
+            max_tokens: 64_000,
+            max_effort: true,
+        },
+    ),
+    (
+        "claude-sonnet-4-6",
+        AnthropicModel {
+            thinking: ThinkingStyle::Adaptive,
+            max_tokens: 64_000,
+            max_effort: false,
+        },
+    ),
+    (
+        "claude-haiku-4-5",
+        AnthropicModel {
+            thinking: ThinkingStyle::Budget,
+            max_tokens: 64_000,
+            max_effort: false,
+        },
+    ),
+    (
+        "claude-opus-4",
+        AnthropicModel {
+            thinking: ThinkingStyle::Budget,
+            max_tokens: 32_000,
+            max_effort: false,
+        },
+    ),
+    (
+        "claude-sonnet-4",
+        AnthropicModel {
+            thinking: ThinkingStyle::Budget,
+            max_tokens: 64_000,
+            max_effort: false,
+        },
+    ),
+    (
+        "claude-3-7-sonnet",
+        AnthropicModel {
+            thinking: ThinkingStyle::Budget,
+            max_tokens: 64_000,
+            max_effort: false,
+        },
+    ),
+    (
+        "claude-3",
+        AnthropicModel {
+            thinking: ThinkingStyle::None,
+            max_tokens: 8_192,
+            max_effort: false,
+        },
+    ),
+    (
+        "",
+        AnthropicModel {
+            thinking: ThinkingStyle::Budget,
+            max_tokens: DEFAULT_MAX_TOKENS,
+            max_effort: false,
+        },
+    ),
 ];
 
 /// Look a model up (by id prefix, ignoring a `provider/` prefix).
 pub fn model_info(model: &str) -> AnthropicModel {
-    let id = model.rsplit('/').next().unwrap_or(model).to_ascii_lowercase();
+    let id = model
+        .rsplit('/')
+        .next()
+        .unwrap_or(model)
+        .to_ascii_lowercase();
     MODEL_TABLE
         .iter()
         .find(|(prefix, _)| id.starts_with(prefix))
         .map(|(_, m)| *m)
-        .unwrap_or(AnthropicModel { thinking: ThinkingStyle::Budget, max_tokens: DEFAULT_MAX_TOKENS, max_effort: false })
+        .unwrap_or(AnthropicModel {
+            thinking: ThinkingStyle::Budget,
+            max_tokens: DEFAULT_MAX_TOKENS,
+            max_effort: false,
+        })
 }
 
 /// A translated request.
@@ -186,8 +292,16 @@ pub struct AnthropicTranslation {
 }
 
 /// Responses → Anthropic Messages.
-pub fn to_anthropic(req: &ResponsesRequest, items: &[InputItem], upstream_model: &str) -> AnthropicTranslation {
-    let LoweredTools { tools, map, dropped: dropped_tools } = lower_tools(&req.tools);
+pub fn to_anthropic(
+    req: &ResponsesRequest,
+    items: &[InputItem],
+    upstream_model: &str,
+) -> AnthropicTranslation {
+    let LoweredTools {
+        tools,
+        map,
+        dropped: dropped_tools,
+    } = lower_tools(&req.tools);
     let conv = Conversation::from_items(req.instructions.as_deref(), items);
     let mut dropped = conv.dropped.clone();
     dropped.extend(dropped_tools);
@@ -213,7 +327,11 @@ pub fn to_anthropic(req: &ResponsesRequest, items: &[InputItem], upstream_model:
         messages,
         tools: tools
             .into_iter()
-            .map(|t| AnthropicTool { name: t.name, description: t.description, input_schema: t.parameters })
+            .map(|t| AnthropicTool {
+                name: t.name,
+                description: t.description,
+                input_schema: t.parameters,
+            })
             .collect(),
         tool_choice: None,
         thinking: None,
@@ -222,15 +340,32 @@ pub fn to_anthropic(req: &ResponsesRequest, items: &[InputItem], upstream_model:
         top_p: req.top_p,
         stream: true,
     };
-    let effort = req.reasoning.as_ref().and_then(|r| r.effort.as_deref()).filter(|e| *e != "none");
+    let effort = req
+        .reasoning
+        .as_ref()
+        .and_then(|r| r.effort.as_deref())
+        .filter(|e| *e != "none");
     let thinking_on = apply_thinking(&mut request, effort, info);
     if !request.tools.is_empty() {
-        request.tool_choice = tool_choice(req.tool_choice.as_ref(), req.parallel_tool_calls, thinking_on, info);
+        request.tool_choice = tool_choice(
+            req.tool_choice.as_ref(),
+            req.parallel_tool_calls,
+            thinking_on,
+            info,
+        );
     }
-    AnthropicTranslation { request, tool_map: map, dropped }
+    AnthropicTranslation {
+        request,
+        tool_map: map,
+        dropped,
+    }
 }
 
-fn apply_thinking(request: &mut AnthropicRequest, effort: Option<&str>, info: AnthropicModel) -> bool {
+fn apply_thinking(
+    request: &mut AnthropicRequest,
+    effort: Option<&str>,
+    info: AnthropicModel,
+) -> bool {
     let Some(effort) = effort else { return false };
     match info.thinking {
         ThinkingStyle::None => return false,
@@ -265,7 +400,12 @@ fn apply_thinking(request: &mut AnthropicRequest, effort: Option<&str>, info: An
     true
 }
 
-fn tool_choice(choice: Option<&Value>, parallel: Option<bool>, thinking: bool, info: AnthropicModel) -> Option<Value> {
+fn tool_choice(
+    choice: Option<&Value>,
+    parallel: Option<bool>,
+    thinking: bool,
+    info: AnthropicModel,
+) -> Option<Value> {
     let mut out: Map<String, Value> = Map::new();
     match choice {
         Some(Value::String(s)) if s == "required" => out.insert("type".into(), json!("any")),
@@ -281,7 +421,13 @@ fn tool_choice(choice: Option<&Value>, parallel: Option<bool>, thinking: bool, i
         _ => out.insert("type".into(), json!("auto")),
     };
     // Budget thinking only allows auto/none.
-    if thinking && info.thinking == ThinkingStyle::Budget && matches!(out.get("type").and_then(Value::as_str), Some("any" | "tool")) {
+    if thinking
+        && info.thinking == ThinkingStyle::Budget
+        && matches!(
+            out.get("type").and_then(Value::as_str),
+            Some("any" | "tool")
+        )
+    {
         out.remove("name");
         out.insert("type".into(), json!("auto"));
     }
@@ -305,15 +451,20 @@ fn render_messages(turns: &[Turn]) -> Vec<AnthropicMessage> {
             Some(last) if last.role == role => {
                 if role == "user" {
                     // tool_result blocks must come first in a user message.
-                    let (mut results, others): (Vec<_>, Vec<_>) =
-                        std::mem::take(&mut last.content).into_iter().chain(blocks).partition(|b| matches!(b, AnthropicBlock::ToolResult { .. }));
+                    let (mut results, others): (Vec<_>, Vec<_>) = std::mem::take(&mut last.content)
+                        .into_iter()
+                        .chain(blocks)
+                        .partition(|b| matches!(b, AnthropicBlock::ToolResult { .. }));
                     results.extend(others);
                     last.content = results;
                 } else {
                     last.content.extend(blocks);
                 }
             }
-            _ => out.push(AnthropicMessage { role, content: blocks }),
+            _ => out.push(AnthropicMessage {
+                role,
+                content: blocks,
+            }),
         }
     };
     for turn in turns {
@@ -327,13 +478,21 @@ fn render_messages(turns: &[Turn]) -> Vec<AnthropicMessage> {
                     .map(|r| {
                         let mut content = Vec::new();
                         if !r.text.is_empty() {
-                            content.push(AnthropicBlock::Text { text: r.text.clone() });
+                            content.push(AnthropicBlock::Text {
+                                text: r.text.clone(),
+                            });
                         }
                         content.extend(r.images.iter().filter_map(image_block));
                         if content.is_empty() {
-                            content.push(AnthropicBlock::Text { text: "(no output)".into() });
+                            content.push(AnthropicBlock::Text {
+                                text: "(no output)".into(),
+                            });
                         }
-                        AnthropicBlock::ToolResult { tool_use_id: r.call_id.clone(), content, is_error: r.synthetic }
+                        AnthropicBlock::ToolResult {
+                            tool_use_id: r.call_id.clone(),
+                            content,
+                            is_error: r.synthetic,
+                        }
                     })
                     .collect();
                 push("user", blocks);
@@ -341,7 +500,15 @@ fn render_messages(turns: &[Turn]) -> Vec<AnthropicMessage> {
         }
     }
     if out.first().is_some_and(|m| m.role == "assistant") {
-        out.insert(0, AnthropicMessage { role: "user", content: vec![AnthropicBlock::Text { text: "(continuing the conversation)".into() }] });
+        out.insert(
+            0,
+            AnthropicMessage {
+                role: "user",
+                content: vec![AnthropicBlock::Text {
+                    text: "(continuing the conversation)".into(),
+                }],
+            },
+        );
     }
     out
 }
@@ -361,12 +528,21 @@ fn assistant_blocks(blocks: &[AssistantBlock]) -> Vec<AnthropicBlock> {
     blocks
         .iter()
         .filter_map(|b| match b {
-            AssistantBlock::Reasoning { payload: Some(ReasoningPayload::Thinking { thinking, signature }), .. } => {
-                Some(AnthropicBlock::Thinking { thinking: thinking.clone(), signature: signature.clone() })
-            }
-            AssistantBlock::Reasoning { payload: Some(ReasoningPayload::RedactedThinking { data }), .. } => {
-                Some(AnthropicBlock::RedactedThinking { data: data.clone() })
-            }
+            AssistantBlock::Reasoning {
+                payload:
+                    Some(ReasoningPayload::Thinking {
+                        thinking,
+                        signature,
+                    }),
+                ..
+            } => Some(AnthropicBlock::Thinking {
+                thinking: thinking.clone(),
+                signature: signature.clone(),
+            }),
+            AssistantBlock::Reasoning {
+                payload: Some(ReasoningPayload::RedactedThinking { data }),
+                ..
+            } => Some(AnthropicBlock::RedactedThinking { data: data.clone() }),
             // Reasoning from another provider has no signature Anthropic would accept.
             AssistantBlock::Reasoning { .. } => None,
             AssistantBlock::Text(t) if t.is_empty() => None,
@@ -377,7 +553,11 @@ fn assistant_blocks(blocks: &[AssistantBlock]) -> Vec<AnthropicBlock> {
                     Ok(other) => json!({ "value": other }),
                     Err(_) => json!({ "raw_arguments": c.arguments }),
                 };
-                Some(AnthropicBlock::ToolUse { id: c.call_id.clone(), name: c.wire_name.clone(), input })
+                Some(AnthropicBlock::ToolUse {
+                    id: c.call_id.clone(),
+                    name: c.wire_name.clone(),
+                    input,
+                })
             }
         })
         .collect()

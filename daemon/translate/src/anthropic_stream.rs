@@ -56,7 +56,9 @@ impl AnthropicStreamTranslator {
         if self.builder.is_finished() {
             return;
         }
-        let Ok(event) = serde_json::from_str::<AnthropicEvent>(data) else { return };
+        let Ok(event) = serde_json::from_str::<AnthropicEvent>(data) else {
+            return;
+        };
         match event {
             AnthropicEvent::MessageStart { message } => {
                 if let Some(u) = message.usage {
@@ -64,8 +66,14 @@ impl AnthropicStreamTranslator {
                 }
                 self.builder.start(out);
             }
-            AnthropicEvent::ContentBlockStart { index, content_block } => {
-                let kind = content_block.get("type").and_then(Value::as_str).unwrap_or_default();
+            AnthropicEvent::ContentBlockStart {
+                index,
+                content_block,
+            } => {
+                let kind = content_block
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 let block = match kind {
                     "text" => {
                         if let Some(t) = content_block.get("text").and_then(Value::as_str) {
@@ -75,24 +83,49 @@ impl AnthropicStreamTranslator {
                     }
                     "thinking" => {
                         self.builder.close_reasoning();
-                        let thinking = content_block.get("thinking").and_then(Value::as_str).unwrap_or_default().to_owned();
-                        let signature = content_block.get("signature").and_then(Value::as_str).unwrap_or_default().to_owned();
+                        let thinking = content_block
+                            .get("thinking")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned();
+                        let signature = content_block
+                            .get("signature")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned();
                         self.builder.reasoning_delta(&thinking, out);
-                        Block::Thinking { thinking, signature }
+                        Block::Thinking {
+                            thinking,
+                            signature,
+                        }
                     }
                     "redacted_thinking" => {
                         self.builder.close_reasoning();
-                        let data = content_block.get("data").and_then(Value::as_str).unwrap_or_default().to_owned();
-                        self.builder.reasoning_payload(ReasoningPayload::RedactedThinking { data }, out);
+                        let data = content_block
+                            .get("data")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_owned();
+                        self.builder
+                            .reasoning_payload(ReasoningPayload::RedactedThinking { data }, out);
                         self.builder.close_reasoning();
                         Block::Redacted
                     }
                     "tool_use" | "server_tool_use" => {
-                        let id = content_block.get("id").and_then(Value::as_str).unwrap_or_default();
-                        let name = content_block.get("name").and_then(Value::as_str).unwrap_or_default();
+                        let id = content_block
+                            .get("id")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        let name = content_block
+                            .get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
                         let handle = self.builder.call_start(id, name, out);
                         // Some compatible hosts send the whole input in the start block.
-                        if let Some(input) = content_block.get("input").filter(|v| v.as_object().is_some_and(|o| !o.is_empty())) {
+                        if let Some(input) = content_block
+                            .get("input")
+                            .filter(|v| v.as_object().is_some_and(|o| !o.is_empty()))
+                        {
                             self.builder.call_args(handle, &input.to_string(), out);
                         }
                         Block::Tool(handle)
@@ -101,24 +134,47 @@ impl AnthropicStreamTranslator {
                 };
                 self.blocks.insert(index, block);
             }
-            AnthropicEvent::ContentBlockDelta { index, delta } => match (self.blocks.get_mut(&index), delta) {
-                (Some(Block::Text) | None, AnthropicDelta::TextDelta { text }) => self.builder.text_delta(&text, out),
-                (Some(Block::Thinking { thinking, .. }), AnthropicDelta::ThinkingDelta { thinking: t }) => {
-                    thinking.push_str(&t);
-                    self.builder.reasoning_delta(&t, out);
+            AnthropicEvent::ContentBlockDelta { index, delta } => {
+                match (self.blocks.get_mut(&index), delta) {
+                    (Some(Block::Text) | None, AnthropicDelta::TextDelta { text }) => {
+                        self.builder.text_delta(&text, out)
+                    }
+                    (
+                        Some(Block::Thinking { thinking, .. }),
+                        AnthropicDelta::ThinkingDelta { thinking: t },
+                    ) => {
+                        thinking.push_str(&t);
+                        self.builder.reasoning_delta(&t, out);
+                    }
+                    (
+                        Some(Block::Thinking { signature, .. }),
+                        AnthropicDelta::SignatureDelta { signature: s },
+                    ) => {
+                        signature.push_str(&s);
+                    }
+                    (
+                        Some(Block::Tool(handle)),
+                        AnthropicDelta::InputJsonDelta { partial_json },
+                    ) => {
+                        let handle = *handle;
+                        self.builder.call_args(handle, &partial_json, out);
+                    }
+                    _ => {}
                 }
-                (Some(Block::Thinking { signature, .. }), AnthropicDelta::SignatureDelta { signature: s }) => {
-                    signature.push_str(&s);
-                }
-                (Some(Block::Tool(handle)), AnthropicDelta::InputJsonDelta { partial_json }) => {
-                    let handle = *handle;
-                    self.builder.call_args(handle, &partial_json, out);
-                }
-                _ => {}
-            },
+            }
             AnthropicEvent::ContentBlockStop { index } => {
-                if let Some(Block::Thinking { thinking, signature }) = self.blocks.remove(&index) {
-                    self.builder.reasoning_payload(ReasoningPayload::Thinking { thinking, signature }, out);
+                if let Some(Block::Thinking {
+                    thinking,
+                    signature,
+                }) = self.blocks.remove(&index)
+                {
+                    self.builder.reasoning_payload(
+                        ReasoningPayload::Thinking {
+                            thinking,
+                            signature,
+                        },
+                        out,
+                    );
                     self.builder.close_reasoning();
                 }
             }
@@ -140,11 +196,17 @@ impl AnthropicStreamTranslator {
                     "rate_limit_error" => FailureKind::RateLimited,
                     "authentication_error" | "permission_error" => FailureKind::Auth,
                     "request_too_large" => FailureKind::ContextLength,
-                    "invalid_request_error" if looks_like_context_overflow(&error.message) => FailureKind::ContextLength,
+                    "invalid_request_error" if looks_like_context_overflow(&error.message) => {
+                        FailureKind::ContextLength
+                    }
                     "invalid_request_error" => FailureKind::InvalidRequest,
                     _ => FailureKind::Server,
                 };
-                let message = if error.message.is_empty() { error.kind } else { error.message };
+                let message = if error.message.is_empty() {
+                    error.kind
+                } else {
+                    error.message
+                };
                 self.builder.fail(Failure::new(kind, message), out);
             }
             AnthropicEvent::Ping | AnthropicEvent::Unknown => {}
@@ -156,15 +218,22 @@ impl AnthropicStreamTranslator {
         m.input_tokens = u.input_tokens.or(m.input_tokens);
         m.output_tokens = u.output_tokens.or(m.output_tokens);
         m.cache_read_input_tokens = u.cache_read_input_tokens.or(m.cache_read_input_tokens);
-        m.cache_creation_input_tokens = u.cache_creation_input_tokens.or(m.cache_creation_input_tokens);
+        m.cache_creation_input_tokens = u
+            .cache_creation_input_tokens
+            .or(m.cache_creation_input_tokens);
         let cached = m.cache_read_input_tokens.unwrap_or(0);
-        let input = m.input_tokens.unwrap_or(0) + cached + m.cache_creation_input_tokens.unwrap_or(0);
+        let input =
+            m.input_tokens.unwrap_or(0) + cached + m.cache_creation_input_tokens.unwrap_or(0);
         let output = m.output_tokens.unwrap_or(0);
         self.builder.set_usage(ResponseUsage {
             input_tokens: input,
-            input_tokens_details: InputTokensDetails { cached_tokens: cached },
+            input_tokens_details: InputTokensDetails {
+                cached_tokens: cached,
+            },
             output_tokens: output,
-            output_tokens_details: OutputTokensDetails { reasoning_tokens: 0 },
+            output_tokens_details: OutputTokensDetails {
+                reasoning_tokens: 0,
+            },
             total_tokens: input + output,
         });
     }
@@ -175,7 +244,13 @@ impl AnthropicStreamTranslator {
             Some("max_tokens") => Finish::Length,
             Some("refusal") => Finish::ContentFilter,
             Some("model_context_window_exceeded") => {
-                self.builder.fail(Failure::new(FailureKind::ContextLength, "the model's context window was exceeded"), out);
+                self.builder.fail(
+                    Failure::new(
+                        FailureKind::ContextLength,
+                        "the model's context window was exceeded",
+                    ),
+                    out,
+                );
                 return;
             }
             _ if self.builder.call_count() > 0 => Finish::ToolCalls,
@@ -198,7 +273,8 @@ impl Transducer for AnthropicStreamTranslator {
         let result = sse.feed(bytes, |ev| self.on_data(ev.data, out));
         self.sse = sse;
         if let Err(e) = result {
-            self.builder.fail(Failure::new(FailureKind::Server, e.to_string()), out);
+            self.builder
+                .fail(Failure::new(FailureKind::Server, e.to_string()), out);
         }
     }
 
@@ -208,7 +284,10 @@ impl Transducer for AnthropicStreamTranslator {
         self.sse = sse;
         if !self.builder.is_finished() {
             self.builder.fail(
-                Failure::new(FailureKind::StreamCut, "the upstream stream ended before message_stop"),
+                Failure::new(
+                    FailureKind::StreamCut,
+                    "the upstream stream ended before message_stop",
+                ),
                 out,
             );
         }
@@ -245,7 +324,8 @@ mod tests {
         }))
         .unwrap();
         let map = lower_tools(&req.tools).map;
-        let mut t = AnthropicStreamTranslator::new(ResponseContext::new(&req, "resp_t".into(), 0, map));
+        let mut t =
+            AnthropicStreamTranslator::new(ResponseContext::new(&req, "resp_t".into(), 0, map));
         let mut out = Vec::new();
         for piece in stream.as_bytes().chunks(5) {
             t.feed(piece, &mut out);
@@ -280,11 +360,21 @@ mod tests {
         let enc = output[0]["encrypted_content"].as_str().unwrap();
         assert_eq!(
             ReasoningPayload::decode(enc),
-            Some(ReasoningPayload::Thinking { thinking: "let me".into(), signature: "SIG==".into() })
+            Some(ReasoningPayload::Thinking {
+                thinking: "let me".into(),
+                signature: "SIG==".into()
+            })
         );
         assert_eq!(output[1]["arguments"], "{\"cmd\":\"ls\"}");
         let usage = resp.usage.as_ref().unwrap();
-        assert_eq!((usage.input_tokens, usage.input_tokens_details.cached_tokens, usage.output_tokens), (15, 5, 30));
+        assert_eq!(
+            (
+                usage.input_tokens,
+                usage.input_tokens_details.cached_tokens,
+                usage.output_tokens
+            ),
+            (15, 5, 30)
+        );
     }
 
     #[test]
@@ -293,7 +383,10 @@ mod tests {
         let events = run(stream);
         let last = events.last().unwrap();
         assert_eq!(last.kind(), "response.failed");
-        assert_eq!(last.response().unwrap().error.as_ref().unwrap().code, "server_error");
+        assert_eq!(
+            last.response().unwrap().error.as_ref().unwrap().code,
+            "server_error"
+        );
     }
 
     #[test]

@@ -42,7 +42,9 @@ use crate::conversation::{AssistantBlock, Conversation, Image, Turn, UserPart};
 use crate::error::{Failure, FailureKind};
 use crate::events::ResponseEvent;
 use crate::provider::clamp_effort;
-use crate::responses::{InputItem, InputTokensDetails, OutputTokensDetails, Response, ResponseUsage, ResponsesRequest};
+use crate::responses::{
+    InputItem, InputTokensDetails, OutputTokensDetails, Response, ResponseUsage, ResponsesRequest,
+};
 use crate::sse::{MAX_LINE, SseError};
 use crate::tools::{LoweredTools, ToolMap, lower_tools};
 
@@ -95,7 +97,11 @@ pub fn to_command_code(
     ctx: &CommandCodeContext,
     response_id: &str,
 ) -> CommandCodeTranslation {
-    let LoweredTools { tools, map, dropped: dropped_tools } = lower_tools(&req.tools);
+    let LoweredTools {
+        tools,
+        map,
+        dropped: dropped_tools,
+    } = lower_tools(&req.tools);
     let conv = Conversation::from_items(req.instructions.as_deref(), items);
     let mut dropped = conv.dropped.clone();
     dropped.extend(dropped_tools);
@@ -111,12 +117,16 @@ pub fn to_command_code(
                 }
                 system.push_str(text);
             }
-            Turn::User(parts) => messages.push(json!({"role": "user", "content": user_content(parts)})),
+            Turn::User(parts) => {
+                messages.push(json!({"role": "user", "content": user_content(parts)}))
+            }
             Turn::Assistant(blocks) => {
                 let content: Vec<Value> = blocks
                     .iter()
                     .filter_map(|b| match b {
-                        AssistantBlock::Text(t) if !t.is_empty() => Some(json!({"type": "text", "text": t})),
+                        AssistantBlock::Text(t) if !t.is_empty() => {
+                            Some(json!({"type": "text", "text": t}))
+                        }
                         AssistantBlock::Call(c) => Some(json!({
                             "type": "tool-call",
                             "toolCallId": c.call_id,
@@ -145,8 +155,10 @@ pub fn to_command_code(
                     })
                     .collect();
                 messages.push(json!({"role": "tool", "content": content}));
-                let images: Vec<UserPart> =
-                    results.iter().flat_map(|r| r.images.iter().cloned().map(UserPart::Image)).collect();
+                let images: Vec<UserPart> = results
+                    .iter()
+                    .flat_map(|r| r.images.iter().cloned().map(UserPart::Image))
+                    .collect();
                 if !images.is_empty() {
                     messages.push(json!({"role": "user", "content": user_content(&images)}));
                 }
@@ -175,7 +187,12 @@ pub fn to_command_code(
     if let Some(t) = req.temperature {
         params["temperature"] = json!(t);
     }
-    if let Some(effort) = req.reasoning.as_ref().and_then(|r| r.effort.as_deref()).filter(|e| *e != "none") {
+    if let Some(effort) = req
+        .reasoning
+        .as_ref()
+        .and_then(|r| r.effort.as_deref())
+        .filter(|e| *e != "none")
+    {
         if let Some(effort) = model_effort(upstream_model, effort) {
             params["reasoning_effort"] = json!(effort);
         }
@@ -199,7 +216,12 @@ pub fn to_command_code(
         "params": params,
         "threadId": thread_id,
     });
-    CommandCodeTranslation { body, thread_id, tool_map: map, dropped }
+    CommandCodeTranslation {
+        body,
+        thread_id,
+        tool_map: map,
+        dropped,
+    }
 }
 
 fn model_effort(model: &str, effort: &str) -> Option<String> {
@@ -218,7 +240,10 @@ fn user_content(parts: &[UserPart]) -> Vec<Value> {
         .filter_map(|p| match p {
             UserPart::Text(t) => Some(json!({"type": "text", "text": t})),
             UserPart::Image(Image { url, .. }) => {
-                let media = url.strip_prefix("data:").and_then(|r| r.split([';', ',']).next()).unwrap_or("image/png");
+                let media = url
+                    .strip_prefix("data:")
+                    .and_then(|r| r.split([';', ',']).next())
+                    .unwrap_or("image/png");
                 Some(json!({"type": "image", "image": url, "mediaType": media}))
             }
         })
@@ -241,7 +266,10 @@ fn arguments_object(arguments: &str) -> Value {
 fn is_uuid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() == 5
-        && [8, 4, 4, 4, 12].iter().zip(&parts).all(|(n, p)| p.len() == *n && p.chars().all(|c| c.is_ascii_hexdigit()))
+        && [8, 4, 4, 4, 12]
+            .iter()
+            .zip(&parts)
+            .all(|(n, p)| p.len() == *n && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// A UUID-shaped id derived from our response id (stable, no randomness here).
@@ -252,7 +280,14 @@ fn uuid_from(seed: &str) -> String {
         h = h.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013B);
     }
     let hex = format!("{h:032x}");
-    format!("{}-{}-4{}-a{}-{}", &hex[0..8], &hex[8..12], &hex[13..16], &hex[17..20], &hex[20..32])
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -289,14 +324,20 @@ impl CommandCodeStreamTranslator {
         if line.is_empty() || line == "[DONE]" {
             return;
         }
-        let Ok(part) = serde_json::from_str::<Value>(line) else { return };
+        let Ok(part) = serde_json::from_str::<Value>(line) else {
+            return;
+        };
         let kind = part.get("type").and_then(Value::as_str).unwrap_or_default();
         let s = |k: &str| part.get(k).and_then(Value::as_str).unwrap_or_default();
         match kind {
             "reasoning-start" | "reasoning-end" => self.builder.close_reasoning(),
             "reasoning-delta" => self.builder.reasoning_delta(s("text"), out),
             "text-delta" => {
-                let text = part.get("text").or_else(|| part.get("delta")).and_then(Value::as_str).unwrap_or_default();
+                let text = part
+                    .get("text")
+                    .or_else(|| part.get("delta"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 self.builder.text_delta(text, out);
             }
             "tool-input-start" => {
@@ -308,7 +349,11 @@ impl CommandCodeStreamTranslator {
             }
             "tool-input-delta" => {
                 if let Some(handle) = self.calls.get(s("id")).copied() {
-                    let delta = part.get("delta").or_else(|| part.get("inputTextDelta")).and_then(Value::as_str).unwrap_or_default();
+                    let delta = part
+                        .get("delta")
+                        .or_else(|| part.get("inputTextDelta"))
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
                     self.builder.call_args(handle, delta, out);
                 }
             }
@@ -325,7 +370,10 @@ impl CommandCodeStreamTranslator {
                         h
                     }
                 };
-                let input = part.get("input").or_else(|| part.get("args")).or_else(|| part.get("arguments"));
+                let input = part
+                    .get("input")
+                    .or_else(|| part.get("args"))
+                    .or_else(|| part.get("arguments"));
                 match input {
                     Some(Value::String(text)) => self.builder.call_set_args(handle, text.clone()),
                     Some(v @ Value::Object(_)) => self.builder.call_set_args(handle, v.to_string()),
@@ -337,16 +385,30 @@ impl CommandCodeStreamTranslator {
                     self.builder.set_usage(usage_from(usage));
                 }
                 let reason = s("finishReason").to_owned();
-                let raw = part.get("rawFinishReason").and_then(Value::as_str).map(str::to_owned);
+                let raw = part
+                    .get("rawFinishReason")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
                 self.finished = Some((reason, raw));
                 self.complete(out);
             }
-            "abort" => self.builder.fail(Failure::new(FailureKind::Server, "the upstream aborted the response"), out),
+            "abort" => self.builder.fail(
+                Failure::new(FailureKind::Server, "the upstream aborted the response"),
+                out,
+            ),
             "error" => {
                 let message = part
                     .get("error")
-                    .and_then(|e| e.as_str().map(str::to_owned).or_else(|| e.get("message").and_then(Value::as_str).map(str::to_owned)))
-                    .or_else(|| part.get("message").and_then(Value::as_str).map(str::to_owned))
+                    .and_then(|e| {
+                        e.as_str()
+                            .map(str::to_owned)
+                            .or_else(|| e.get("message").and_then(Value::as_str).map(str::to_owned))
+                    })
+                    .or_else(|| {
+                        part.get("message")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned)
+                    })
                     .unwrap_or_else(|| "the upstream reported an error".to_owned());
                 let kind = FailureKind::from_stream_error(None, &message);
                 self.builder.fail(Failure::new(kind, message), out);
@@ -367,17 +429,36 @@ impl CommandCodeStreamTranslator {
     }
 
     fn complete(&mut self, out: &mut Vec<ResponseEvent>) {
-        let Some((reason, raw)) = self.finished.clone() else { return };
-        let raw_norm: String = raw.unwrap_or_default().chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
-        if matches!(raw_norm.as_str(), "networkerror" | "connectionerror" | "upstreamerror") {
-            self.builder.fail(Failure::new(FailureKind::Server, format!("the upstream model failed mid-response ({raw_norm})")), out);
+        let Some((reason, raw)) = self.finished.clone() else {
+            return;
+        };
+        let raw_norm: String = raw
+            .unwrap_or_default()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if matches!(
+            raw_norm.as_str(),
+            "networkerror" | "connectionerror" | "upstreamerror"
+        ) {
+            self.builder.fail(
+                Failure::new(
+                    FailureKind::Server,
+                    format!("the upstream model failed mid-response ({raw_norm})"),
+                ),
+                out,
+            );
             return;
         }
         let finish = match reason.as_str() {
             "length" | "max_tokens" | "max-tokens" | "max_output_tokens" => Finish::Length,
             "content-filter" | "content_filter" => Finish::ContentFilter,
             "error" => {
-                self.builder.fail(Failure::new(FailureKind::Server, "the upstream finished with an error"), out);
+                self.builder.fail(
+                    Failure::new(FailureKind::Server, "the upstream finished with an error"),
+                    out,
+                );
                 return;
             }
             _ if self.builder.call_count() > 0 => Finish::ToolCalls,
@@ -391,13 +472,21 @@ fn usage_from(u: &Value) -> ResponseUsage {
     let n = |v: Option<&Value>| v.and_then(Value::as_u64).unwrap_or(0);
     let input = n(u.get("inputTokens"));
     let output = n(u.get("outputTokens"));
-    let cached = n(u.pointer("/inputTokenDetails/cacheReadTokens").or_else(|| u.get("cachedInputTokens")));
-    let reasoning = n(u.pointer("/outputTokenDetails/reasoningTokens").or_else(|| u.get("reasoningTokens")));
+    let cached = n(u
+        .pointer("/inputTokenDetails/cacheReadTokens")
+        .or_else(|| u.get("cachedInputTokens")));
+    let reasoning = n(u
+        .pointer("/outputTokenDetails/reasoningTokens")
+        .or_else(|| u.get("reasoningTokens")));
     ResponseUsage {
         input_tokens: input,
-        input_tokens_details: InputTokensDetails { cached_tokens: cached.min(input) },
+        input_tokens_details: InputTokensDetails {
+            cached_tokens: cached.min(input),
+        },
         output_tokens: output,
-        output_tokens_details: OutputTokensDetails { reasoning_tokens: reasoning },
+        output_tokens_details: OutputTokensDetails {
+            reasoning_tokens: reasoning,
+        },
         total_tokens: input + output,
     }
 }
@@ -419,7 +508,10 @@ impl Transducer for CommandCodeStreamTranslator {
                 None => {
                     if self.partial.len() + bytes.len() > MAX_LINE {
                         self.partial.clear();
-                        self.builder.fail(Failure::new(FailureKind::Server, SseError::LineTooLong.to_string()), out);
+                        self.builder.fail(
+                            Failure::new(FailureKind::Server, SseError::LineTooLong.to_string()),
+                            out,
+                        );
                         return;
                     }
                     self.partial.extend_from_slice(bytes);
@@ -433,7 +525,13 @@ impl Transducer for CommandCodeStreamTranslator {
         let line = std::mem::take(&mut self.partial);
         self.on_raw_line(&line, out);
         if !self.builder.is_finished() {
-            self.builder.fail(Failure::new(FailureKind::StreamCut, "the upstream stream ended without a finish event"), out);
+            self.builder.fail(
+                Failure::new(
+                    FailureKind::StreamCut,
+                    "the upstream stream ended without a finish event",
+                ),
+                out,
+            );
         }
     }
 
@@ -479,7 +577,10 @@ mod tests {
     fn envelope_and_messages() {
         let req = request();
         let items = req.input.clone().into_items();
-        let ctx = CommandCodeContext { working_dir: "/w".into(), date: "2026-11-24".into() };
+        let ctx = CommandCodeContext {
+            working_dir: "/w".into(),
+            date: "2026-11-24".into(),
+        };
         let t = to_command_code(&req, &items, "deepseek/deepseek-v4-pro", &ctx, "resp_x");
         let p = &t.body["params"];
         assert_eq!(p["system"], "rules");
@@ -489,8 +590,14 @@ mod tests {
         let msgs = p["messages"].as_array().unwrap();
         assert_eq!(msgs.len(), 3);
         assert_eq!(msgs[1]["content"][0]["input"], json!({"cmd": "ls"}));
-        assert_eq!(msgs[2]["content"][0]["output"], json!({"type": "text", "value": "a.txt"}));
-        assert!(!t.body.to_string().contains("secret thoughts"), "reasoning is never sent back");
+        assert_eq!(
+            msgs[2]["content"][0]["output"],
+            json!({"type": "text", "value": "a.txt"})
+        );
+        assert!(
+            !t.body.to_string().contains("secret thoughts"),
+            "reasoning is never sent back"
+        );
         assert!(is_uuid(&t.thread_id), "{}", t.thread_id);
     }
 
@@ -498,7 +605,8 @@ mod tests {
     fn ndjson_stream_with_tool_call_and_usage() {
         let req = request();
         let map = lower_tools(&req.tools).map;
-        let mut t = CommandCodeStreamTranslator::new(ResponseContext::new(&req, "resp_t".into(), 0, map));
+        let mut t =
+            CommandCodeStreamTranslator::new(ResponseContext::new(&req, "resp_t".into(), 0, map));
         let stream = [
             json!({"type": "start"}),
             json!({"type": "reasoning-start", "id": "reasoning-0"}),
@@ -529,9 +637,17 @@ mod tests {
     #[test]
     fn no_finish_is_a_cut() {
         let req = request();
-        let mut t = CommandCodeStreamTranslator::new(ResponseContext::new(&req, "resp_t".into(), 0, ToolMap::default()));
+        let mut t = CommandCodeStreamTranslator::new(ResponseContext::new(
+            &req,
+            "resp_t".into(),
+            0,
+            ToolMap::default(),
+        ));
         let mut out = Vec::new();
-        t.feed(b"{\"type\":\"text-delta\",\"id\":\"t\",\"text\":\"hi\"}\n", &mut out);
+        t.feed(
+            b"{\"type\":\"text-delta\",\"id\":\"t\",\"text\":\"hi\"}\n",
+            &mut out,
+        );
         t.end_of_stream(&mut out);
         assert_eq!(out.last().unwrap().kind(), "response.failed");
     }

@@ -1,0 +1,154 @@
+//! `codex-launcherd` without a subcommand: the user daemon.
+//!
+//! Start-up order (readiness means all of it is done):
+//! 1. the proxy listener: from systemd (`LISTEN_FDS`, `codex-launcherd.socket`) or bound on
+//!    loopback ourselves (`CODEX_LAUNCHER_LISTEN`, default 127.0.0.1:47821);
+//! 2. the per-install access token (0600 file in the state directory);
+//! 3. the session bus, the keyring (Secret Service or the 0600 file), the endpoint store;
+//! 4. the `Manager` object served and the bus name owned;
+//! 5. the proxy serving; then `READY=1`.
+//!
+//! SIGTERM/SIGINT: `STOPPING=1`, stop accepting, let streams finish (≤ 30 s), exit 0.
+//! SIGHUP: `RELOADING=1`, re-read endpoints.json and keys, `READY=1`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use codex_launcher_engine::atomic::write_atomic;
+use codex_launcher_engine::keys::FileKeys;
+use codex_launcher_engine::paths::Paths;
+use codex_launcher_proxy::{ApiKey, ProxyState, Settings};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::bus::Manager;
+use crate::keyring::KeyStore;
+use crate::service::Service;
+use crate::systemd;
+
+/// Port used when systemd passes no socket (the socket unit uses the same).
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:47821";
+
+/// Run the daemon until SIGTERM.
+pub fn run() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(main_loop())
+}
+
+async fn listener() -> anyhow::Result<tokio::net::TcpListener> {
+    if let Some(std_listener) = systemd::inherited_listener().context("bad LISTEN_FDS")? {
+        std_listener.set_nonblocking(true)?;
+        tracing::info!("using the socket passed by systemd");
+        return Ok(tokio::net::TcpListener::from_std(std_listener)?);
+    }
+    let addr: SocketAddr = std::env::var("CODEX_LAUNCHER_LISTEN")
+        .unwrap_or_else(|_| DEFAULT_LISTEN.to_owned())
+        .parse()
+        .context("CODEX_LAUNCHER_LISTEN must be an address like 127.0.0.1:47821")?;
+    if !addr.ip().is_loopback() {
+        anyhow::bail!("refusing to serve the proxy on {addr}: not a loopback address");
+    }
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))
+}
+
+/// The token Codex sessions present to the proxy; created once per installation.
+fn access_token(paths: &Paths) -> anyhow::Result<String> {
+    let path = paths.state.join("token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        if t.trim().len() >= 32 {
+            return Ok(t.trim().to_owned());
+        }
+    }
+    let mut bytes = [0u8; 32];
+    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_atomic(&path, token.as_bytes(), None)?;
+    Ok(token)
+}
+
+async fn main_loop() -> anyhow::Result<()> {
+    let paths = Paths::from_env().context("HOME is not set (or not absolute)")?;
+    let listener = listener().await?;
+    let addr = listener.local_addr()?;
+    let proxy = Arc::new(ProxyState::new(Settings::default())?);
+    proxy.set_access_token(ApiKey::new(access_token(&paths)?));
+
+    let conn = zbus::Connection::session()
+        .await
+        .context("cannot connect to the session D-Bus")?;
+    let (keys, why) = KeyStore::open(Some(&conn), FileKeys::new(&paths.keys_file())).await;
+    tracing::info!("{why}");
+    let service = Arc::new(Service::new(paths, keys, proxy.clone(), addr).await?);
+    conn.object_server()
+        .at(
+            codex_launcher_dbus::OBJECT_PATH,
+            Manager {
+                service: service.clone(),
+            },
+        )
+        .await
+        .context("cannot export the manager object")?;
+    conn.request_name(codex_launcher_dbus::BUS_NAME)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot own {} (is another codex-launcherd running?)",
+                codex_launcher_dbus::BUS_NAME
+            )
+        })?;
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(codex_launcher_proxy::serve(
+        listener,
+        proxy.clone(),
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    tracing::info!(proxy = %addr, bus = codex_launcher_dbus::BUS_NAME, keys = service.key_storage(), "codex-launcherd ready");
+    systemd::ready(&service.status_line());
+
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let watchdog = systemd::watchdog_interval();
+    let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
+    let mut status_tick = tokio::time::interval(Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                systemd::reloading();
+                match service.reload().await {
+                    Ok(()) => tracing::info!("reloaded endpoints and keys"),
+                    Err(e) => tracing::error!(error = %e, "reload failed; keeping the previous endpoints"),
+                }
+                systemd::ready(&service.status_line());
+            }
+            _ = watchdog_tick.tick(), if watchdog.is_some() => systemd::watchdog(),
+            _ = status_tick.tick() => systemd::status(&service.status_line()),
+        }
+    }
+    systemd::stopping();
+    tracing::info!(
+        active_streams = proxy.stats().snapshot().active_streams,
+        "stopping; draining streams"
+    );
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(Duration::from_secs(30), server).await {
+        Ok(joined) => joined
+            .context("proxy task failed")?
+            .context("proxy failed")?,
+        Err(_) => tracing::warn!("drain timed out after 30 s"),
+    }
+    drop(conn);
+    Ok(())
+}

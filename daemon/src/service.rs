@@ -1,0 +1,585 @@
+//! The daemon's state and operations, shared by the bus interface and the signal handlers.
+//!
+//! Locks are std mutexes held only for short synchronous sections, never across an `.await`:
+//! keyring and HTTP calls happen with no lock held.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use codex_launcher_dbus as api;
+use codex_launcher_dbus::Error;
+use codex_launcher_engine::discovery::{merge_models, parse_models};
+use codex_launcher_engine::model::{Endpoint, Model};
+use codex_launcher_engine::paths::Paths;
+use codex_launcher_engine::profile::{Bundle, BundleEndpoint, FORMAT, parse_bundle};
+use codex_launcher_engine::store::{EndpointStore, StoreError, parse_model_list};
+use codex_launcher_engine::{legacy, presets};
+use codex_launcher_proxy::{ApiKey, Backend, ProxyState};
+use codex_launcher_translate::provider::{ChatProvider, ChatQuirks};
+
+use crate::keyring::KeyStore;
+
+/// Largest key we accept (keys are ~50–200 bytes; this only stops garbage).
+const MAX_KEY: usize = 4096;
+/// Largest pasted text / bundle.
+const MAX_TEXT: usize = 4 * 1024 * 1024;
+
+/// The daemon.
+pub struct Service {
+    pub paths: Paths,
+    store: Mutex<EndpointStore>,
+    keys: KeyStore,
+    key_cache: Mutex<HashMap<String, String>>,
+    pub proxy: Arc<ProxyState>,
+    pub proxy_addr: SocketAddr,
+}
+
+fn store_err(e: StoreError) -> Error {
+    match e {
+        StoreError::Invalid(m) => Error::InvalidArgument(m),
+        StoreError::NotFound(id) => Error::NotFound(format!("no endpoint `{id}`")),
+        StoreError::Exists(id) => {
+            Error::AlreadyExists(format!("an endpoint `{id}` exists already"))
+        }
+        e @ StoreError::Conflict(_) => Error::Conflict(e.to_string()),
+        e @ (StoreError::Corrupt { .. } | StoreError::Io(_)) => Error::Io(e.to_string()),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Service {
+    /// Load the store and keys and configure the proxy.
+    pub async fn new(
+        paths: Paths,
+        keys: KeyStore,
+        proxy: Arc<ProxyState>,
+        proxy_addr: SocketAddr,
+    ) -> anyhow::Result<Service> {
+        let store = EndpointStore::load(&paths.endpoints_file())?;
+        let svc = Service {
+            paths,
+            store: Mutex::new(store),
+            keys,
+            key_cache: Mutex::default(),
+            proxy,
+            proxy_addr,
+        };
+        svc.reload_keys().await;
+        svc.refresh_proxy();
+        Ok(svc)
+    }
+
+    /// Where keys are kept.
+    pub fn key_storage(&self) -> &'static str {
+        self.keys.kind()
+    }
+
+    async fn reload_keys(&self) {
+        let ids: Vec<String> = lock(&self.store)
+            .list()
+            .iter()
+            .map(|e| e.id.clone())
+            .collect();
+        let mut cache = HashMap::new();
+        for id in ids {
+            match self.keys.get(&id).await {
+                Ok(Some(k)) => {
+                    cache.insert(id, k);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(endpoint = %id, error = %e, "cannot read the endpoint's key")
+                }
+            }
+        }
+        *lock(&self.key_cache) = cache;
+    }
+
+    /// Re-read endpoints.json and keys (SIGHUP).
+    pub async fn reload(&self) -> Result<(), Error> {
+        let store = EndpointStore::load(&self.paths.endpoints_file()).map_err(store_err)?;
+        *lock(&self.store) = store;
+        self.reload_keys().await;
+        self.refresh_proxy();
+        Ok(())
+    }
+
+    /// Push the current endpoints (with keys) into the proxy.
+    pub fn refresh_proxy(&self) {
+        let store = lock(&self.store);
+        let cache = lock(&self.key_cache);
+        let endpoints = store
+            .list()
+            .iter()
+            .filter_map(
+                |e| match proxy_endpoint(e, cache.get(&e.id).map(String::as_str)) {
+                    Ok(p) => Some(p),
+                    Err(err) => {
+                        tracing::warn!(endpoint = %e.id, error = %err, "endpoint skipped");
+                        None
+                    }
+                },
+            )
+            .collect();
+        self.proxy
+            .set_endpoints(endpoints, store.default_id().map(str::to_owned));
+    }
+
+    /// One-line summary for `STATUS=`.
+    pub fn status_line(&self) -> String {
+        let s = self.proxy.stats().snapshot();
+        format!(
+            "{} endpoints; proxy on {}; {} active streams; {} requests",
+            lock(&self.store).list().len(),
+            self.proxy_addr,
+            s.active_streams,
+            s.requests
+        )
+    }
+
+    fn info(&self, e: &Endpoint, default: Option<&str>) -> api::EndpointInfo {
+        let has_key = lock(&self.key_cache).contains_key(&e.id);
+        api::EndpointInfo {
+            id: e.id.clone(),
+            spec: to_spec(e),
+            has_key,
+            key_storage: if has_key {
+                self.keys.kind().to_owned()
+            } else {
+                String::new()
+            },
+            is_default: default == Some(e.id.as_str()),
+            proxy_url: format!("http://{}/e/{}/v1", self.proxy_addr, e.id),
+        }
+    }
+
+    pub fn list(&self) -> Vec<api::EndpointInfo> {
+        let store = lock(&self.store);
+        store
+            .list()
+            .iter()
+            .map(|e| self.info(e, store.default_id()))
+            .collect()
+    }
+
+    pub fn get(&self, id: &str) -> Result<api::EndpointInfo, Error> {
+        let store = lock(&self.store);
+        let e = store.get(id).map_err(store_err)?;
+        Ok(self.info(e, store.default_id()))
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        lock(&self.store)
+            .list()
+            .iter()
+            .map(|e| e.id.clone())
+            .collect()
+    }
+
+    pub fn default_id(&self) -> String {
+        lock(&self.store)
+            .default_id()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub async fn add(&self, spec: api::EndpointSpec, api_key: &str) -> Result<String, Error> {
+        check_key(api_key)?;
+        let endpoint = from_spec(spec)?;
+        let name = endpoint.name.clone();
+        let id = lock(&self.store).add(endpoint).map_err(store_err)?;
+        if !api_key.trim().is_empty() {
+            if let Err(e) = self.store_key(&id, &name, api_key).await {
+                // Nothing half-written: without its key the new endpoint goes again.
+                let _ = lock(&self.store).remove(&id);
+                return Err(e);
+            }
+        }
+        self.refresh_proxy();
+        tracing::info!(endpoint = %id, "endpoint added");
+        Ok(id)
+    }
+
+    pub fn update(&self, id: &str, spec: api::EndpointSpec) -> Result<(), Error> {
+        let mut endpoint = from_spec(spec)?;
+        let mut store = lock(&self.store);
+        // The note (import provenance, unmapped fields) is not part of the spec: keep it.
+        endpoint.note = store.get(id).map_err(store_err)?.note.clone();
+        store.update(id, endpoint).map_err(store_err)?;
+        drop(store);
+        self.refresh_proxy();
+        Ok(())
+    }
+
+    async fn store_key(&self, id: &str, label: &str, key: &str) -> Result<(), Error> {
+        let key = key.trim();
+        self.keys
+            .set(id, label, key)
+            .await
+            .map_err(Error::Keyring)?;
+        lock(&self.key_cache).insert(id.to_owned(), key.to_owned());
+        Ok(())
+    }
+
+    pub async fn set_key(&self, id: &str, key: &str) -> Result<String, Error> {
+        check_key(key)?;
+        let name = lock(&self.store).get(id).map_err(store_err)?.name.clone();
+        if key.trim().is_empty() {
+            self.keys.delete(id).await.map_err(Error::Keyring)?;
+            lock(&self.key_cache).remove(id);
+        } else {
+            self.store_key(id, &name, key).await?;
+        }
+        self.refresh_proxy();
+        Ok(self.keys.kind().to_owned())
+    }
+
+    pub async fn remove(&self, id: &str) -> Result<(), Error> {
+        lock(&self.store).remove(id).map_err(store_err)?;
+        if let Err(e) = self.keys.delete(id).await {
+            tracing::warn!(endpoint = %id, error = %e, "endpoint removed but its key could not be deleted");
+        }
+        lock(&self.key_cache).remove(id);
+        self.refresh_proxy();
+        Ok(())
+    }
+
+    pub fn set_default(&self, id: &str) -> Result<(), Error> {
+        lock(&self.store).set_default(id).map_err(store_err)?;
+        self.refresh_proxy();
+        Ok(())
+    }
+
+    pub fn presets(&self) -> Vec<api::Preset> {
+        presets::presets()
+            .into_iter()
+            .map(|p| api::Preset {
+                id: p.id.to_owned(),
+                spec: to_spec(&p.endpoint),
+                notes: p.notes.to_owned(),
+            })
+            .collect()
+    }
+
+    /// Ask the provider for its models and merge them in.
+    pub async fn fetch_models(&self, id: &str) -> Result<Vec<api::ModelSpec>, Error> {
+        let endpoint = lock(&self.store).get(id).map_err(store_err)?.clone();
+        let key = lock(&self.key_cache).get(id).cloned();
+        let url = models_url(&endpoint);
+        let mut req = self
+            .proxy
+            .client()
+            .get(&url)
+            .header("accept", "application/json");
+        if let Some(k) = &key {
+            req = match endpoint.backend.as_str() {
+                "anthropic" => req
+                    .header("x-api-key", k)
+                    .header("anthropic-version", "2023-06-01"),
+                _ => req.bearer_auth(k),
+            };
+        }
+        let resp = tokio::time::timeout(std::time::Duration::from_secs(30), req.send())
+            .await
+            .map_err(|_| Error::Upstream(format!("{url} did not answer within 30 s")))?
+            .map_err(|e| Error::Upstream(format!("cannot reach {url}: {e}")))?;
+        let status = resp.status();
+        let body = resp
+            .text()
+            .await
+            .map_err(|e| Error::Upstream(format!("{url}: {e}")))?;
+        if !status.is_success() {
+            let body = key
+                .as_deref()
+                .map(|k| body.replace(k, "***"))
+                .unwrap_or(body);
+            let snippet: String = body.chars().take(300).collect();
+            return Err(Error::Upstream(format!(
+                "{url} answered HTTP {status}: {snippet}"
+            )));
+        }
+        let fetched = parse_models(&body).map_err(Error::Upstream)?;
+        let result: Vec<api::ModelSpec> = fetched.iter().map(to_model_spec).collect();
+        lock(&self.store)
+            .modify(id, |e| {
+                merge_models(&mut e.models, fetched);
+            })
+            .map_err(store_err)?;
+        self.refresh_proxy();
+        Ok(result)
+    }
+
+    pub fn import_models(&self, id: &str, text: &str) -> Result<u32, Error> {
+        if text.len() > MAX_TEXT {
+            return Err(Error::InvalidArgument(
+                "the pasted text is too large".into(),
+            ));
+        }
+        let ids = parse_model_list(text);
+        if ids.is_empty() {
+            return Err(Error::InvalidArgument(
+                "no model ids found in the text (separate them by commas or newlines)".into(),
+            ));
+        }
+        let mut added = 0;
+        lock(&self.store)
+            .modify(id, |e| {
+                added = merge_models(&mut e.models, ids.iter().map(|m| Model::bare(m)).collect());
+            })
+            .map_err(store_err)?;
+        self.refresh_proxy();
+        Ok(added as u32)
+    }
+
+    pub fn export_profile(&self, include_keys: bool) -> Result<String, Error> {
+        let store = lock(&self.store);
+        let cache = lock(&self.key_cache);
+        let bundle = Bundle {
+            format: FORMAT.into(),
+            version: 1,
+            default: store.default_id().map(str::to_owned),
+            endpoints: store
+                .list()
+                .iter()
+                .map(|e| BundleEndpoint {
+                    endpoint: e.clone(),
+                    api_key: if include_keys {
+                        cache.get(&e.id).cloned()
+                    } else {
+                        None
+                    },
+                })
+                .collect(),
+        };
+        serde_json::to_string_pretty(&bundle).map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    pub async fn import_profile(&self, text: &str) -> Result<Vec<String>, Error> {
+        if text.len() > MAX_TEXT {
+            return Err(Error::InvalidArgument("the bundle is too large".into()));
+        }
+        let bundle = parse_bundle(text).map_err(Error::InvalidArgument)?;
+        let mut ids = Vec::new();
+        for be in bundle.endpoints {
+            let e = be.endpoint;
+            let exists = lock(&self.store).get(&e.id).is_ok();
+            let id = if exists {
+                let id = e.id.clone();
+                lock(&self.store).update(&id, e).map_err(store_err)?;
+                id
+            } else {
+                lock(&self.store).add(e).map_err(store_err)?
+            };
+            if let Some(key) = be.api_key.filter(|k| !k.trim().is_empty()) {
+                let name = lock(&self.store).get(&id).map_err(store_err)?.name.clone();
+                self.store_key(&id, &name, &key).await?;
+            }
+            ids.push(id);
+        }
+        if let Some(d) = bundle.default.filter(|d| ids.contains(d)) {
+            lock(&self.store).set_default(&d).map_err(store_err)?;
+        }
+        self.refresh_proxy();
+        Ok(ids)
+    }
+
+    pub async fn import_legacy(&self, path: &str) -> Result<Vec<String>, Error> {
+        let path = if path.trim().is_empty() {
+            self.paths.home.join(".codex/endpoints.json")
+        } else {
+            std::path::PathBuf::from(path)
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
+        let file = legacy::parse_legacy(&text)
+            .map_err(|e| Error::InvalidArgument(format!("{}: {e}", path.display())))?;
+        let mut ids = Vec::new();
+        let mut default_id = None;
+        for imported in file.endpoints {
+            let name = imported.endpoint.name.clone();
+            let id = lock(&self.store)
+                .add(imported.endpoint)
+                .map_err(|e| match e {
+                    StoreError::Invalid(m) => Error::InvalidArgument(format!(
+                        "endpoint `{name}` in {}: {m}",
+                        path.display()
+                    )),
+                    other => store_err(other),
+                })?;
+            if let Some(key) = imported.api_key {
+                self.store_key(&id, &name, &key).await?;
+            }
+            if file.default.as_deref() == Some(name.as_str()) {
+                default_id = Some(id.clone());
+            }
+            ids.push(id);
+        }
+        if let Some(d) = default_id {
+            lock(&self.store).set_default(&d).map_err(store_err)?;
+        }
+        self.refresh_proxy();
+        Ok(ids)
+    }
+
+    pub fn proxy_status(&self) -> api::ProxyStatus {
+        let s = self.proxy.stats().snapshot();
+        api::ProxyStatus {
+            address: format!("http://{}", self.proxy_addr),
+            requests: s.requests,
+            active_streams: s.active_streams,
+            errors: s.errors,
+            usage: self
+                .proxy
+                .usage()
+                .into_iter()
+                .map(|((endpoint, model), c)| api::Usage {
+                    endpoint,
+                    model,
+                    requests: c.requests,
+                    input_tokens: c.input_tokens,
+                    output_tokens: c.output_tokens,
+                    errors: c.errors,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn check_key(key: &str) -> Result<(), Error> {
+    if key.len() > MAX_KEY || key.trim().chars().any(|c| c.is_control()) {
+        return Err(Error::InvalidArgument(
+            "the API key is too long or contains control characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn models_url(e: &Endpoint) -> String {
+    match e.backend.as_str() {
+        "anthropic" if e.base_url.ends_with("/v1") => format!("{}/models", e.base_url),
+        "anthropic" => format!("{}/v1/models", e.base_url),
+        "command-code" => format!("{}/provider/v1/models", e.base_url),
+        _ => format!("{}/models", e.base_url),
+    }
+}
+
+/// A stored endpoint as the proxy serves it.
+fn proxy_endpoint(
+    e: &Endpoint,
+    key: Option<&str>,
+) -> Result<codex_launcher_proxy::Endpoint, String> {
+    let backend =
+        Backend::from_name(&e.backend).ok_or_else(|| format!("unknown backend `{}`", e.backend))?;
+    let mut p = codex_launcher_proxy::Endpoint::openai_compat(
+        &e.id,
+        &e.base_url,
+        key.and_then(ApiKey::new),
+    )
+    .map_err(|err| err.to_string())?;
+    p.name = e.name.clone();
+    p.backend = backend;
+    if !e.provider.is_empty() {
+        let provider = ChatProvider::from_name(&e.provider)
+            .ok_or_else(|| format!("unknown provider `{}`", e.provider))?;
+        p.provider = provider;
+        p.quirks = provider.quirks();
+    }
+    if let Some(overrides) = &e.quirks {
+        let mut base = serde_json::to_value(&p.quirks).map_err(|err| err.to_string())?;
+        if let Some(obj) = base.as_object_mut() {
+            obj.extend(overrides.clone());
+        }
+        p.quirks = serde_json::from_value::<ChatQuirks>(base)
+            .map_err(|err| format!("invalid quirks: {err}"))?;
+    }
+    p.browser_ua = e.browser_ua;
+    p.extra_headers = e.extra_headers.clone();
+    Ok(p)
+}
+
+fn to_model_spec(m: &Model) -> api::ModelSpec {
+    api::ModelSpec {
+        id: m.id.clone(),
+        display_name: m.display_name.clone(),
+        context_window: m.context_window,
+        max_output_tokens: m.max_output_tokens,
+        reasoning_efforts: m.reasoning_efforts.clone(),
+        default_effort: m.default_effort.clone(),
+        input_modalities: m.input_modalities.clone(),
+        parallel_tool_calls: m.parallel_tool_calls,
+    }
+}
+
+fn to_spec(e: &Endpoint) -> api::EndpointSpec {
+    api::EndpointSpec {
+        name: e.name.clone(),
+        preset: e.preset.clone(),
+        backend: e.backend.clone(),
+        base_url: e.base_url.clone(),
+        default_model: e.default_model.clone(),
+        models: e.models.iter().map(to_model_spec).collect(),
+        browser_ua: e.browser_ua,
+        extra_headers: e.extra_headers.clone(),
+        provider: e.provider.clone(),
+        quirks_json: e
+            .quirks
+            .as_ref()
+            .map(|q| serde_json::Value::Object(q.clone()).to_string())
+            .unwrap_or_default(),
+    }
+}
+
+fn from_spec(s: api::EndpointSpec) -> Result<Endpoint, Error> {
+    let quirks = if s.quirks_json.trim().is_empty() {
+        None
+    } else {
+        match serde_json::from_str::<serde_json::Value>(&s.quirks_json) {
+            Ok(serde_json::Value::Object(map)) => {
+                let mut probe = serde_json::to_value(ChatQuirks::default())
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                if let Some(obj) = probe.as_object_mut() {
+                    obj.extend(map.clone());
+                }
+                serde_json::from_value::<ChatQuirks>(probe)
+                    .map_err(|e| Error::InvalidArgument(format!("invalid quirks: {e}")))?;
+                Some(map)
+            }
+            _ => {
+                return Err(Error::InvalidArgument(
+                    "quirks must be a JSON object".into(),
+                ));
+            }
+        }
+    };
+    Ok(Endpoint {
+        id: String::new(),
+        name: s.name,
+        preset: s.preset,
+        backend: s.backend,
+        base_url: s.base_url,
+        default_model: s.default_model,
+        models: s
+            .models
+            .into_iter()
+            .map(|m| Model {
+                id: m.id,
+                display_name: m.display_name,
+                context_window: m.context_window,
+                max_output_tokens: m.max_output_tokens,
+                reasoning_efforts: m.reasoning_efforts,
+                default_effort: m.default_effort,
+                input_modalities: m.input_modalities,
+                parallel_tool_calls: m.parallel_tool_calls,
+            })
+            .collect(),
+        browser_ua: s.browser_ua,
+        extra_headers: s.extra_headers,
+        provider: s.provider,
+        quirks,
+        note: String::new(),
+    })
+}
