@@ -48,7 +48,10 @@ struct Proc {
 
 impl Drop for Proc {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -67,7 +70,10 @@ fn spawn(bin: PathBuf, args: &[String]) -> anyhow::Result<Proc> {
     let url = line.trim().strip_prefix("listening on ").map(str::to_owned);
     match url {
         Some(url) => Ok(Proc { child, url }),
-        None => bail!("{} did not announce its address (got {line:?})", bin.display()),
+        None => bail!(
+            "{} did not announce its address (got {line:?})",
+            bin.display()
+        ),
     }
 }
 
@@ -106,7 +112,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
-async fn sequential(client: &reqwest::Client, t: &Target, n: usize) -> anyhow::Result<Vec<Duration>> {
+async fn sequential(
+    client: &reqwest::Client,
+    t: &Target,
+    n: usize,
+) -> anyhow::Result<Vec<Duration>> {
     // Warm the connection pool and both processes first.
     for _ in 0..50.min(n) {
         one(client, t).await?;
@@ -119,7 +129,12 @@ async fn sequential(client: &reqwest::Client, t: &Target, n: usize) -> anyhow::R
     Ok(v)
 }
 
-async fn concurrent(client: &reqwest::Client, t: Arc<Target>, clients: usize, per: usize) -> anyhow::Result<(Vec<Duration>, Duration)> {
+async fn concurrent(
+    client: &reqwest::Client,
+    t: Arc<Target>,
+    clients: usize,
+    per: usize,
+) -> anyhow::Result<(Vec<Duration>, Duration)> {
     let start = Instant::now();
     let tasks: Vec<_> = (0..clients)
         .map(|_| {
@@ -147,7 +162,10 @@ fn ms(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64() * 1000.0)
 }
 
-#[expect(clippy::print_stdout, reason = "the report on stdout is this tool's output")]
+#[expect(
+    clippy::print_stdout,
+    reason = "the report on stdout is this tool's output"
+)]
 fn report(lines: &[String]) {
     for l in lines {
         println!("{l}");
@@ -160,29 +178,67 @@ async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let bin_dir = match args.bin_dir.clone() {
         Some(d) => d,
-        None => std::env::current_exe()?.parent().context("no exe dir")?.to_path_buf(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("no exe dir")?
+            .to_path_buf(),
     };
-    let mock = spawn(bin_dir.join("codex-launcher-mock-upstream"), &["--listen".into(), "127.0.0.1:0".into(), "--chunks".into(), args.chunks.to_string()])?;
+    let mock = spawn(
+        bin_dir.join("codex-launcher-mock-upstream"),
+        &[
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--chunks".into(),
+            args.chunks.to_string(),
+        ],
+    )?;
     let proxy = spawn(
         bin_dir.join("codex-launcherd"),
-        &["proxy".into(), "--target-url".into(), mock.url.clone(), "--listen".into(), "127.0.0.1:0".into(), "--api-key".into(), "bench-key".into()],
+        &[
+            "proxy".into(),
+            "--target-url".into(),
+            mock.url.clone(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--api-key".into(),
+            "bench-key".into(),
+        ],
     )?;
-    let client = reqwest::Client::builder().pool_max_idle_per_host(512).tcp_nodelay(true).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(512)
+        .tcp_nodelay(true)
+        .build()?;
     let chat_body = serde_json::json!({"model": "bench", "stream": true, "messages": [{"role": "user", "content": "hello"}]}).to_string();
-    let responses_body = serde_json::json!({"model": "bench", "stream": true, "input": "hello"}).to_string();
+    let responses_body =
+        serde_json::json!({"model": "bench", "stream": true, "input": "hello"}).to_string();
     let mut targets = vec![
-        Arc::new(Target { name: "direct (mock)", url: format!("{}/chat/completions", mock.url), body: chat_body }),
-        Arc::new(Target { name: "via codex-launcher", url: format!("{}/responses", proxy.url), body: responses_body.clone() }),
+        Arc::new(Target {
+            name: "direct (mock)",
+            url: format!("{}/chat/completions", mock.url),
+            body: chat_body,
+        }),
+        Arc::new(Target {
+            name: "via codex-launcher",
+            url: format!("{}/responses", proxy.url),
+            body: responses_body.clone(),
+        }),
     ];
     if let Some(peer) = &args.peer_url {
-        targets.push(Arc::new(Target { name: "via peer", url: format!("{}/responses", peer.trim_end_matches('/')), body: responses_body }));
+        targets.push(Arc::new(Target {
+            name: "via peer",
+            url: format!("{}/responses", peer.trim_end_matches('/')),
+            body: responses_body,
+        }));
     }
     // Let the proxy settle, then read its idle RSS.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let idle_rss = rss_kib(proxy.child.id());
 
     let mut out = vec![
-        format!("Sequential, {} requests each, {} content chunks per answer (times in ms, whole stream):", args.requests, args.chunks),
+        format!(
+            "Sequential, {} requests each, {} content chunks per answer (times in ms, whole stream):",
+            args.requests, args.chunks
+        ),
         String::new(),
         "| target | p50 | p99 | added p50 | added p99 |".into(),
         "|---|---|---|---|---|".into(),
@@ -191,13 +247,25 @@ async fn main() -> anyhow::Result<()> {
     for t in &targets {
         let v = sequential(&client, t, args.requests).await?;
         let (p50, p99) = (percentile(&v, 0.5), percentile(&v, 0.99));
-        let added = base.map(|(b50, b99)| (ms(p50.saturating_sub(b50)), ms(p99.saturating_sub(b99)))).unwrap_or(("—".into(), "—".into()));
-        out.push(format!("| {} | {} | {} | {} | {} |", t.name, ms(p50), ms(p99), added.0, added.1));
+        let added = base
+            .map(|(b50, b99)| (ms(p50.saturating_sub(b50)), ms(p99.saturating_sub(b99))))
+            .unwrap_or(("—".into(), "—".into()));
+        out.push(format!(
+            "| {} | {} | {} | {} | {} |",
+            t.name,
+            ms(p50),
+            ms(p99),
+            added.0,
+            added.1
+        ));
         base.get_or_insert((p50, p99));
     }
     for &c in &args.concurrency {
         out.push(String::new());
-        out.push(format!("{c} concurrent clients × {} requests:", args.per_client));
+        out.push(format!(
+            "{c} concurrent clients × {} requests:",
+            args.per_client
+        ));
         out.push(String::new());
         out.push("| target | p50 | p99 | req/s | added p50 | added p99 |".into());
         out.push("|---|---|---|---|---|---|".into());
@@ -206,8 +274,18 @@ async fn main() -> anyhow::Result<()> {
             let (v, wall) = concurrent(&client, t.clone(), c, args.per_client).await?;
             let (p50, p99) = (percentile(&v, 0.5), percentile(&v, 0.99));
             let rps = v.len() as f64 / wall.as_secs_f64();
-            let added = base.map(|(b50, b99)| (ms(p50.saturating_sub(b50)), ms(p99.saturating_sub(b99)))).unwrap_or(("—".into(), "—".into()));
-            out.push(format!("| {} | {} | {} | {:.0} | {} | {} |", t.name, ms(p50), ms(p99), rps, added.0, added.1));
+            let added = base
+                .map(|(b50, b99)| (ms(p50.saturating_sub(b50)), ms(p99.saturating_sub(b99))))
+                .unwrap_or(("—".into(), "—".into()));
+            out.push(format!(
+                "| {} | {} | {} | {:.0} | {} | {} |",
+                t.name,
+                ms(p50),
+                ms(p99),
+                rps,
+                added.0,
+                added.1
+            ));
             base.get_or_insert((p50, p99));
         }
     }
@@ -215,8 +293,12 @@ async fn main() -> anyhow::Result<()> {
     out.push(String::new());
     out.push(format!(
         "Proxy RSS: idle {} KiB, after load {} KiB.",
-        idle_rss.map(|v| v.to_string()).unwrap_or_else(|| "?".into()),
-        loaded_rss.map(|v| v.to_string()).unwrap_or_else(|| "?".into())
+        idle_rss
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "?".into()),
+        loaded_rss
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "?".into())
     ));
     report(&out);
     Ok(())

@@ -1,0 +1,208 @@
+//! `daemonbench`: the daemon's own numbers, on this machine, loopback only.
+//!
+//! - socket-activation cold start: `systemd-socket-activate` holds the socket; the clock runs
+//!   from the first connection (which makes it start `codex-launcherd`) to the first byte of a
+//!   proxied `/responses` stream from the mock upstream; repeated N times, fresh process each;
+//! - D-Bus method round trip: `Ping` over a private `dbus-daemon`, N calls, p50/p99;
+//! - idle RSS of the daemon after start.
+//!
+//! Prints a Markdown table.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+#[command(about = "Measure codex-launcherd: cold start, D-Bus round trip, idle RSS (loopback only)")]
+struct Args {
+    /// Cold starts to measure.
+    #[arg(long, default_value_t = 20)]
+    starts: usize,
+    /// D-Bus round trips to measure.
+    #[arg(long, default_value_t = 2000)]
+    calls: usize,
+    /// Directory holding codex-launcherd and codex-launcher-mock-upstream (default: next to this binary).
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
+}
+
+fn tmpdir(label: &str) -> anyhow::Result<PathBuf> {
+    let base = PathBuf::from(std::env::var("HOME").context("HOME")?).join(".cache/codex-launcher/bench");
+    let dir = base.join(format!("{label}-{}-{}", std::process::id(), Instant::now().elapsed().as_nanos()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn start_bus(dir: &std::path::Path) -> anyhow::Result<(Killed, String)> {
+    let conf = dir.join("bus.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\" \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\"><busconfig><type>session</type><listen>unix:path={}/bus.sock</listen><policy context=\"default\"><allow send_destination=\"*\"/><allow own=\"*\"/></policy></busconfig>",
+            dir.display()
+        ),
+    )?;
+    let mut child = Command::new("dbus-daemon")
+        .arg(format!("--config-file={}", conf.display()))
+        .args(["--nofork", "--print-address=1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("dbus-daemon")?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
+    Ok((Killed(child), line.trim().to_owned()))
+}
+
+fn spawn_ready_line(cmd: &mut Command) -> anyhow::Result<(Killed, String)> {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn()?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
+    Ok((Killed(child), line.trim().to_owned()))
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn pct(v: &mut [Duration], p: f64) -> f64 {
+    v.sort();
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v.get(i).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+#[expect(clippy::print_stdout, reason = "the report on stdout is this tool's output")]
+fn report(lines: &[String]) {
+    for l in lines {
+        println!("{l}");
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let bin_dir = match args.bin_dir.clone() {
+        Some(d) => d,
+        None => std::env::current_exe()?.parent().context("exe dir")?.to_path_buf(),
+    };
+    let daemon_bin = bin_dir.join("codex-launcherd");
+    let (_mock, mock_line) = spawn_ready_line(Command::new(bin_dir.join("codex-launcher-mock-upstream")).args(["--listen", "127.0.0.1:0", "--chunks", "5"]))?;
+    let mock_url = mock_line.strip_prefix("listening on ").context("mock address")?.to_owned();
+
+    // A home with one endpoint pointing at the mock, and a known token.
+    let home = tmpdir("home")?;
+    let cfg = home.join(".config/codex-launcher");
+    std::fs::create_dir_all(&cfg)?;
+    std::fs::write(
+        cfg.join("endpoints.json"),
+        serde_json::to_vec(&serde_json::json!({"version": 1, "default": "mock", "endpoints": [
+            {"id": "mock", "name": "Mock", "backend": "openai-compat", "base_url": mock_url, "models": []}
+        ]}))?,
+    )?;
+    let state = home.join(".local/state/codex-launcher");
+    std::fs::create_dir_all(&state)?;
+    let token = "b".repeat(64);
+    std::fs::write(state.join("token"), &token)?;
+    let body = r#"{"model":"m","stream":true,"input":"hi"}"#;
+    let request = format!(
+        "POST /e/mock/v1/responses HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+
+    let mut cold = Vec::new();
+    let mut idle_rss = Vec::new();
+    for _ in 0..args.starts {
+        let dir = tmpdir("bus")?;
+        let (_bus, address) = start_bus(&dir)?;
+        let port = free_port()?;
+        let mut child = Killed(
+            Command::new("systemd-socket-activate")
+                .arg("-l")
+                .arg(format!("127.0.0.1:{port}"))
+                .arg(&daemon_bin)
+                .env("HOME", &home)
+                .env("DBUS_SESSION_BUS_ADDRESS", &address)
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()?,
+        );
+        // systemd-socket-activate binds at once and starts the daemon on the first connection;
+        // the pause only lets it bind and is not part of the measurement.
+        std::thread::sleep(Duration::from_millis(100));
+        let t0 = Instant::now();
+        let mut s = TcpStream::connect(("127.0.0.1", port))?;
+        s.write_all(request.as_bytes())?;
+        let mut first = [0u8; 1];
+        s.read_exact(&mut first)?;
+        cold.push(t0.elapsed());
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+        std::thread::sleep(Duration::from_millis(300));
+        if let Some(r) = rss_kib(child.0.id()) {
+            idle_rss.push(r);
+        }
+        let _ = Command::new("kill").arg("-TERM").arg(child.0.id().to_string()).status();
+        let _ = child.0.wait();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    // D-Bus round trip against a running daemon.
+    let dir = tmpdir("bus")?;
+    let (_bus, address) = start_bus(&dir)?;
+    let _daemon = Killed(
+        Command::new(&daemon_bin)
+            .env("HOME", &home)
+            .env("DBUS_SESSION_BUS_ADDRESS", &address)
+            .env("CODEX_LAUNCHER_LISTEN", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    let conn = zbus::connection::Builder::address(address.as_str()).build().await?;
+    let manager = codex_launcher_dbus::ManagerProxy::new(&conn).await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while manager.ping().await.is_err() {
+        if Instant::now() > deadline {
+            bail!("daemon did not come up on the bus");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut rtt = Vec::with_capacity(args.calls);
+    for _ in 0..args.calls {
+        let t = Instant::now();
+        manager.ping().await?;
+        rtt.push(t.elapsed());
+    }
+    let idle_min = idle_rss.iter().min().copied().unwrap_or(0);
+    let idle_max = idle_rss.iter().max().copied().unwrap_or(0);
+    report(&[
+        "| measure | p50 | p99 / max | target |".into(),
+        "|---|---|---|---|".into(),
+        format!("| socket-activation cold start → first proxied byte ({} starts) | {:.1} ms | {:.1} ms | ≤ 50 ms |", cold.len(), pct(&mut cold.clone(), 0.5), pct(&mut cold, 1.0)),
+        format!("| D-Bus `Ping` round trip ({} calls) | {:.3} ms | {:.3} ms | ≤ 5 ms |", rtt.len(), pct(&mut rtt.clone(), 0.5), pct(&mut rtt, 0.99)),
+        format!("| daemon RSS after one request | {idle_min} KiB | {idle_max} KiB | ≤ 12 MiB |"),
+    ]);
+    let _ = std::fs::remove_dir_all(&home);
+    Ok(())
+}
