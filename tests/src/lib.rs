@@ -9,6 +9,8 @@
 //! - Every Codex run gets its own `CODEX_HOME` and work directory under
 //!   `~/.cache/codex-launcher/e2e/` (Codex refuses helper binaries under /tmp), removed after.
 
+pub mod daemon;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -67,7 +69,10 @@ pub fn scratch_dir(label: &str) -> tempfile::TempDir {
     let home = std::env::var_os("HOME").expect("HOME");
     let base = PathBuf::from(home).join(".cache/codex-launcher/e2e");
     std::fs::create_dir_all(&base).expect("create e2e scratch base");
-    tempfile::Builder::new().prefix(&format!("{label}-")).tempdir_in(base).expect("scratch dir")
+    tempfile::Builder::new()
+        .prefix(&format!("{label}-"))
+        .tempdir_in(base)
+        .expect("scratch dir")
 }
 
 /// `codex-launcherd proxy` running in the background; stopped with SIGTERM on drop.
@@ -87,7 +92,8 @@ impl StandaloneProxy {
             config["listen"] = serde_json::json!("127.0.0.1:0");
         }
         let cfg = dir.path().join("proxy.json");
-        std::fs::write(&cfg, serde_json::to_vec_pretty(&config).expect("json")).expect("write config");
+        std::fs::write(&cfg, serde_json::to_vec_pretty(&config).expect("json"))
+            .expect("write config");
         let stderr_path = dir.path().join("proxy.stderr");
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
         let mut child = Command::new(workspace_bin("codex-launcherd"))
@@ -102,7 +108,9 @@ impl StandaloneProxy {
             .expect("spawn codex-launcherd proxy");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read ready line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read ready line");
         let addr = line
             .trim()
             .strip_prefix("listening on http://")
@@ -112,7 +120,12 @@ impl StandaloneProxy {
                 let err = std::fs::read_to_string(&stderr_path).unwrap_or_default();
                 panic!("proxy did not announce its address (got {line:?}); stderr:\n{err}")
             });
-        StandaloneProxy { child, addr, _dir: dir, stderr_path }
+        StandaloneProxy {
+            child,
+            addr,
+            _dir: dir,
+            stderr_path,
+        }
     }
 
     /// `http://127.0.0.1:PORT/v1`.
@@ -132,7 +145,10 @@ impl StandaloneProxy {
 
     /// Send SIGTERM and wait; returns the exit code.
     pub fn terminate(&mut self) -> Option<i32> {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         self.child.wait().ok().and_then(|s| s.code())
     }
 }
@@ -223,7 +239,8 @@ impl Codex {
         );
         if let Some(catalog) = &self.catalog {
             let path = home.path().join("catalog.json");
-            std::fs::write(&path, serde_json::to_vec(catalog).expect("json")).expect("write catalog");
+            std::fs::write(&path, serde_json::to_vec(catalog).expect("json"))
+                .expect("write catalog");
             config.push_str(&format!("model_catalog_json = \"{}\"\n", path.display()));
         }
         config.push_str(&format!(
@@ -232,7 +249,13 @@ impl Codex {
         ));
         std::fs::write(home.path().join("config.toml"), config).expect("write config.toml");
         let mut child = Command::new(codex_bin())
-            .args(["exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox", "--color", "never"])
+            .args([
+                "exec",
+                "--skip-git-repo-check",
+                "--dangerously-bypass-approvals-and-sandbox",
+                "--color",
+                "never",
+            ])
             .arg("-C")
             .arg(workdir.path())
             .arg(&self.prompt)
@@ -245,7 +268,13 @@ impl Codex {
             .spawn()
             .expect("spawn codex");
         let out = wait_with_timeout(&mut child, self.timeout);
-        CodexRun { code: out.0, stdout: out.1, stderr: out.2, workdir, _home: home }
+        CodexRun {
+            code: out.0,
+            stdout: out.1,
+            stderr: out.2,
+            workdir,
+            _home: home,
+        }
     }
 }
 
@@ -275,7 +304,11 @@ fn wait_with_timeout(child: &mut Child, timeout: Duration) -> (Option<i32>, Stri
             None => std::thread::sleep(Duration::from_millis(20)),
         }
     };
-    (code, out_t.join().unwrap_or_default(), err_t.join().unwrap_or_default())
+    (
+        code,
+        out_t.join().unwrap_or_default(),
+        err_t.join().unwrap_or_default(),
+    )
 }
 
 /// Read a file if it exists.

@@ -1,4 +1,5 @@
 //! End-to-end tests: one binary, one module per area (ripgrep's layout).
 
 mod codex_exec;
+mod daemon;
 mod proxy_http;
