@@ -1,0 +1,209 @@
+//! A private session bus and a `codex-launcherd` on it, for end-to-end tests.
+//!
+//! - [`PrivateBus`]: a real `dbus-daemon` with its own config (optionally a service directory
+//!   for D-Bus activation), killed on drop.
+//! - [`DaemonProcess`]: `codex-launcherd` with a scratch `$HOME`, on that bus, with a
+//!   `NOTIFY_SOCKET` the test owns, so readiness is observed the way systemd observes it.
+//!   Optionally started through `systemd-socket-activate` (real `LISTEN_FDS`).
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{scratch_dir, workspace_bin};
+
+/// A `dbus-daemon` of our own.
+pub struct PrivateBus {
+    child: Child,
+    /// `unix:path=…` address.
+    pub address: String,
+    dir: tempfile::TempDir,
+}
+
+impl PrivateBus {
+    /// Start a bus; `service_dir` enables activation of the services described there;
+    /// `env` is passed to the bus (and so to activated services).
+    pub fn start(service_dir: Option<&Path>, env: &[(&str, String)]) -> PrivateBus {
+        let dir = scratch_dir("bus");
+        let socket = dir.path().join("bus.sock");
+        let servicedir = service_dir.map(|d| format!("<servicedir>{}</servicedir>", d.display())).unwrap_or_default();
+        let config = format!(
+            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={}</listen>
+  {servicedir}
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>"#,
+            socket.display()
+        );
+        let cfg = dir.path().join("bus.conf");
+        std::fs::write(&cfg, config).expect("write bus config");
+        let mut cmd = Command::new("dbus-daemon");
+        cmd.arg(format!("--config-file={}", cfg.display()))
+            .arg("--nofork")
+            .arg("--print-address=1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn dbus-daemon (apt install dbus)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("bus address");
+        PrivateBus { child, address: line.trim().to_owned(), dir }
+    }
+
+    /// A connection to this bus.
+    pub async fn connect(&self) -> zbus::Connection {
+        zbus::connection::Builder::address(self.address.as_str())
+            .build()
+            .await
+            .expect("connect to the private bus")
+    }
+
+    /// Scratch directory of the bus.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for PrivateBus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How the daemon gets its proxy socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    /// It binds 127.0.0.1:0 itself.
+    Own,
+    /// `systemd-socket-activate` binds this port and passes the socket.
+    SocketActivated(u16),
+}
+
+/// `codex-launcherd` on a private bus.
+pub struct DaemonProcess {
+    child: Child,
+    notify: UnixDatagram,
+    /// Its `$HOME`.
+    pub home: tempfile::TempDir,
+    stderr: PathBuf,
+    _notify_dir: tempfile::TempDir,
+}
+
+/// A free loopback port (bound, read, released).
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+impl DaemonProcess {
+    /// Start on `bus`, with a fresh home.
+    pub fn start(bus: &PrivateBus, listen: Listen) -> DaemonProcess {
+        Self::start_in(bus, listen, scratch_dir("daemon-home"))
+    }
+
+    /// Start on `bus` with a given home (to restart on the same data).
+    pub fn start_in(bus: &PrivateBus, listen: Listen, home: tempfile::TempDir) -> DaemonProcess {
+        let notify_dir = scratch_dir("notify");
+        let notify_path = notify_dir.path().join("notify.sock");
+        let notify = UnixDatagram::bind(&notify_path).expect("bind notify socket");
+        notify.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+        let stderr = home.path().join("daemon.stderr");
+        let bin = workspace_bin("codex-launcherd");
+        let mut cmd = match listen {
+            Listen::Own => Command::new(&bin),
+            Listen::SocketActivated(port) => {
+                let mut c = Command::new("systemd-socket-activate");
+                c.arg("-l").arg(format!("127.0.0.1:{port}")).arg(&bin);
+                c
+            }
+        };
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .env("NOTIFY_SOCKET", &notify_path)
+            .env("CODEX_LAUNCHER_LISTEN", "127.0.0.1:0")
+            .env("RUST_LOG", "info,codex_launcher_proxy=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).expect("stderr file"));
+        let child = cmd.spawn().expect("spawn codex-launcherd");
+        DaemonProcess { child, notify, home, stderr, _notify_dir: notify_dir }
+    }
+
+    /// Wait for the next sd_notify datagram containing `what` (e.g. `READY=1`); returns it.
+    pub fn wait_notify(&self, what: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut buf = vec![0u8; 4096];
+        while Instant::now() < deadline {
+            match self.notify.recv(&mut buf) {
+                Ok(n) => {
+                    let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+                    if msg.lines().any(|l| l == what) {
+                        return msg;
+                    }
+                }
+                Err(e) => panic!("no `{what}` from the daemon ({e}); stderr:\n{}", self.stderr()),
+            }
+        }
+        panic!("no `{what}` from the daemon within 30 s; stderr:\n{}", self.stderr())
+    }
+
+    /// PID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Send a signal by name (`TERM`, `HUP`, `KILL`).
+    pub fn signal(&self, sig: &str) {
+        let _ = Command::new("kill").arg(format!("-{sig}")).arg(self.pid().to_string()).status();
+    }
+
+    /// Wait for exit; the exit code.
+    pub fn wait(&mut self) -> Option<i32> {
+        self.child.wait().ok().and_then(|s| s.code())
+    }
+
+    /// What it logged.
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Stop it and hand back its home (to start again on the same data).
+    pub fn stop(mut self) -> tempfile::TempDir {
+        self.signal("TERM");
+        let _ = self.child.wait();
+        let home = scratch_dir("unused");
+        std::mem::replace(&mut self.home, home)
+    }
+
+    /// The per-install proxy access token.
+    pub fn token(&self) -> String {
+        std::fs::read_to_string(self.home.path().join(".local/state/codex-launcher/token"))
+            .expect("token file")
+            .trim()
+            .to_owned()
+    }
+}
+
+impl Drop for DaemonProcess {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
