@@ -18,7 +18,9 @@ use anyhow::{Context, bail};
 use clap::Parser;
 
 #[derive(Debug, Parser)]
-#[command(about = "Measure codex-launcherd: cold start, D-Bus round trip, idle RSS (loopback only)")]
+#[command(
+    about = "Measure codex-launcherd: cold start, D-Bus round trip, idle RSS (loopback only)"
+)]
 struct Args {
     /// Cold starts to measure.
     #[arg(long, default_value_t = 20)]
@@ -35,14 +37,22 @@ struct Killed(Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
         let _ = self.0.wait();
     }
 }
 
 fn tmpdir(label: &str) -> anyhow::Result<PathBuf> {
-    let base = PathBuf::from(std::env::var("HOME").context("HOME")?).join(".cache/codex-launcher/bench");
-    let dir = base.join(format!("{label}-{}-{}", std::process::id(), Instant::now().elapsed().as_nanos()));
+    let base =
+        PathBuf::from(std::env::var("HOME").context("HOME")?).join(".cache/codex-launcher/bench");
+    let dir = base.join(format!(
+        "{label}-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos()
+    ));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
 }
@@ -77,7 +87,13 @@ fn spawn_ready_line(cmd: &mut Command) -> anyhow::Result<(Killed, String)> {
 
 fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 fn pct(v: &mut [Duration], p: f64) -> f64 {
@@ -87,10 +103,15 @@ fn pct(v: &mut [Duration], p: f64) -> f64 {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
-#[expect(clippy::print_stdout, reason = "the report on stdout is this tool's output")]
+#[expect(
+    clippy::print_stdout,
+    reason = "the report on stdout is this tool's output"
+)]
 fn report(lines: &[String]) {
     for l in lines {
         println!("{l}");
@@ -102,11 +123,24 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let bin_dir = match args.bin_dir.clone() {
         Some(d) => d,
-        None => std::env::current_exe()?.parent().context("exe dir")?.to_path_buf(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("exe dir")?
+            .to_path_buf(),
     };
     let daemon_bin = bin_dir.join("codex-launcherd");
-    let (_mock, mock_line) = spawn_ready_line(Command::new(bin_dir.join("codex-launcher-mock-upstream")).args(["--listen", "127.0.0.1:0", "--chunks", "5"]))?;
-    let mock_url = mock_line.strip_prefix("listening on ").context("mock address")?.to_owned();
+    let (_mock, mock_line) = spawn_ready_line(
+        Command::new(bin_dir.join("codex-launcher-mock-upstream")).args([
+            "--listen",
+            "127.0.0.1:0",
+            "--chunks",
+            "5",
+        ]),
+    )?;
+    let mock_url = mock_line
+        .strip_prefix("listening on ")
+        .context("mock address")?
+        .to_owned();
 
     // A home with one endpoint pointing at the mock, and a known token.
     let home = tmpdir("home")?;
@@ -114,9 +148,11 @@ async fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&cfg)?;
     std::fs::write(
         cfg.join("endpoints.json"),
-        serde_json::to_vec(&serde_json::json!({"version": 1, "default": "mock", "endpoints": [
-            {"id": "mock", "name": "Mock", "backend": "openai-compat", "base_url": mock_url, "models": []}
-        ]}))?,
+        serde_json::to_vec(
+            &serde_json::json!({"version": 1, "default": "mock", "endpoints": [
+                {"id": "mock", "name": "Mock", "backend": "openai-compat", "base_url": mock_url, "models": []}
+            ]}),
+        )?,
     )?;
     let state = home.join(".local/state/codex-launcher");
     std::fs::create_dir_all(&state)?;
@@ -161,7 +197,10 @@ async fn main() -> anyhow::Result<()> {
         if let Some(r) = rss_kib(child.0.id()) {
             idle_rss.push(r);
         }
-        let _ = Command::new("kill").arg("-TERM").arg(child.0.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.0.id().to_string())
+            .status();
         let _ = child.0.wait();
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -179,7 +218,9 @@ async fn main() -> anyhow::Result<()> {
             .stderr(Stdio::null())
             .spawn()?,
     );
-    let conn = zbus::connection::Builder::address(address.as_str()).build().await?;
+    let conn = zbus::connection::Builder::address(address.as_str())
+        .build()
+        .await?;
     let manager = codex_launcher_dbus::ManagerProxy::new(&conn).await?;
     let deadline = Instant::now() + Duration::from_secs(10);
     while manager.ping().await.is_err() {
@@ -199,8 +240,18 @@ async fn main() -> anyhow::Result<()> {
     report(&[
         "| measure | p50 | p99 / max | target |".into(),
         "|---|---|---|---|".into(),
-        format!("| socket-activation cold start → first proxied byte ({} starts) | {:.1} ms | {:.1} ms | ≤ 50 ms |", cold.len(), pct(&mut cold.clone(), 0.5), pct(&mut cold, 1.0)),
-        format!("| D-Bus `Ping` round trip ({} calls) | {:.3} ms | {:.3} ms | ≤ 5 ms |", rtt.len(), pct(&mut rtt.clone(), 0.5), pct(&mut rtt, 0.99)),
+        format!(
+            "| socket-activation cold start → first proxied byte ({} starts) | {:.1} ms | {:.1} ms | ≤ 50 ms |",
+            cold.len(),
+            pct(&mut cold.clone(), 0.5),
+            pct(&mut cold, 1.0)
+        ),
+        format!(
+            "| D-Bus `Ping` round trip ({} calls) | {:.3} ms | {:.3} ms | ≤ 5 ms |",
+            rtt.len(),
+            pct(&mut rtt.clone(), 0.5),
+            pct(&mut rtt, 0.99)
+        ),
         format!("| daemon RSS after one request | {idle_min} KiB | {idle_max} KiB | ≤ 12 MiB |"),
     ]);
     let _ = std::fs::remove_dir_all(&home);

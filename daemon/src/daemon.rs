@@ -61,10 +61,10 @@ async fn listener() -> anyhow::Result<tokio::net::TcpListener> {
 /// The token Codex sessions present to the proxy; created once per installation.
 fn access_token(paths: &Paths) -> anyhow::Result<String> {
     let path = paths.state.join("token");
-    if let Ok(t) = std::fs::read_to_string(&path) {
-        if t.trim().len() >= 32 {
-            return Ok(t.trim().to_owned());
-        }
+    if let Ok(t) = std::fs::read_to_string(&path)
+        && t.trim().len() >= 32
+    {
+        return Ok(t.trim().to_owned());
     }
     let mut bytes = [0u8; 32];
     std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;

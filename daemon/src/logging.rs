@@ -11,15 +11,15 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 pub fn init() {
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    if crate::systemd::stderr_is_journal() {
-        if let Ok(journald) = tracing_journald::layer() {
-            let journald = journald.with_syslog_identifier("codex-launcherd".into());
-            tracing_subscriber::registry()
-                .with(filter())
-                .with(journald)
-                .init();
-            return;
-        }
+    if crate::systemd::stderr_is_journal()
+        && let Ok(journald) = tracing_journald::layer()
+    {
+        let journald = journald.with_syslog_identifier("codex-launcherd".into());
+        tracing_subscriber::registry()
+            .with(filter())
+            .with(journald)
+            .init();
+        return;
     }
     let tty = std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt()

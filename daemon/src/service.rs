@@ -192,12 +192,12 @@ impl Service {
         let endpoint = from_spec(spec)?;
         let name = endpoint.name.clone();
         let id = lock(&self.store).add(endpoint).map_err(store_err)?;
-        if !api_key.trim().is_empty() {
-            if let Err(e) = self.store_key(&id, &name, api_key).await {
-                // Nothing half-written: without its key the new endpoint goes again.
-                let _ = lock(&self.store).remove(&id);
-                return Err(e);
-            }
+        if !api_key.trim().is_empty()
+            && let Err(e) = self.store_key(&id, &name, api_key).await
+        {
+            // Nothing half-written: without its key the new endpoint goes again.
+            let _ = lock(&self.store).remove(&id);
+            return Err(e);
         }
         self.refresh_proxy();
         tracing::info!(endpoint = %id, "endpoint added");

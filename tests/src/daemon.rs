@@ -28,7 +28,9 @@ impl PrivateBus {
     pub fn start(service_dir: Option<&Path>, env: &[(&str, String)]) -> PrivateBus {
         let dir = scratch_dir("bus");
         let socket = dir.path().join("bus.sock");
-        let servicedir = service_dir.map(|d| format!("<servicedir>{}</servicedir>", d.display())).unwrap_or_default();
+        let servicedir = service_dir
+            .map(|d| format!("<servicedir>{}</servicedir>", d.display()))
+            .unwrap_or_default();
         let config = format!(
             r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -58,8 +60,14 @@ impl PrivateBus {
         }
         let mut child = cmd.spawn().expect("spawn dbus-daemon (apt install dbus)");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("bus address");
-        PrivateBus { child, address: line.trim().to_owned(), dir }
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("bus address");
+        PrivateBus {
+            child,
+            address: line.trim().to_owned(),
+            dir,
+        }
     }
 
     /// A connection to this bus.
@@ -119,7 +127,9 @@ impl DaemonProcess {
         let notify_dir = scratch_dir("notify");
         let notify_path = notify_dir.path().join("notify.sock");
         let notify = UnixDatagram::bind(&notify_path).expect("bind notify socket");
-        notify.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+        notify
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
         let stderr = home.path().join("daemon.stderr");
         let bin = workspace_bin("codex-launcherd");
         let mut cmd = match listen {
@@ -141,7 +151,13 @@ impl DaemonProcess {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).expect("stderr file"));
         let child = cmd.spawn().expect("spawn codex-launcherd");
-        DaemonProcess { child, notify, home, stderr, _notify_dir: notify_dir }
+        DaemonProcess {
+            child,
+            notify,
+            home,
+            stderr,
+            _notify_dir: notify_dir,
+        }
     }
 
     /// Wait for the next sd_notify datagram containing `what` (e.g. `READY=1`); returns it.
@@ -156,10 +172,16 @@ impl DaemonProcess {
                         return msg;
                     }
                 }
-                Err(e) => panic!("no `{what}` from the daemon ({e}); stderr:\n{}", self.stderr()),
+                Err(e) => panic!(
+                    "no `{what}` from the daemon ({e}); stderr:\n{}",
+                    self.stderr()
+                ),
             }
         }
-        panic!("no `{what}` from the daemon within 30 s; stderr:\n{}", self.stderr())
+        panic!(
+            "no `{what}` from the daemon within 30 s; stderr:\n{}",
+            self.stderr()
+        )
     }
 
     /// PID.
@@ -169,7 +191,10 @@ impl DaemonProcess {
 
     /// Send a signal by name (`TERM`, `HUP`, `KILL`).
     pub fn signal(&self, sig: &str) {
-        let _ = Command::new("kill").arg(format!("-{sig}")).arg(self.pid().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.pid().to_string())
+            .status();
     }
 
     /// Wait for exit; the exit code.

@@ -93,10 +93,10 @@ pub fn write_atomic(
             .map_err(io(&tmp))?;
         f.write_all(bytes).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
-        if let Some(expected) = expected {
-            if Stamp::of(path).map_err(io(path))? != expected {
-                return Err(AtomicError::Conflict(path.to_path_buf()));
-            }
+        if let Some(expected) = expected
+            && Stamp::of(path).map_err(io(path))? != expected
+        {
+            return Err(AtomicError::Conflict(path.to_path_buf()));
         }
         fs::rename(&tmp, path).map_err(io(path))?;
         if let Ok(d) = fs::File::open(dir) {

@@ -30,14 +30,14 @@ pub fn parse_models(body: &str) -> Result<Vec<Model>, String> {
             continue;
         };
         let mut model = Model::bare(id.trim());
-        if let Some(name) = m
+        let name = m
             .get("display_name")
             .or_else(|| m.get("name"))
-            .and_then(Value::as_str)
+            .and_then(Value::as_str);
+        if let Some(name) = name
+            && name != id
         {
-            if name != id {
-                model.display_name = name.to_owned();
-            }
+            model.display_name = name.to_owned();
         }
         let n = |k: &str| m.get(k).and_then(Value::as_u64);
         model.context_window = n("context_length")

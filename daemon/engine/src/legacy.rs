@@ -27,6 +27,9 @@ pub struct LegacyFile {
     pub default: Option<String>,
 }
 
+/// One endpoint of the file: its name and its fields.
+type Entry = (String, Map<String, Value>);
+
 const KNOWN: &[&str] = &[
     "name",
     "backend_type",
@@ -45,33 +48,32 @@ pub fn parse_legacy(text: &str) -> Result<LegacyFile, String> {
     let Value::Object(root) = v else {
         return Err("expected a JSON object".into());
     };
-    let (entries, default): (Vec<(String, Map<String, Value>)>, Option<String>) =
-        match root.get("endpoints") {
-            Some(Value::Array(list)) => (
-                list.iter()
-                    .filter_map(|e| e.as_object().cloned())
-                    .map(|o| {
-                        (
-                            o.get("name")
-                                .and_then(Value::as_str)
-                                .unwrap_or("unnamed")
-                                .to_owned(),
-                            o,
-                        )
-                    })
-                    .collect(),
-                root.get("default")
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned),
-            ),
-            _ => (
-                root.iter()
-                    .filter_map(|(k, v)| v.as_object().map(|o| (k.clone(), o.clone())))
-                    .collect(),
-                None,
-            ),
-        };
+    let (entries, default): (Vec<Entry>, Option<String>) = match root.get("endpoints") {
+        Some(Value::Array(list)) => (
+            list.iter()
+                .filter_map(|e| e.as_object().cloned())
+                .map(|o| {
+                    (
+                        o.get("name")
+                            .and_then(Value::as_str)
+                            .unwrap_or("unnamed")
+                            .to_owned(),
+                        o,
+                    )
+                })
+                .collect(),
+            root.get("default")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        ),
+        _ => (
+            root.iter()
+                .filter_map(|(k, v)| v.as_object().map(|o| (k.clone(), o.clone())))
+                .collect(),
+            None,
+        ),
+    };
     let mut endpoints = Vec::new();
     for (name, o) in entries {
         let s = |k: &str| {

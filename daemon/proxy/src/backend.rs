@@ -120,10 +120,10 @@ fn codex_cwd(items: &[InputItem]) -> String {
                 MessageContent::Text(t) => t.clone(),
                 MessageContent::Parts(_) => m.content.text(),
             };
-            if let Some(rest) = text.split("<cwd>").nth(1) {
-                if let Some(cwd) = rest.split("</cwd>").next() {
-                    return cwd.trim().to_owned();
-                }
+            if let Some(rest) = text.split("<cwd>").nth(1)
+                && let Some(cwd) = rest.split("</cwd>").next()
+            {
+                return cwd.trim().to_owned();
             }
         }
     }

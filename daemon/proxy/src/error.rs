@@ -130,13 +130,13 @@ impl IntoResponse for ProxyError {
         let (kind, code) = self.type_and_code();
         let body = json!({"error": {"message": self.client_message(), "type": kind, "param": null, "code": code}});
         let mut resp = (self.status_code(), Json(body)).into_response();
-        if let ProxyError::Upstream(f) | ProxyError::FailedResponse(f) = &self {
-            if matches!(f.kind, FailureKind::RateLimited | FailureKind::Overloaded) {
-                // Codex retries a 429 only when it carries Retry-After; always send one.
-                let secs = f.retry_after_ms.unwrap_or(1000).div_ceil(1000).max(1);
-                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                    resp.headers_mut().insert(header::RETRY_AFTER, v);
-                }
+        if let ProxyError::Upstream(f) | ProxyError::FailedResponse(f) = &self
+            && matches!(f.kind, FailureKind::RateLimited | FailureKind::Overloaded)
+        {
+            // Codex retries a 429 only when it carries Retry-After; always send one.
+            let secs = f.retry_after_ms.unwrap_or(1000).div_ceil(1000).max(1);
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }
         resp

@@ -187,15 +187,13 @@ pub fn to_command_code(
     if let Some(t) = req.temperature {
         params["temperature"] = json!(t);
     }
-    if let Some(effort) = req
+    let effort = req
         .reasoning
         .as_ref()
         .and_then(|r| r.effort.as_deref())
-        .filter(|e| *e != "none")
-    {
-        if let Some(effort) = model_effort(upstream_model, effort) {
-            params["reasoning_effort"] = json!(effort);
-        }
+        .filter(|e| *e != "none");
+    if let Some(effort) = effort.and_then(|e| model_effort(upstream_model, e)) {
+        params["reasoning_effort"] = json!(effort);
     }
     let body = json!({
         "config": {
@@ -237,14 +235,14 @@ fn model_effort(model: &str, effort: &str) -> Option<String> {
 fn user_content(parts: &[UserPart]) -> Vec<Value> {
     let mut out: Vec<Value> = parts
         .iter()
-        .filter_map(|p| match p {
-            UserPart::Text(t) => Some(json!({"type": "text", "text": t})),
+        .map(|p| match p {
+            UserPart::Text(t) => json!({"type": "text", "text": t}),
             UserPart::Image(Image { url, .. }) => {
                 let media = url
                     .strip_prefix("data:")
                     .and_then(|r| r.split([';', ',']).next())
                     .unwrap_or("image/png");
-                Some(json!({"type": "image", "image": url, "mediaType": media}))
+                json!({"type": "image", "image": url, "mediaType": media})
             }
         })
         .collect();

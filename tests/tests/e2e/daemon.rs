@@ -35,17 +35,32 @@ fn error_name(err: &zbus::Error) -> String {
 /// Raw HTTP GET with optional bearer token; returns the status.
 fn http_get(port: u16, path: &str, token: Option<&str>) -> (u16, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
-    let auth = token.map(|t| format!("authorization: Bearer {t}\r\n")).unwrap_or_default();
-    write!(s, "GET {path} HTTP/1.1\r\nhost: x\r\n{auth}connection: close\r\n\r\n").expect("write");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let auth = token
+        .map(|t| format!("authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nhost: x\r\n{auth}connection: close\r\n\r\n"
+    )
+    .expect("write");
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
-    let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     (status, out)
 }
 
 fn port_of(address: &str) -> u16 {
-    address.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port in address")
+    address
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port in address")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -53,24 +68,55 @@ async fn every_method_over_a_real_bus() {
     let bus = PrivateBus::start(None, &[]);
     let daemon = DaemonProcess::start(&bus, Listen::Own);
     let ready = daemon.wait_notify("READY=1");
-    assert!(ready.contains("STATUS="), "readiness carries a status line: {ready}");
+    assert!(
+        ready.contains("STATUS="),
+        "readiness carries a status line: {ready}"
+    );
     let (_conn, m) = manager(&bus).await;
 
     assert_eq!(m.ping().await.expect("ping"), "pong");
     assert!(!m.version().await.expect("version").is_empty());
     let presets = m.list_presets().await.expect("presets");
-    for wanted in ["openai", "anthropic", "opencode-zen", "opencode-go", "command-code", "crof", "nvidia-nim", "kilo", "openrouter", "zai-coding", "deepseek", "moonshot", "groq", "ollama", "custom"] {
-        assert!(presets.iter().any(|p| p.id == wanted), "preset {wanted} missing");
+    for wanted in [
+        "openai",
+        "anthropic",
+        "opencode-zen",
+        "opencode-go",
+        "command-code",
+        "crof",
+        "nvidia-nim",
+        "kilo",
+        "openrouter",
+        "zai-coding",
+        "deepseek",
+        "moonshot",
+        "groq",
+        "ollama",
+        "custom",
+    ] {
+        assert!(
+            presets.iter().any(|p| p.id == wanted),
+            "preset {wanted} missing"
+        );
     }
     assert!(m.list_endpoints().await.expect("list").is_empty());
 
     // Add, with a key; the key never comes back.
-    let id = m.add_endpoint(spec("My Mock", "http://127.0.0.1:9/v1/chat/completions"), "sk-test-secret-1").await.expect("add");
+    let id = m
+        .add_endpoint(
+            spec("My Mock", "http://127.0.0.1:9/v1/chat/completions"),
+            "sk-test-secret-1",
+        )
+        .await
+        .expect("add");
     assert_eq!(id, "my-mock");
     let info = m.get_endpoint(&id).await.expect("get");
     assert!(info.has_key && info.is_default);
     assert_eq!(info.spec.base_url, "http://127.0.0.1:9/v1");
-    assert_eq!(info.key_storage, "file", "no Secret Service on this private bus");
+    assert_eq!(
+        info.key_storage, "file",
+        "no Secret Service on this private bus"
+    );
     assert_eq!(m.default_endpoint().await.expect("prop"), id);
     assert_eq!(m.endpoint_ids().await.expect("prop"), vec![id.clone()]);
 
@@ -79,24 +125,47 @@ async fn every_method_over_a_real_bus() {
     s2.name = "Renamed".into();
     m.update_endpoint(&id, s2).await.expect("update");
     assert_eq!(m.get_endpoint(&id).await.expect("get").spec.name, "Renamed");
-    assert_eq!(m.import_models(&id, "alpha, beta\ngamma").await.expect("import"), 3);
-    let id2 = m.add_endpoint(spec("Second", "https://example.invalid/v1"), "").await.expect("add 2");
+    assert_eq!(
+        m.import_models(&id, "alpha, beta\ngamma")
+            .await
+            .expect("import"),
+        3
+    );
+    let id2 = m
+        .add_endpoint(spec("Second", "https://example.invalid/v1"), "")
+        .await
+        .expect("add 2");
     m.set_default_endpoint(&id2).await.expect("default");
     assert_eq!(m.default_endpoint().await.expect("prop"), id2);
-    assert_eq!(m.set_api_key(&id2, "sk-second-key").await.expect("key"), "file");
+    assert_eq!(
+        m.set_api_key(&id2, "sk-second-key").await.expect("key"),
+        "file"
+    );
 
     // Export without keys, with keys, import back.
     let bundle = m.export_profile(false).await.expect("export");
-    assert!(!bundle.contains("sk-test-secret-1") && !bundle.contains("sk-second-key"), "keys only when asked");
+    assert!(
+        !bundle.contains("sk-test-secret-1") && !bundle.contains("sk-second-key"),
+        "keys only when asked"
+    );
     let with_keys = m.export_profile(true).await.expect("export keys");
     assert!(with_keys.contains("sk-test-secret-1"));
-    assert_eq!(m.import_profile(&bundle).await.expect("import profile").len(), 2);
+    assert_eq!(
+        m.import_profile(&bundle)
+            .await
+            .expect("import profile")
+            .len(),
+        2
+    );
 
     // Legacy import.
     let legacy = scratch_dir("legacy");
     let legacy_file = legacy.path().join("endpoints.json");
     std::fs::write(&legacy_file, r#"{"endpoints":[{"name":"Old DS","backend_type":"openai","base_url":"https://api.deepseek.com","api_key":"sk-legacy","default_model":"deepseek-chat","models":["deepseek-chat"],"theme":"dark"}],"default":"Old DS"}"#).expect("write legacy");
-    let imported = m.import_legacy(legacy_file.to_str().expect("utf8")).await.expect("legacy");
+    let imported = m
+        .import_legacy(legacy_file.to_str().expect("utf8"))
+        .await
+        .expect("legacy");
     assert_eq!(imported, vec!["old-ds".to_owned()]);
     assert!(m.get_endpoint("old-ds").await.expect("get").has_key);
 
@@ -112,15 +181,37 @@ async fn every_method_over_a_real_bus() {
     // Errors by name; nothing half-written.
     let err = m.get_endpoint("nope").await.expect_err("missing");
     assert_eq!(error_name(&err), "io.github.CodexLauncher1.Error.NotFound");
-    let err = m.add_endpoint(spec("", "http://x/v1"), "").await.expect_err("empty name");
-    assert_eq!(error_name(&err), "io.github.CodexLauncher1.Error.InvalidArgument");
-    let err = m.add_endpoint(spec("Bad URL", "ftp://x"), "").await.expect_err("bad url");
-    assert_eq!(error_name(&err), "io.github.CodexLauncher1.Error.InvalidArgument");
+    let err = m
+        .add_endpoint(spec("", "http://x/v1"), "")
+        .await
+        .expect_err("empty name");
+    assert_eq!(
+        error_name(&err),
+        "io.github.CodexLauncher1.Error.InvalidArgument"
+    );
+    let err = m
+        .add_endpoint(spec("Bad URL", "ftp://x"), "")
+        .await
+        .expect_err("bad url");
+    assert_eq!(
+        error_name(&err),
+        "io.github.CodexLauncher1.Error.InvalidArgument"
+    );
     let err = m.import_profile("{}").await.expect_err("bad bundle");
-    assert_eq!(error_name(&err), "io.github.CodexLauncher1.Error.InvalidArgument");
-    let err = m.import_legacy("/nonexistent/endpoints.json").await.expect_err("no file");
+    assert_eq!(
+        error_name(&err),
+        "io.github.CodexLauncher1.Error.InvalidArgument"
+    );
+    let err = m
+        .import_legacy("/nonexistent/endpoints.json")
+        .await
+        .expect_err("no file");
     assert_eq!(error_name(&err), "io.github.CodexLauncher1.Error.Io");
-    assert_eq!(m.list_endpoints().await.expect("list").len(), 3, "failed calls changed nothing");
+    assert_eq!(
+        m.list_endpoints().await.expect("list").len(),
+        3,
+        "failed calls changed nothing"
+    );
 
     m.remove_endpoint(&id).await.expect("remove");
     let err = m.remove_endpoint(&id).await.expect_err("gone");
@@ -128,10 +219,14 @@ async fn every_method_over_a_real_bus() {
 
     // Keys on disk: 0600, and never in endpoints.json.
     let home = daemon.home.path();
-    let endpoints = std::fs::read_to_string(home.join(".config/codex-launcher/endpoints.json")).expect("store");
+    let endpoints =
+        std::fs::read_to_string(home.join(".config/codex-launcher/endpoints.json")).expect("store");
     assert!(!endpoints.contains("sk-"), "no key in endpoints.json");
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(home.join(".local/state/codex-launcher/keys.json")).expect("keys").permissions().mode();
+    let mode = std::fs::metadata(home.join(".local/state/codex-launcher/keys.json"))
+        .expect("keys")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     assert!(!daemon.stderr().contains("sk-"), "no key in the log");
 }
@@ -142,22 +237,37 @@ async fn introspection_matches_the_checked_in_xml() {
     let daemon = DaemonProcess::start(&bus, Listen::Own);
     daemon.wait_notify("READY=1");
     let conn = bus.connect().await;
-    let introspectable = zbus::Proxy::new(&conn, codex_launcher_dbus::BUS_NAME, codex_launcher_dbus::OBJECT_PATH, "org.freedesktop.DBus.Introspectable")
+    let introspectable = zbus::Proxy::new(
+        &conn,
+        codex_launcher_dbus::BUS_NAME,
+        codex_launcher_dbus::OBJECT_PATH,
+        "org.freedesktop.DBus.Introspectable",
+    )
+    .await
+    .expect("proxy");
+    let xml: String = introspectable
+        .call("Introspect", &())
         .await
-        .expect("proxy");
-    let xml: String = introspectable.call("Introspect", &()).await.expect("introspect");
-    let start = xml.find("<interface name=\"io.github.CodexLauncher1.Manager\">").expect("manager interface");
+        .expect("introspect");
+    let start = xml
+        .find("<interface name=\"io.github.CodexLauncher1.Manager\">")
+        .expect("manager interface");
     let end = xml[start..].find("</interface>").expect("end") + start + "</interface>".len();
     let got = format!(
         "<!DOCTYPE node PUBLIC \"-//freedesktop//DTD D-BUS Object Introspection 1.0//EN\"\n \"http://www.freedesktop.org/standards/dbus/1.0/introspect.dtd\">\n<node>\n  {}\n</node>\n",
         &xml[start..end]
     );
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dbus/io.github.CodexLauncher1.xml");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../dbus/io.github.CodexLauncher1.xml");
     if std::env::var_os("UPDATE_EXPECT").is_some() {
         std::fs::write(&path, &got).expect("update xml");
     }
-    let want = std::fs::read_to_string(&path).expect("checked-in XML (run with UPDATE_EXPECT=1 to create)");
-    assert_eq!(got, want, "the served interface differs from dbus/io.github.CodexLauncher1.xml; run with UPDATE_EXPECT=1 if intended");
+    let want = std::fs::read_to_string(&path)
+        .expect("checked-in XML (run with UPDATE_EXPECT=1 to create)");
+    assert_eq!(
+        got, want,
+        "the served interface differs from dbus/io.github.CodexLauncher1.xml; run with UPDATE_EXPECT=1 if intended"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -173,21 +283,42 @@ async fn socket_activation_serves_through_the_passed_socket() {
     assert_eq!(status, 200, "{body}");
     let (_conn, m) = manager(&bus).await;
     let addr = m.proxy_address().await.expect("address");
-    assert_eq!(port_of(&addr), port, "the daemon serves on the socket it was given");
+    assert_eq!(
+        port_of(&addr),
+        port,
+        "the daemon serves on the socket it was given"
+    );
     // Routes other than /healthz need the token.
-    let (status, _) = tokio::task::spawn_blocking(move || http_get(port, "/v1/models", None)).await.expect("join");
+    let (status, _) = tokio::task::spawn_blocking(move || http_get(port, "/v1/models", None))
+        .await
+        .expect("join");
     assert_eq!(status, 403);
     let token = daemon.token();
-    let (status, body) = tokio::task::spawn_blocking(move || http_get(port, "/v1/models", Some(&token))).await.expect("join");
+    let (status, body) =
+        tokio::task::spawn_blocking(move || http_get(port, "/v1/models", Some(&token)))
+            .await
+            .expect("join");
     assert_eq!(status, 404, "no endpoint configured yet: {body}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dbus_activation_starts_the_daemon_from_the_activation_file() {
     let services = scratch_dir("services");
-    let template = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dbus/io.github.CodexLauncher1.service")).expect("activation file");
-    let bin_dir = workspace_bin("codex-launcherd").parent().expect("bin dir").display().to_string();
-    std::fs::write(services.path().join("io.github.CodexLauncher1.service"), template.replace("@bindir@", &bin_dir)).expect("write service");
+    let template = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../dbus/io.github.CodexLauncher1.service"),
+    )
+    .expect("activation file");
+    let bin_dir = workspace_bin("codex-launcherd")
+        .parent()
+        .expect("bin dir")
+        .display()
+        .to_string();
+    std::fs::write(
+        services.path().join("io.github.CodexLauncher1.service"),
+        template.replace("@bindir@", &bin_dir),
+    )
+    .expect("write service");
     let home = scratch_dir("activated-home");
     let env = [
         ("HOME", home.path().display().to_string()),
@@ -198,7 +329,12 @@ async fn dbus_activation_starts_the_daemon_from_the_activation_file() {
     let (_conn, m) = manager(&bus).await;
     // No daemon runs: this call makes the bus start it through the real Exec= line.
     assert_eq!(m.ping().await.expect("activated ping"), "pong");
-    assert!(m.proxy_address().await.expect("address").starts_with("http://127.0.0.1:"));
+    assert!(
+        m.proxy_address()
+            .await
+            .expect("address")
+            .starts_with("http://127.0.0.1:")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -207,14 +343,23 @@ async fn sighup_reloads_and_sigterm_exits_cleanly() {
     let mut daemon = DaemonProcess::start(&bus, Listen::Own);
     daemon.wait_notify("READY=1");
     let (_conn, m) = manager(&bus).await;
-    m.add_endpoint(spec("First", "http://127.0.0.1:9/v1"), "").await.expect("add");
+    m.add_endpoint(spec("First", "http://127.0.0.1:9/v1"), "")
+        .await
+        .expect("add");
     // Another program edits the store; SIGHUP makes the daemon pick it up.
-    let path = daemon.home.path().join(".config/codex-launcher/endpoints.json");
-    let mut file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+    let path = daemon
+        .home
+        .path()
+        .join(".config/codex-launcher/endpoints.json");
+    let mut file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
     let mut second = file["endpoints"][0].clone();
     second["id"] = "edited-by-hand".into();
     second["name"] = "Edited".into();
-    file["endpoints"].as_array_mut().expect("array").push(second);
+    file["endpoints"]
+        .as_array_mut()
+        .expect("array")
+        .push(second);
     std::fs::write(&path, serde_json::to_vec_pretty(&file).expect("json")).expect("write");
     daemon.signal("HUP");
     daemon.wait_notify("RELOADING=1");
@@ -229,16 +374,27 @@ async fn sighup_reloads_and_sigterm_exits_cleanly() {
 #[tokio::test(flavor = "multi_thread")]
 async fn another_local_user_is_refused() {
     // Needs root to create and switch to a second user; CI runs as root.
-    let root = std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
-    assert!(root, "this test needs root (to create a second Unix user); CI runs it as root");
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
+    assert!(
+        root,
+        "this test needs root (to create a second Unix user); CI runs it as root"
+    );
     let user = "cl-e2e-other";
-    let _ = std::process::Command::new("useradd").args(["--no-create-home", "--shell", "/usr/sbin/nologin", user]).status();
+    let _ = std::process::Command::new("useradd")
+        .args(["--no-create-home", "--shell", "/usr/sbin/nologin", user])
+        .status();
     let bus = PrivateBus::start(None, &[]);
     let daemon = DaemonProcess::start(&bus, Listen::Own);
     daemon.wait_notify("READY=1");
     let (_conn, m) = manager(&bus).await;
     let port = port_of(&m.proxy_address().await.expect("address"));
-    m.add_endpoint(spec("Mine", "http://127.0.0.1:9/v1"), "sk-mine").await.expect("add");
+    m.add_endpoint(spec("Mine", "http://127.0.0.1:9/v1"), "sk-mine")
+        .await
+        .expect("add");
     let token_path = daemon.home.path().join(".local/state/codex-launcher/token");
     // The other user can neither read the token nor use the proxy without it.
     let read = std::process::Command::new("runuser")
@@ -246,15 +402,27 @@ async fn another_local_user_is_refused() {
         .arg(&token_path)
         .output()
         .expect("runuser");
-    assert!(!read.status.success(), "the token file must not be readable by another user");
+    assert!(
+        !read.status.success(),
+        "the token file must not be readable by another user"
+    );
     let probe = format!(
         "exec 3<>/dev/tcp/127.0.0.1/{port}; printf 'GET /e/mine/v1/models HTTP/1.1\\r\\nhost: x\\r\\nconnection: close\\r\\n\\r\\n' >&3; head -1 <&3"
     );
-    let out = std::process::Command::new("runuser").args(["-u", user, "--", "bash", "-c", &probe]).output().expect("runuser");
+    let out = std::process::Command::new("runuser")
+        .args(["-u", user, "--", "bash", "-c", &probe])
+        .output()
+        .expect("runuser");
     let line = String::from_utf8_lossy(&out.stdout);
-    assert!(line.contains(" 403 "), "another user's request must get 403, got {line:?}");
+    assert!(
+        line.contains(" 403 "),
+        "another user's request must get 403, got {line:?}"
+    );
     // The owner, with the token, gets through.
     let token = daemon.token();
-    let (status, _) = tokio::task::spawn_blocking(move || http_get(port, "/e/mine/v1/models", Some(&token))).await.expect("join");
+    let (status, _) =
+        tokio::task::spawn_blocking(move || http_get(port, "/e/mine/v1/models", Some(&token)))
+            .await
+            .expect("join");
     assert_eq!(status, 200);
 }
