@@ -25,6 +25,11 @@ command -v curl >/dev/null || need_pkgs+=(curl)
 command -v npm >/dev/null || need_pkgs+=(nodejs npm)
 command -v cc >/dev/null || need_pkgs+=(build-essential)
 command -v pkg-config >/dev/null || need_pkgs+=(pkg-config)
+# systemd-socket-activate (real LISTEN_FDS in the daemon tests); useradd/runuser for the
+# second-user test.
+command -v systemd-socket-activate >/dev/null || need_pkgs+=(systemd)
+command -v useradd >/dev/null || need_pkgs+=(passwd)
+command -v runuser >/dev/null || need_pkgs+=(util-linux)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
     say "installing Debian packages: ${need_pkgs[*]}"
     as_root apt-get update -qq

@@ -11,9 +11,24 @@ use crate::service::Service;
 /// The interface object.
 pub struct Manager {
     pub service: Arc<Service>,
+    /// zbus dispatches methods on its own (async-io) executor; work that needs tokio (reqwest,
+    /// tokio timers) is spawned here and awaited, since a JoinHandle can be awaited anywhere.
+    pub runtime: tokio::runtime::Handle,
 }
 
 impl Manager {
+    /// Run `f` on the tokio runtime and wait for it.
+    async fn on_tokio<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        F: std::future::Future<Output = Result<T, Error>> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.runtime
+            .spawn(f)
+            .await
+            .map_err(|e| Error::Internal(format!("the request failed: {e}")))?
+    }
+
     async fn changed(&self, emitter: &SignalEmitter<'_>) {
         // Change signals are best effort: a client that missed one re-reads on its next call.
         let _ = self.endpoint_ids_changed(emitter).await;
@@ -103,7 +118,12 @@ impl Manager {
         #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
     ) -> Result<Vec<ModelSpec>, Error> {
         let _ = Self::fetch_progress(&emitter, id, "started", "").await;
-        match self.service.fetch_models(id).await {
+        let service = self.service.clone();
+        let owned = id.to_owned();
+        let fetched = self
+            .on_tokio(async move { service.fetch_models(&owned).await })
+            .await;
+        match fetched {
             Ok(models) => {
                 let _ =
                     Self::fetch_progress(&emitter, id, "done", &format!("{} models", models.len()))

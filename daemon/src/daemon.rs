@@ -91,6 +91,7 @@ async fn main_loop() -> anyhow::Result<()> {
             codex_launcher_dbus::OBJECT_PATH,
             Manager {
                 service: service.clone(),
+                runtime: tokio::runtime::Handle::current(),
             },
         )
         .await

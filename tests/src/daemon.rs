@@ -100,6 +100,16 @@ pub enum Listen {
     SocketActivated(u16),
 }
 
+/// The environment the harness gives the daemon.
+const PASSED_ENV: [&str; 6] = [
+    "PATH",
+    "HOME",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "NOTIFY_SOCKET",
+    "CODEX_LAUNCHER_LISTEN",
+    "RUST_LOG",
+];
+
 /// `codex-launcherd` on a private bus.
 pub struct DaemonProcess {
     child: Child,
@@ -135,8 +145,14 @@ impl DaemonProcess {
         let mut cmd = match listen {
             Listen::Own => Command::new(&bin),
             Listen::SocketActivated(port) => {
+                // systemd-socket-activate hands the service only the variables named with
+                // `-E` (plus LISTEN_*), like systemd does for a unit's environment.
                 let mut c = Command::new("systemd-socket-activate");
-                c.arg("-l").arg(format!("127.0.0.1:{port}")).arg(&bin);
+                c.arg("-l").arg(format!("127.0.0.1:{port}"));
+                for var in PASSED_ENV {
+                    c.arg("-E").arg(var);
+                }
+                c.arg(&bin);
                 c
             }
         };
@@ -151,6 +167,21 @@ impl DaemonProcess {
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).expect("stderr file"));
         let child = cmd.spawn().expect("spawn codex-launcherd");
+        if matches!(listen, Listen::SocketActivated(_)) {
+            // The socket exists once systemd-socket-activate says so; connecting earlier
+            // would be refused rather than queued.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !std::fs::read_to_string(&stderr)
+                .unwrap_or_default()
+                .contains("Listening on")
+            {
+                assert!(
+                    Instant::now() < deadline,
+                    "systemd-socket-activate did not listen"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         DaemonProcess {
             child,
             notify,

@@ -9,6 +9,10 @@
 //! - Every Codex run gets its own `CODEX_HOME` and work directory under
 //!   `~/.cache/codex-launcher/e2e/` (Codex refuses helper binaries under /tmp), removed after.
 
+// A test harness: a broken set-up must stop the test at once with a message saying what
+// failed, which is what `expect` does.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 pub mod daemon;
 
 use std::io::{BufRead, BufReader};

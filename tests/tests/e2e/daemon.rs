@@ -11,7 +11,13 @@ use codex_launcher_e2e::{scratch_dir, workspace_bin};
 
 async fn manager(bus: &PrivateBus) -> (zbus::Connection, ManagerProxy<'static>) {
     let conn = bus.connect().await;
-    let proxy = ManagerProxy::new(&conn).await.expect("manager proxy");
+    // Uncached: a cached property is updated by the change signal asynchronously, so a read
+    // right after a method call could see the old value.
+    let proxy = ManagerProxy::builder(&conn)
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .await
+        .expect("manager proxy");
     (conn, proxy)
 }
 

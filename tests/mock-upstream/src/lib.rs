@@ -1,0 +1,600 @@
+//! Mock upstream providers for tests and benchmarks, on loopback only.
+//!
+//! One server speaks every wire the proxy talks to — Chat Completions (in the dialect of a
+//! [`Flavor`]), Anthropic Messages, Command Code `/alpha/generate` and the Responses API — and
+//! picks the wire from the request path, the way a real base URL does. Tests script answers
+//! with [`Reply`] (wire-neutral turns and failures, rendered in each wire's own format) and read
+//! back what the proxy sent with [`MockUpstream::requests`]. Requests that break a provider's
+//! documented rules are refused in that provider's words and listed by
+//! [`MockUpstream::rejections`], without consuming a scripted reply.
+
+mod anthropic;
+mod chat;
+mod command_code;
+mod responses;
+mod script;
+
+use std::collections::VecDeque;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+pub use script::{Failure, Flavor, Reply, ToolCall, Turn, Usage};
+
+use script::Plain;
+
+/// Provider rules the mock enforces on Chat Completions requests beyond the basics.
+#[derive(Debug, Clone)]
+pub struct StrictRules {
+    /// DeepSeek/Kimi/GLM thinking: assistant tool-call messages must carry
+    /// `reasoning_content` (Anthropic: a tool loop must keep its signed thinking).
+    pub require_reasoning_passback: bool,
+    /// Refuse `tool` messages without a matching earlier call, and calls left unanswered.
+    pub reject_orphan_tool_messages: bool,
+    /// Roles the provider refuses (e.g. `developer`).
+    pub reject_roles: Vec<String>,
+    /// Top-level fields the provider refuses with 422 (NVIDIA NIM's closed schema).
+    pub reject_fields: Vec<String>,
+}
+
+impl Default for StrictRules {
+    fn default() -> Self {
+        StrictRules {
+            require_reasoning_passback: false,
+            reject_orphan_tool_messages: true,
+            reject_roles: Vec::new(),
+            reject_fields: Vec::new(),
+        }
+    }
+}
+
+/// How the mock behaves.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    /// Chat Completions dialect.
+    pub flavor: Flavor,
+    /// When set, requests must carry this key (Bearer, or `x-api-key` for Anthropic).
+    pub api_key: Option<String>,
+    /// Model ids the models routes list.
+    pub models: Vec<String>,
+    /// Extra rules.
+    pub rules: StrictRules,
+    /// Answer used when nothing is scripted (benchmarks); without it an unscripted request
+    /// gets a 500 and is listed as a rejection.
+    pub default_reply: Option<Reply>,
+    /// Pause between streamed events (a slow provider).
+    pub chunk_interval: Option<Duration>,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        MockConfig {
+            flavor: Flavor::OpenAi,
+            api_key: None,
+            models: vec!["mock-model".into(), "mock-model-large".into()],
+            rules: StrictRules::default(),
+            default_reply: None,
+            chunk_interval: None,
+        }
+    }
+}
+
+/// A request as the mock received it.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Path (no query).
+    pub path: String,
+    /// Headers, names lowercased, in arrival order.
+    pub headers: Vec<(String, String)>,
+    /// The JSON body (`Null` when empty, a string when not JSON).
+    pub body: Value,
+}
+
+impl RecordedRequest {
+    /// The first value of a header (name in lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The wire a request speaks, from its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    Chat,
+    Anthropic,
+    CommandCode,
+    Responses,
+}
+
+impl Wire {
+    fn of(path: &str) -> Option<Wire> {
+        if path.ends_with("/chat/completions") {
+            Some(Wire::Chat)
+        } else if path.ends_with("/messages") {
+            Some(Wire::Anthropic)
+        } else if path.ends_with("/alpha/generate") {
+            Some(Wire::CommandCode)
+        } else if path.ends_with("/responses") {
+            Some(Wire::Responses)
+        } else {
+            None
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Wire::CommandCode => "application/x-ndjson",
+            _ => "text/event-stream",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    config: MockConfig,
+    queue: Mutex<VecDeque<Reply>>,
+    requests: Mutex<Vec<RecordedRequest>>,
+    rejections: Mutex<Vec<String>>,
+    ids: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking test thread must not hide what the mock saw from the next assertion.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A running mock; stops when dropped.
+#[derive(Debug)]
+pub struct MockUpstream {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl MockUpstream {
+    /// Start on an ephemeral loopback port (inside a Tokio runtime).
+    pub async fn start(config: MockConfig) -> io::Result<MockUpstream> {
+        MockUpstream::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+    }
+
+    /// Start on the given address; refuses anything but loopback.
+    pub async fn start_on(addr: SocketAddr, config: MockConfig) -> io::Result<MockUpstream> {
+        if !addr.ip().is_loopback() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the mock upstream binds loopback only",
+            ));
+        }
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            config,
+            queue: Mutex::new(VecDeque::new()),
+            requests: Mutex::new(Vec::new()),
+            rejections: Mutex::new(Vec::new()),
+            ids: AtomicU64::new(1),
+        });
+        let app = Router::new()
+            .fallback(handle)
+            .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
+            .with_state(shared.clone());
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(MockUpstream { addr, shared, task })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT/v1`: the base URL of the OpenAI-style wires.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT`: the base URL for Anthropic and Command Code.
+    pub fn root_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Queue the answer to a future request.
+    pub fn push(&self, reply: Reply) {
+        lock(&self.shared.queue).push_back(reply);
+    }
+
+    /// Every request received so far (rejected ones too).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// Bodies of the errors the mock answered because a request broke a rule.
+    pub fn rejections(&self) -> Vec<String> {
+        lock(&self.shared.rejections).clone()
+    }
+
+    /// Scripted replies not yet consumed.
+    pub fn pending(&self) -> usize {
+        lock(&self.shared.queue).len()
+    }
+}
+
+impl Drop for MockUpstream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body_value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()))
+    };
+    let req = RecordedRequest {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: body_value,
+    };
+    lock(&shared.requests).push(req.clone());
+    let cfg = &shared.config;
+    let key = cfg.api_key.as_deref();
+
+    if method == Method::GET {
+        return models(cfg, &req);
+    }
+    let Some(wire) = Wire::of(&req.path) else {
+        return plain(Plain::json(
+            404,
+            serde_json::json!({"error": {"message": format!("Unknown request URL: {} {}", req.method, req.path), "type": "invalid_request_error", "code": "unknown_url"}}),
+        ));
+    };
+    if let Err(refusal) = validate(cfg, wire, key, &req) {
+        lock(&shared.rejections).push(refusal.body.clone());
+        return plain(refusal);
+    }
+    let next = lock(&shared.queue).pop_front();
+    let Some(reply) = next.or_else(|| cfg.default_reply.clone()) else {
+        let msg = format!("mock: no reply scripted for request {}", req.path);
+        lock(&shared.rejections).push(msg.clone());
+        return plain(Plain::json(
+            500,
+            serde_json::json!({"error": {"message": msg, "type": "server_error"}}),
+        ));
+    };
+    let n = shared.ids.fetch_add(1, Ordering::Relaxed);
+    render(&shared, wire, &req, reply, n).await
+}
+
+fn validate(
+    cfg: &MockConfig,
+    wire: Wire,
+    key: Option<&str>,
+    req: &RecordedRequest,
+) -> Result<(), Plain> {
+    let bearer_ok = |k: &str| req.header("authorization") == Some(format!("Bearer {k}").as_str());
+    match wire {
+        Wire::Chat => {
+            if let Some(k) = key
+                && !bearer_ok(k)
+            {
+                return Err(chat::error(
+                    cfg.flavor,
+                    401,
+                    "Incorrect API key provided. You can find your API key in your account settings.",
+                    "invalid_request_error",
+                    Some("invalid_api_key"),
+                ));
+            }
+            chat::validate(cfg.flavor, &cfg.rules, &req.body)
+        }
+        Wire::Responses => {
+            if let Some(k) = key
+                && !bearer_ok(k)
+            {
+                return Err(chat::error(
+                    Flavor::OpenAi,
+                    401,
+                    "Incorrect API key provided.",
+                    "invalid_request_error",
+                    Some("invalid_api_key"),
+                ));
+            }
+            responses::validate(&req.body)
+                .map_err(|m| chat::error(Flavor::OpenAi, 400, &m, "invalid_request_error", None))
+        }
+        Wire::Anthropic => anthropic::validate(key, &cfg.rules, req),
+        Wire::CommandCode => command_code::validate(key, &cfg.rules, req),
+    }
+}
+
+fn models(cfg: &MockConfig, req: &RecordedRequest) -> Response {
+    let body = if req.path.contains("/provider/") {
+        command_code::models(&cfg.models)
+    } else if req.header("anthropic-version").is_some() {
+        anthropic::models(&cfg.models)
+    } else {
+        if let Some(k) = &cfg.api_key
+            && req.header("authorization") != Some(format!("Bearer {k}").as_str())
+        {
+            return plain(chat::error(
+                cfg.flavor,
+                401,
+                "Incorrect API key provided.",
+                "invalid_request_error",
+                Some("invalid_api_key"),
+            ));
+        }
+        chat::models(cfg.flavor, &cfg.models)
+    };
+    plain(Plain::json(200, body))
+}
+
+fn plain(p: Plain) -> Response {
+    let mut b = Response::builder()
+        .status(StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header("content-type", p.content_type);
+    for (k, v) in &p.headers {
+        b = b.header(k.as_str(), v.as_str());
+    }
+    b.body(Body::from(p.body))
+        .unwrap_or_else(|_| Response::new(Body::from("mock: could not build the response")))
+}
+
+/// What the body asked for, independent of wire.
+struct Ask {
+    model: String,
+    stream: bool,
+    prompt_chars: usize,
+}
+
+fn ask_of(wire: Wire, body: &Value) -> Ask {
+    let (model, stream) = match wire {
+        Wire::CommandCode => (body.pointer("/params/model").and_then(Value::as_str), true),
+        _ => (
+            body.get("model").and_then(Value::as_str),
+            body.get("stream").and_then(Value::as_bool).unwrap_or(false),
+        ),
+    };
+    Ask {
+        model: model.unwrap_or("mock-model").to_owned(),
+        stream,
+        prompt_chars: body.to_string().len(),
+    }
+}
+
+fn frames(wire: Wire, cfg: &MockConfig, body: &Value, turn: &Turn, n: u64) -> Vec<String> {
+    let ask = ask_of(wire, body);
+    match wire {
+        Wire::Chat => chat::stream(
+            cfg.flavor,
+            &chat::Ask::of(body),
+            turn,
+            &format!("chatcmpl-mock{n}"),
+        ),
+        Wire::Anthropic => {
+            anthropic::stream(&ask.model, turn, &format!("msg_mock{n}"), ask.prompt_chars)
+        }
+        Wire::CommandCode => command_code::stream(turn, ask.prompt_chars),
+        Wire::Responses => {
+            responses::stream(&ask.model, turn, &format!("resp_mock{n}"), ask.prompt_chars)
+        }
+    }
+}
+
+fn stream_error(wire: Wire, cfg: &MockConfig) -> String {
+    match wire {
+        Wire::Chat => chat::stream_error(cfg.flavor),
+        Wire::Anthropic => anthropic::stream_error(),
+        Wire::CommandCode => command_code::stream_error(),
+        Wire::Responses => responses::stream_error(),
+    }
+}
+
+/// How a stream ends.
+enum Ending {
+    Clean,
+    Cut,
+}
+
+async fn render(
+    shared: &Arc<Shared>,
+    wire: Wire,
+    req: &RecordedRequest,
+    reply: Reply,
+    n: u64,
+) -> Response {
+    let cfg = &shared.config;
+    let mut reply = reply;
+    // Delays nest; unwrap them iteratively (async recursion would need boxing).
+    while let Reply::Delay { millis, then } = reply {
+        tokio::time::sleep(Duration::from_millis(millis)).await;
+        reply = *then;
+    }
+    let ask = ask_of(wire, &req.body);
+    match reply {
+        Reply::Delay { .. } => plain(Plain::json(500, Value::Null)),
+        Reply::Fail(f) => plain(match wire {
+            Wire::Chat | Wire::Responses => chat::failure(cfg.flavor, &f),
+            Wire::Anthropic => anthropic::failure(&f),
+            Wire::CommandCode => command_code::failure(&f),
+        }),
+        Reply::Status {
+            status,
+            headers,
+            body,
+        } => {
+            let mut p = Plain {
+                status,
+                headers,
+                content_type: "application/json",
+                body,
+            };
+            if let Some(pos) = p
+                .headers
+                .iter()
+                .position(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            {
+                let (_, v) = p.headers.remove(pos);
+                p.content_type = if v.starts_with("text/html") {
+                    "text/html"
+                } else if v.starts_with("text/plain") {
+                    "text/plain"
+                } else {
+                    "application/json"
+                };
+            }
+            plain(p)
+        }
+        Reply::Garbage(text) => streamed(wire, cfg, vec![text], Ending::Clean, None),
+        Reply::Turn(turn) if !ask.stream => {
+            let body = match wire {
+                Wire::Chat => chat::completion(
+                    cfg.flavor,
+                    &chat::Ask::of(&req.body),
+                    &turn,
+                    &format!("chatcmpl-mock{n}"),
+                ),
+                Wire::Anthropic => {
+                    anthropic::message(&ask.model, &turn, &format!("msg_mock{n}"), ask.prompt_chars)
+                }
+                Wire::Responses => responses::response(
+                    &ask.model,
+                    &turn,
+                    &format!("resp_mock{n}"),
+                    ask.prompt_chars,
+                ),
+                // Command Code always streams.
+                Wire::CommandCode => {
+                    let all = command_code::stream(&turn, ask.prompt_chars).concat();
+                    return plain(Plain {
+                        status: 200,
+                        headers: Vec::new(),
+                        content_type: "application/x-ndjson",
+                        body: all,
+                    });
+                }
+            };
+            plain(Plain::json(200, body))
+        }
+        Reply::Turn(turn) => {
+            let f = frames(wire, cfg, &req.body, &turn, n);
+            streamed(wire, cfg, f, Ending::Clean, None)
+        }
+        Reply::Cut { turn, after_chunks } => {
+            let mut f = frames(wire, cfg, &req.body, &turn, n);
+            f.truncate(after_chunks);
+            streamed(wire, cfg, f, Ending::Cut, None)
+        }
+        Reply::ErrorAfter { turn, after_chunks } => {
+            let mut f = frames(wire, cfg, &req.body, &turn, n);
+            f.truncate(after_chunks);
+            f.push(stream_error(wire, cfg));
+            streamed(wire, cfg, f, Ending::Clean, None)
+        }
+        Reply::Stall {
+            turn,
+            after_chunks,
+            millis,
+        } => {
+            let f = frames(wire, cfg, &req.body, &turn, n);
+            streamed(
+                wire,
+                cfg,
+                f,
+                Ending::Clean,
+                Some((after_chunks, Duration::from_millis(millis))),
+            )
+        }
+    }
+}
+
+/// A 200 stream of frames, paced by `chunk_interval`, optionally pausing once, and ending
+/// cleanly or by dropping the connection mid-body.
+fn streamed(
+    wire: Wire,
+    cfg: &MockConfig,
+    frames: Vec<String>,
+    ending: Ending,
+    stall: Option<(usize, Duration)>,
+) -> Response {
+    let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(16);
+    let interval = cfg.chunk_interval;
+    tokio::spawn(async move {
+        for (i, f) in frames.into_iter().enumerate() {
+            if let Some((at, pause)) = stall
+                && at == i
+            {
+                tokio::time::sleep(pause).await;
+            }
+            if i > 0
+                && let Some(d) = interval
+            {
+                tokio::time::sleep(d).await;
+            }
+            if tx.send(Ok(Bytes::from(f))).await.is_err() {
+                return;
+            }
+        }
+        if let Ending::Cut = ending {
+            // An error item makes hyper abort the connection: the body ends without its
+            // terminating chunk, as when a provider's load balancer drops the stream.
+            let _ = tx
+                .send(Err(io::Error::new(
+                    io::ErrorKind::ConnectionReset,
+                    "mock: stream cut",
+                )))
+                .await;
+        }
+    });
+    let body = Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }));
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", wire.content_type())
+        .header("cache-control", "no-cache")
+        .body(body)
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}

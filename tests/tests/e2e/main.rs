@@ -1,0 +1,8 @@
+//! End-to-end tests: one binary, one module per area (ripgrep's layout).
+
+// Test helpers outside `#[test]` functions panic with a message too.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod codex_exec;
+mod daemon;
+mod proxy_http;
