@@ -7,7 +7,8 @@
 #   PREFIX    (~/.local)                       binaries in $PREFIX/bin
 #   UNIT_DIR  (~/.config/systemd/user)         codex-launcherd.socket / .service
 #   DBUS_DIR  ($XDG_DATA_HOME/dbus-1/services) D-Bus activation file
-# NO_SYSTEMCTL=1 skips systemctl (staging installs).
+# NO_SYSTEMCTL=1 skips systemctl (staging installs). SKIP_BUILD=1 installs the binaries
+# already in target/release (packaging, and the systemd test, whose user has no cargo).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -40,9 +41,15 @@ if [ "${1:-}" = "--uninstall" ]; then
     exit 0
 fi
 
-command -v cargo >/dev/null || { say "cargo not found: install Rust (https://rustup.rs) first"; exit 1; }
-say "building release binaries"
-cargo build --release --locked -p codex-launcherd
+if [ "${SKIP_BUILD:-0}" = 1 ]; then
+    for b in "${BINARIES[@]}"; do
+        [ -x "target/release/$b" ] || { say "SKIP_BUILD=1 but target/release/$b is missing"; exit 1; }
+    done
+else
+    command -v cargo >/dev/null || { say "cargo not found: install Rust (https://rustup.rs) first"; exit 1; }
+    say "building release binaries"
+    cargo build --release --locked -p codex-launcherd
+fi
 
 mkdir -p "$BIN_DIR" "$UNIT_DIR" "$DBUS_DIR"
 for b in "${BINARIES[@]}"; do

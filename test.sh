@@ -18,6 +18,12 @@ cargo build --workspace --bins --locked
 echo "==> cargo test" >&2
 cargo test --workspace --locked
 
+# The product as installed: install.sh under a real systemd user manager and journald
+# (needs root for the throwaway user and its cgroup; prints SKIPPED otherwise).
+echo "==> systemd user session (install.sh, socket activation, Type=notify, journal)" >&2
+cargo build --release --locked -p codex-launcherd
+tests/systemd/user-session.sh target/release
+
 fuzz="${FUZZ_SECONDS:-60}"
 if [ "$fuzz" != 0 ] && [ -x daemon/translate/fuzz/run.sh ]; then
     echo "==> fuzzing ${fuzz}s per target" >&2

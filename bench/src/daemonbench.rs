@@ -174,6 +174,15 @@ async fn main() -> anyhow::Result<()> {
             Command::new("systemd-socket-activate")
                 .arg("-l")
                 .arg(format!("127.0.0.1:{port}"))
+                // It passes the service only the variables named with -E.
+                .args([
+                    "-E",
+                    "HOME",
+                    "-E",
+                    "DBUS_SESSION_BUS_ADDRESS",
+                    "-E",
+                    "RUST_LOG",
+                ])
                 .arg(&daemon_bin)
                 .env("HOME", &home)
                 .env("DBUS_SESSION_BUS_ADDRESS", &address)

@@ -14,7 +14,11 @@ pub fn init() {
     if crate::systemd::stderr_is_journal()
         && let Ok(journald) = tracing_journald::layer()
     {
-        let journald = journald.with_syslog_identifier("codex-launcherd".into());
+        // Fields under their own names (ENDPOINT=, MODEL=, STATUS=…), not the default
+        // `F_` prefix, so `journalctl --user -u codex-launcherd ENDPOINT=deepseek` works.
+        let journald = journald
+            .with_syslog_identifier("codex-launcherd".into())
+            .with_field_prefix(None);
         tracing_subscriber::registry()
             .with(filter())
             .with(journald)

@@ -193,6 +193,7 @@ pub struct Codex {
     catalog: Option<serde_json::Value>,
     extra_config: String,
     timeout: Duration,
+    token: String,
 }
 
 impl Codex {
@@ -205,6 +206,7 @@ impl Codex {
             catalog: None,
             extra_config: String::new(),
             timeout: Duration::from_secs(120),
+            token: "local-test-token".into(),
         }
     }
 
@@ -223,6 +225,12 @@ impl Codex {
     /// A model catalog (ModelsResponse) to hand Codex via `model_catalog_json`.
     pub fn catalog(mut self, catalog: serde_json::Value) -> Self {
         self.catalog = Some(catalog);
+        self
+    }
+
+    /// The proxy access token Codex sends (`env_key`); the standalone proxy takes any.
+    pub fn token(mut self, token: &str) -> Self {
+        self.token = token.into();
         self
     }
 
@@ -264,7 +272,7 @@ impl Codex {
             .arg(workdir.path())
             .arg(&self.prompt)
             .env("CODEX_HOME", home.path())
-            .env("CODEX_LAUNCHER_TOKEN", "local-test-token")
+            .env("CODEX_LAUNCHER_TOKEN", &self.token)
             .env_remove("OPENAI_API_KEY")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

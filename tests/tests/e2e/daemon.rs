@@ -432,3 +432,190 @@ async fn another_local_user_is_refused() {
             .expect("join");
     assert_eq!(status, 200);
 }
+
+/// An endpoint on `mock` (chat or anthropic wire), with its key.
+async fn add_mock_endpoint(
+    m: &ManagerProxy<'_>,
+    name: &str,
+    backend: &str,
+    url: String,
+    key: &str,
+) -> codex_launcher_dbus::EndpointInfo {
+    let mut s = spec(name, &url);
+    s.backend = backend.into();
+    let id = m.add_endpoint(s, key).await.expect("add endpoint");
+    m.get_endpoint(&id).await.expect("get endpoint")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn codex_through_two_endpoints_at_once() {
+    use codex_launcher_e2e::Codex;
+    use codex_launcher_mock_upstream::{Flavor, MockConfig, MockUpstream, Reply, StrictRules};
+    use serde_json::json;
+
+    let chat = MockUpstream::start(MockConfig {
+        flavor: Flavor::DeepSeek,
+        api_key: Some("sk-test-chat-key".into()),
+        ..MockConfig::default()
+    })
+    .await
+    .expect("chat mock");
+    let anthropic = MockUpstream::start(MockConfig {
+        api_key: Some("sk-test-anthropic-key".into()),
+        rules: StrictRules {
+            require_reasoning_passback: true,
+            ..StrictRules::default()
+        },
+        ..MockConfig::default()
+    })
+    .await
+    .expect("anthropic mock");
+    chat.push(Reply::tool_call(
+        "call_c1",
+        "exec_command",
+        json!({"cmd": "echo via-chat > chat.txt"}),
+    ));
+    chat.push(Reply::text("CHAT DONE"));
+    anthropic.push(
+        Reply::tool_call(
+            "toolu_a1",
+            "exec_command",
+            json!({"cmd": "echo via-anthropic > anthropic.txt"}),
+        )
+        .with_reasoning("Write the file first."),
+    );
+    anthropic.push(Reply::text("ANTHROPIC DONE"));
+
+    let bus = PrivateBus::start(None, &[]);
+    let daemon = DaemonProcess::start(&bus, Listen::Own);
+    daemon.wait_notify("READY=1");
+    let (_conn, m) = manager(&bus).await;
+    let on_chat = add_mock_endpoint(
+        &m,
+        "Chat Mock",
+        "openai-compat",
+        chat.base_url(),
+        "sk-test-chat-key",
+    )
+    .await;
+    let on_anthropic = add_mock_endpoint(
+        &m,
+        "Anthropic Mock",
+        "anthropic",
+        anthropic.root_url(),
+        "sk-test-anthropic-key",
+    )
+    .await;
+    let token = daemon.token();
+
+    // Both sessions at the same time, each on its own endpoint route of the one listener.
+    let run = |url: String| {
+        let codex = Codex::new(url).token(&token).prompt("Write the file.");
+        tokio::task::spawn_blocking(move || codex.run())
+    };
+    let (a, b) = tokio::join!(run(on_chat.proxy_url), run(on_anthropic.proxy_url));
+    let (a, b) = (a.expect("join"), b.expect("join"));
+    assert_eq!(
+        a.code,
+        Some(0),
+        "chat session\n{}\n{}\n{}",
+        a.stderr,
+        daemon.stderr(),
+        format_args!("{:?}", chat.rejections())
+    );
+    assert_eq!(
+        b.code,
+        Some(0),
+        "anthropic session\n{}\n{}\n{}",
+        b.stderr,
+        daemon.stderr(),
+        format_args!("{:?}", anthropic.rejections())
+    );
+    assert_eq!(a.stdout.trim(), "CHAT DONE");
+    assert_eq!(b.stdout.trim(), "ANTHROPIC DONE");
+    assert_eq!(a.file("chat.txt").as_deref(), Some("via-chat\n"));
+    assert_eq!(b.file("anthropic.txt").as_deref(), Some("via-anthropic\n"));
+
+    // Each upstream got its own wire and key, and nothing of the other's.
+    let chat_reqs = chat.requests();
+    let anth_reqs = anthropic.requests();
+    assert_eq!((chat_reqs.len(), anth_reqs.len()), (2, 2));
+    assert!(
+        chat_reqs
+            .iter()
+            .all(|r| r.path.ends_with("/chat/completions")
+                && r.header("authorization") == Some("Bearer sk-test-chat-key"))
+    );
+    assert!(anth_reqs.iter().all(
+        |r| r.path == "/v1/messages" && r.header("x-api-key") == Some("sk-test-anthropic-key")
+    ));
+    assert!(
+        anthropic.rejections().is_empty(),
+        "{:?}",
+        anthropic.rejections()
+    );
+
+    // Usage is counted per endpoint.
+    let status = m.proxy_status().await.expect("status");
+    for id in [&on_chat.id, &on_anthropic.id] {
+        let requests: u64 = status
+            .usage
+            .iter()
+            .filter(|u| &u.endpoint == id)
+            .map(|u| u.requests)
+            .sum();
+        assert_eq!(requests, 2, "usage for {id}: {:?}", status.usage);
+    }
+    assert!(!daemon.stderr().contains("sk-test-"), "no key in the log");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_an_in_flight_stream() {
+    use codex_launcher_mock_upstream::{MockConfig, MockUpstream, Reply};
+
+    let mock = MockUpstream::start(MockConfig {
+        chunk_interval: Some(Duration::from_millis(100)),
+        ..MockConfig::default()
+    })
+    .await
+    .expect("mock");
+    mock.push(Reply::text("one two three four five six seven eight nine ten").chunked(4));
+    let bus = PrivateBus::start(None, &[]);
+    let mut daemon = DaemonProcess::start(&bus, Listen::Own);
+    daemon.wait_notify("READY=1");
+    let (_conn, m) = manager(&bus).await;
+    let info = add_mock_endpoint(&m, "Slow", "openai-compat", mock.base_url(), "").await;
+    let port = port_of(&info.proxy_url.replace("/e/slow/v1", ""));
+    let token = daemon.token();
+    let body = r#"{"model":"mock-model","input":"hi","stream":true,"store":false}"#;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        s,
+        "POST /e/slow/v1/responses HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    // Wait until the stream has begun, then ask the daemon to stop.
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&got).contains("response.output_text.delta") {
+        let n = s.read(&mut buf).expect("read");
+        assert!(
+            n > 0,
+            "stream ended early: {}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buf[..n]);
+    }
+    daemon.signal("TERM");
+    daemon.wait_notify("STOPPING=1");
+    let _ = s.read_to_end(&mut got);
+    let text = String::from_utf8_lossy(&got);
+    assert!(
+        text.contains("event: response.completed"),
+        "the in-flight stream finished: {text}"
+    );
+    assert_eq!(daemon.wait(), Some(0), "{}", daemon.stderr());
+}
