@@ -619,3 +619,82 @@ async fn sigterm_drains_an_in_flight_stream() {
     );
     assert_eq!(daemon.wait(), Some(0), "{}", daemon.stderr());
 }
+
+/// A signal that must come soon.
+async fn within<F: std::future::Future>(f: F) -> Result<F::Output, tokio::time::error::Elapsed> {
+    tokio::time::timeout(Duration::from_secs(10), f).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signals_announce_changes_and_fetch_progress() {
+    use codex_launcher_mock_upstream::{MockConfig, MockUpstream};
+    use futures::StreamExt;
+
+    let mock = MockUpstream::start(MockConfig {
+        api_key: Some("sk-test-fetch-key".into()),
+        models: vec!["alpha-1".into(), "beta-2".into()],
+        ..MockConfig::default()
+    })
+    .await
+    .expect("mock");
+    let bus = PrivateBus::start(None, &[]);
+    let daemon = DaemonProcess::start(&bus, Listen::Own);
+    daemon.wait_notify("READY=1");
+    let conn = bus.connect().await;
+    // A cached proxy, as a UI uses: it follows PropertiesChanged.
+    let m = ManagerProxy::new(&conn).await.expect("proxy");
+    let mut ids_changed = m.receive_endpoint_ids_changed().await;
+    let mut default_changed = m.receive_default_endpoint_changed().await;
+    let mut progress = m.receive_fetch_progress().await.expect("subscribe");
+    // The first item of a property stream is its current value.
+    let first = ids_changed.next().await.expect("initial");
+    assert!(first.get().await.expect("value").is_empty());
+    let _ = default_changed.next().await;
+
+    let id = m
+        .add_endpoint(spec("Fetchable", &mock.base_url()), "sk-test-fetch-key")
+        .await
+        .expect("add");
+    let changed = within(ids_changed.next())
+        .await
+        .expect("EndpointIds changed in time")
+        .expect("stream");
+    assert_eq!(changed.get().await.expect("value"), vec![id.clone()]);
+    let changed = within(default_changed.next())
+        .await
+        .expect("DefaultEndpoint changed in time")
+        .expect("stream");
+    assert_eq!(changed.get().await.expect("value"), id);
+
+    let models = m.fetch_models(&id).await.expect("fetch");
+    let ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["alpha-1", "beta-2"]);
+    let mut stages = Vec::new();
+    while stages.len() < 2 {
+        let signal = within(progress.next())
+            .await
+            .expect("progress signal in time")
+            .expect("stream");
+        let args = signal.args().expect("args");
+        assert_eq!(args.id(), &id);
+        stages.push(format!("{}:{}", args.stage(), args.message()));
+    }
+    assert_eq!(stages, ["started:", "done:2 models"]);
+    let stored = m.get_endpoint(&id).await.expect("get");
+    let stored: Vec<&str> = stored.spec.models.iter().map(|m| m.id.as_str()).collect();
+    // The endpoint's default model was in its list already; the fetched ones join it.
+    assert_eq!(
+        stored,
+        ["mock-model", "alpha-1", "beta-2"],
+        "fetched models are stored"
+    );
+    let models_req = mock
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/models"))
+        .expect("models request");
+    assert_eq!(
+        models_req.header("authorization"),
+        Some("Bearer sk-test-fetch-key")
+    );
+}
