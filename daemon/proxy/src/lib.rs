@@ -244,7 +244,15 @@ pub async fn serve(
     state: Arc<ProxyState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
     let app = routes::router(state);
+    // Streams are many small writes: without TCP_NODELAY, Nagle holds each event back until
+    // the client's delayed ACK (~40 ms on Linux), which is buffering in all but name.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

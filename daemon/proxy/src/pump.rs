@@ -156,3 +156,123 @@ impl Pump {
         })
     }
 }
+
+/// The body of a Responses-native upstream, relayed byte for byte.
+///
+/// One thing is added. When the upstream connection breaks before its terminal event, the
+/// client gets a retryable `response.failed` and a clean end of body instead of a broken
+/// connection: hyper aborts a response whose body stream errors, and when that happens before
+/// its first write even the status line is lost, so Codex saw a transport error with no word
+/// of the endpoint. The bytes are watched (not changed) to number the event after the last
+/// one and to know whether a terminal event already went by.
+pub fn relay(
+    endpoint: std::sync::Arc<Endpoint>,
+    resp: reqwest::Response,
+) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
+    let relay = Relay {
+        endpoint,
+        body: Some(Box::pin(resp.bytes_stream())),
+        sse: codex_launcher_translate::sse::SseParser::default(),
+        watch: RelayWatch::default(),
+    };
+    futures::stream::unfold(relay, |mut relay| async move {
+        let chunk = relay.next_chunk().await?;
+        Some((Ok(chunk), relay))
+    })
+}
+
+struct Relay {
+    endpoint: std::sync::Arc<Endpoint>,
+    /// `None` once the body ended.
+    body: Option<ByteStream>,
+    sse: codex_launcher_translate::sse::SseParser,
+    watch: RelayWatch,
+}
+
+/// What the relayed events told us.
+#[derive(Default)]
+struct RelayWatch {
+    last_sequence: Option<u64>,
+    response_id: Option<String>,
+    terminal: bool,
+}
+
+/// The few fields of a relayed event we look at.
+#[derive(serde::Deserialize)]
+struct WatchedEvent {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    sequence_number: Option<u64>,
+    #[serde(default)]
+    response: Option<WatchedResponse>,
+}
+
+#[derive(serde::Deserialize)]
+struct WatchedResponse {
+    #[serde(default)]
+    id: Option<String>,
+}
+
+impl RelayWatch {
+    fn see(&mut self, data: &str) {
+        let Ok(ev) = serde_json::from_str::<WatchedEvent>(data) else {
+            return;
+        };
+        if ev.sequence_number.is_some() {
+            self.last_sequence = ev.sequence_number;
+        }
+        if let Some(id) = ev.response.and_then(|r| r.id) {
+            self.response_id.get_or_insert(id);
+        }
+        self.terminal |= matches!(
+            ev.kind.as_str(),
+            "response.completed" | "response.failed" | "response.incomplete"
+        );
+    }
+}
+
+impl Relay {
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        let body = self.body.as_mut()?;
+        match body.next().await {
+            Some(Ok(bytes)) => {
+                let watch = &mut self.watch;
+                // A framing error only stops the watching; the bytes still go through.
+                let _ = self.sse.feed(&bytes, |ev| watch.see(ev.data));
+                Some(bytes)
+            }
+            Some(Err(e)) => {
+                self.body = None;
+                if self.watch.terminal {
+                    return None;
+                }
+                let mut failure = failure_from_transport(&self.endpoint, &e);
+                failure.kind = codex_launcher_translate::FailureKind::StreamCut;
+                tracing::warn!(error = %failure.message, "upstream stream broke; answering response.failed");
+                Some(self.failed_event(&failure))
+            }
+            None => {
+                self.body = None;
+                None
+            }
+        }
+    }
+
+    fn failed_event(&self, failure: &codex_launcher_translate::Failure) -> Bytes {
+        let data = serde_json::json!({
+            "type": "response.failed",
+            "sequence_number": self.watch.last_sequence.map_or(0, |s| s + 1),
+            "response": {
+                "id": self.watch.response_id.as_deref().unwrap_or("resp_relay_failed"),
+                "object": "response",
+                "status": "failed",
+                "output": [],
+                "error": {"code": failure.kind.code(), "message": failure.codex_message()},
+            },
+        });
+        // The leading blank line ends an event the cut left half-written (Codex skips a data
+        // payload that is not JSON); after a complete event it is an empty, ignored line.
+        Bytes::from(format!("\n\nevent: response.failed\ndata: {data}\n\n"))
+    }
+}

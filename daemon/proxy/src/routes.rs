@@ -290,7 +290,7 @@ async fn handle(
 
 /// A Responses-native upstream: map errors, then stream its bytes unchanged.
 async fn passthrough(
-    endpoint: &Endpoint,
+    endpoint: &Arc<Endpoint>,
     pending: crate::pump::PendingResponse,
 ) -> Result<HttpResponse, ProxyError> {
     let resp = pending
@@ -306,7 +306,10 @@ async fn passthrough(
         .get(header::CONTENT_TYPE)
         .cloned()
         .unwrap_or_else(|| HeaderValue::from_static("application/json"));
-    let mut out = HttpResponse::new(Body::from_stream(resp.bytes_stream()));
+    let mut out = HttpResponse::new(Body::from_stream(crate::pump::relay(
+        endpoint.clone(),
+        resp,
+    )));
     out.headers_mut().insert(header::CONTENT_TYPE, content_type);
     Ok(out)
 }

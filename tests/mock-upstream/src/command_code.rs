@@ -217,17 +217,27 @@ pub(crate) fn stream(turn: &Turn, prompt_chars: usize) -> Vec<String> {
         let input: Value = serde_json::from_str(&c.arguments).unwrap_or_else(|_| json!({}));
         line(json!({"type": "tool-call", "toolCallId": c.id, "toolName": c.name, "input": input}));
     }
-    let reason = match &turn.finish_reason {
-        Some(f) => f.clone(),
-        None if turn.tool_calls.is_empty() => "stop".into(),
-        None => "tool-calls".into(),
+    let (reason, raw) = match turn.finish_reason.as_deref() {
+        // The gateway's way of saying the model provider failed after partial output (pig's
+        // contracts): an AI SDK `error` finish whose raw reason names the failure.
+        Some(raw @ ("network_error" | "connection_error" | "upstream_error")) => {
+            ("error".to_owned(), raw.to_owned())
+        }
+        Some(f) => (f.to_owned(), f.replace('-', "_")),
+        None if turn.tool_calls.is_empty() => ("stop".into(), "stop".into()),
+        None => ("tool-calls".into(), "tool_calls".into()),
     };
     let u = usage(turn.usage_or_derived(prompt_chars));
     line(json!({"type": "finish-step", "finishReason": reason, "usage": u}));
     line(
-        json!({"type": "finish", "finishReason": reason, "rawFinishReason": reason.replace('-', "_"), "totalUsage": u}),
+        json!({"type": "finish", "finishReason": reason, "rawFinishReason": raw, "totalUsage": u}),
     );
     out
+}
+
+/// The terminal part of a generation cancelled upstream.
+pub(crate) fn abort() -> String {
+    format!("{}\n", json!({"type": "abort"}))
 }
 
 pub(crate) fn stream_error() -> String {
@@ -266,6 +276,23 @@ mod tests {
         };
         let err = validate(None, &StrictRules::default(), &req).unwrap_err();
         assert!(err.body.contains("reasoning"));
+    }
+
+    #[test]
+    fn raw_failure_reasons_finish_with_error() {
+        let turn = Turn {
+            text: Some("partial".into()),
+            finish_reason: Some("network_error".into()),
+            ..Turn::default()
+        };
+        let lines = stream(&turn, 10);
+        let last: Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+        assert_eq!(
+            (&last["finishReason"], &last["rawFinishReason"]),
+            (&json!("error"), &json!("network_error"))
+        );
+        let abort: Value = serde_json::from_str(&abort()).unwrap();
+        assert_eq!(abort, json!({"type": "abort"}));
     }
 
     #[test]

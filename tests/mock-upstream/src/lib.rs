@@ -14,7 +14,7 @@ mod command_code;
 mod responses;
 mod script;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,7 +39,9 @@ use script::Plain;
 #[derive(Debug, Clone)]
 pub struct StrictRules {
     /// DeepSeek/Kimi/GLM thinking: assistant tool-call messages must carry
-    /// `reasoning_content` (Anthropic: a tool loop must keep its signed thinking).
+    /// `reasoning_content` (Anthropic: a tool loop must keep its signed thinking; Responses:
+    /// a call item must come back with the reasoning item, `encrypted_content` included, that
+    /// was produced with it).
     pub require_reasoning_passback: bool,
     /// Refuse `tool` messages without a matching earlier call, and calls left unanswered.
     pub reject_orphan_tool_messages: bool,
@@ -153,6 +155,8 @@ struct Shared {
     requests: Mutex<Vec<RecordedRequest>>,
     rejections: Mutex<Vec<String>>,
     ids: AtomicU64,
+    /// Responses wire: call item id → id of the reasoning item produced with it.
+    reasoning_links: Mutex<HashMap<String, String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -190,12 +194,18 @@ impl MockUpstream {
             requests: Mutex::new(Vec::new()),
             rejections: Mutex::new(Vec::new()),
             ids: AtomicU64::new(1),
+            reasoning_links: Mutex::new(HashMap::new()),
         });
         let app = Router::new()
             .fallback(handle)
             .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
             .with_state(shared.clone());
         let task = tokio::spawn(async move {
+            // Like a real provider's edge: events leave as they are written (no Nagle).
+            use axum::serve::ListenerExt;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let _ = axum::serve(listener, app).await;
         });
         Ok(MockUpstream { addr, shared, task })
@@ -290,7 +300,8 @@ async fn handle(
             serde_json::json!({"error": {"message": format!("Unknown request URL: {} {}", req.method, req.path), "type": "invalid_request_error", "code": "unknown_url"}}),
         ));
     };
-    if let Err(refusal) = validate(cfg, wire, key, &req) {
+    let links = lock(&shared.reasoning_links).clone();
+    if let Err(refusal) = validate(cfg, wire, key, &req, &links) {
         lock(&shared.rejections).push(refusal.body.clone());
         return plain(refusal);
     }
@@ -312,6 +323,7 @@ fn validate(
     wire: Wire,
     key: Option<&str>,
     req: &RecordedRequest,
+    links: &HashMap<String, String>,
 ) -> Result<(), Plain> {
     let bearer_ok = |k: &str| req.header("authorization") == Some(format!("Bearer {k}").as_str());
     match wire {
@@ -341,7 +353,7 @@ fn validate(
                     Some("invalid_api_key"),
                 ));
             }
-            responses::validate(&req.body)
+            responses::validate(&req.body, &cfg.rules, links)
                 .map_err(|m| chat::error(Flavor::OpenAi, 400, &m, "invalid_request_error", None))
         }
         Wire::Anthropic => anthropic::validate(key, &cfg.rules, req),
@@ -417,9 +429,13 @@ fn frames(wire: Wire, cfg: &MockConfig, body: &Value, turn: &Turn, n: u64) -> Ve
             anthropic::stream(&ask.model, turn, &format!("msg_mock{n}"), ask.prompt_chars)
         }
         Wire::CommandCode => command_code::stream(turn, ask.prompt_chars),
-        Wire::Responses => {
-            responses::stream(&ask.model, turn, &format!("resp_mock{n}"), ask.prompt_chars)
-        }
+        Wire::Responses => responses::stream(
+            &ask.model,
+            turn,
+            &format!("resp_mock{n}"),
+            ask.prompt_chars,
+            &responses::custom_tools(body),
+        ),
     }
 }
 
@@ -456,7 +472,8 @@ async fn render(
     match reply {
         Reply::Delay { .. } => plain(Plain::json(500, Value::Null)),
         Reply::Fail(f) => plain(match wire {
-            Wire::Chat | Wire::Responses => chat::failure(cfg.flavor, &f),
+            Wire::Chat => chat::failure(cfg.flavor, &f),
+            Wire::Responses => responses::failure(&f),
             Wire::Anthropic => anthropic::failure(&f),
             Wire::CommandCode => command_code::failure(&f),
         }),
@@ -499,12 +516,16 @@ async fn render(
                 Wire::Anthropic => {
                     anthropic::message(&ask.model, &turn, &format!("msg_mock{n}"), ask.prompt_chars)
                 }
-                Wire::Responses => responses::response(
-                    &ask.model,
-                    &turn,
-                    &format!("resp_mock{n}"),
-                    ask.prompt_chars,
-                ),
+                Wire::Responses => {
+                    remember_reasoning(shared, &turn, n, &req.body);
+                    responses::response(
+                        &ask.model,
+                        &turn,
+                        &format!("resp_mock{n}"),
+                        ask.prompt_chars,
+                        &responses::custom_tools(&req.body),
+                    )
+                }
                 // Command Code always streams.
                 Wire::CommandCode => {
                     let all = command_code::stream(&turn, ask.prompt_chars).concat();
@@ -519,6 +540,9 @@ async fn render(
             plain(Plain::json(200, body))
         }
         Reply::Turn(turn) => {
+            if wire == Wire::Responses {
+                remember_reasoning(shared, &turn, n, &req.body);
+            }
             let f = frames(wire, cfg, &req.body, &turn, n);
             streamed(wire, cfg, f, Ending::Clean, None)
         }
@@ -527,10 +551,23 @@ async fn render(
             f.truncate(after_chunks);
             streamed(wire, cfg, f, Ending::Cut, None)
         }
+        Reply::CutBeforeEnd(turn) => {
+            let mut f = frames(wire, cfg, &req.body, &turn, n);
+            f.truncate(end_of_turn(wire, &f));
+            streamed(wire, cfg, f, Ending::Cut, None)
+        }
         Reply::ErrorAfter { turn, after_chunks } => {
             let mut f = frames(wire, cfg, &req.body, &turn, n);
             f.truncate(after_chunks);
             f.push(stream_error(wire, cfg));
+            streamed(wire, cfg, f, Ending::Clean, None)
+        }
+        Reply::Abort { turn, after_chunks } => {
+            let mut f = frames(wire, cfg, &req.body, &turn, n);
+            f.truncate(after_chunks);
+            if wire == Wire::CommandCode {
+                f.push(command_code::abort());
+            }
             streamed(wire, cfg, f, Ending::Clean, None)
         }
         Reply::Stall {
@@ -548,6 +585,46 @@ async fn render(
             )
         }
     }
+}
+
+/// Index of the first frame that tells the client the turn is over, in the wire's terms.
+fn end_of_turn(wire: Wire, frames: &[String]) -> usize {
+    let data = |f: &str| -> Value {
+        let payload = f
+            .lines()
+            .find_map(|l| l.strip_prefix("data: "))
+            .unwrap_or(f.trim());
+        serde_json::from_str(payload).unwrap_or(Value::Null)
+    };
+    let is_end = |f: &String| match wire {
+        Wire::Chat => {
+            let v = data(f);
+            f.starts_with("data: [DONE]")
+                || v.pointer("/choices/0/finish_reason")
+                    .is_some_and(|r| !r.is_null())
+                || v.get("choices")
+                    .and_then(Value::as_array)
+                    .is_some_and(Vec::is_empty)
+        }
+        Wire::Anthropic => {
+            f.starts_with("event: message_delta") || f.starts_with("event: message_stop")
+        }
+        Wire::CommandCode => matches!(
+            data(f).get("type").and_then(Value::as_str),
+            Some("finish-step" | "finish")
+        ),
+        Wire::Responses => {
+            f.starts_with("event: response.completed")
+                || f.starts_with("event: response.incomplete")
+        }
+    };
+    frames.iter().position(is_end).unwrap_or(frames.len())
+}
+
+/// Responses wire: remember which reasoning item each call of a served turn needs back.
+fn remember_reasoning(shared: &Shared, turn: &Turn, n: u64, body: &Value) {
+    let links = responses::reasoning_links(turn, &format!("resp_mock{n}"), body);
+    lock(&shared.reasoning_links).extend(links);
 }
 
 /// A 200 stream of frames, paced by `chunk_interval`, optionally pausing once, and ending
@@ -578,6 +655,10 @@ fn streamed(
             }
         }
         if let Ending::Cut = ending {
+            // Let hyper write out what was sent first: it discards buffered frames when it
+            // aborts, and a provider's dropped connection still delivered its bytes. While the
+            // body waits here, hyper flushes.
+            tokio::time::sleep(Duration::from_millis(50)).await;
             // An error item makes hyper abort the connection: the body ends without its
             // terminating chunk, as when a provider's load balancer drops the stream.
             let _ = tx
@@ -597,4 +678,42 @@ fn streamed(
         .header("cache-control", "no-cache")
         .body(body)
         .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cut_before_end_keeps_every_item_and_no_end() {
+        let turn = Turn {
+            text: Some("hi".into()),
+            tool_calls: vec![ToolCall {
+                id: "call_1".into(),
+                name: "f".into(),
+                arguments: r#"{"a":1}"#.into(),
+            }],
+            ..Turn::default()
+        };
+        let cfg = MockConfig::default();
+        let body = serde_json::json!({"model": "m", "stream": true});
+        for (wire, call_done, end) in [
+            (Wire::Chat, "\"call_1\"", "\"finish_reason\":\"tool_calls\""),
+            (Wire::Anthropic, "content_block_stop", "message_delta"),
+            (Wire::CommandCode, "\"tool-call\"", "finish"),
+            (
+                Wire::Responses,
+                "response.output_item.done",
+                "response.completed",
+            ),
+        ] {
+            let mut f = frames(wire, &cfg, &body, &turn, 1);
+            let all = f.len();
+            f.truncate(end_of_turn(wire, &f));
+            let kept = f.concat();
+            assert!(f.len() < all, "{wire:?}: something is cut");
+            assert!(kept.contains(call_done), "{wire:?}: the call is complete");
+            assert!(!kept.contains(end), "{wire:?}: no end of turn:\n{kept}");
+        }
+    }
 }

@@ -55,7 +55,10 @@ pub struct Turn {
     pub text: Option<String>,
     /// Tool calls, streamed after the text.
     pub tool_calls: Vec<ToolCall>,
-    /// Finish reason override in the wire's own words (`length`, `max_tokens`, …).
+    /// Finish reason override in the wire's own words (`length`, `max_tokens`, …). For
+    /// Command Code, `network_error`, `connection_error` and `upstream_error` are raw reasons:
+    /// the stream ends with `finishReason: "error"` and that `rawFinishReason`, as the gateway
+    /// reports an upstream failure after partial output.
     pub finish_reason: Option<String>,
     /// Token counts; derived when absent.
     pub usage: Option<Usage>,
@@ -145,12 +148,26 @@ pub enum Reply {
         /// Events sent before the cut.
         after_chunks: usize,
     },
+    /// The whole turn streamed, then the connection reset just before the wire's end-of-turn
+    /// events (the finishing chunk, `message_delta`, `finish-step`, `response.completed`): every
+    /// item is complete on the wire, but the provider never said the turn was done.
+    CutBeforeEnd(Turn),
     /// A stream that reports an error event in the wire's own format after some events
     /// (Anthropic `overloaded_error`, Command Code `error`, an OpenAI-style error chunk).
     ErrorAfter {
         /// The turn whose stream fails.
         turn: Turn,
         /// Events sent before the error.
+        after_chunks: usize,
+    },
+    /// A stream the provider ends early on purpose after some events: Command Code sends its
+    /// terminal `abort` part (a generation cancelled upstream); the other wires have no such
+    /// event, so their stream simply ends there (clean EOF, no terminal event), unlike
+    /// [`Reply::Cut`], which resets the connection.
+    Abort {
+        /// The turn whose stream stops.
+        turn: Turn,
+        /// Events sent before the stop.
         after_chunks: usize,
     },
     /// Answer only after a pause (nothing is sent in the meantime, not even headers).
@@ -240,6 +257,17 @@ impl Reply {
             } => {
                 f(&mut turn);
                 Reply::ErrorAfter { turn, after_chunks }
+            }
+            Reply::Abort {
+                mut turn,
+                after_chunks,
+            } => {
+                f(&mut turn);
+                Reply::Abort { turn, after_chunks }
+            }
+            Reply::CutBeforeEnd(mut turn) => {
+                f(&mut turn);
+                Reply::CutBeforeEnd(turn)
             }
             Reply::Stall {
                 mut turn,

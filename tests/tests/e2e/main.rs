@@ -3,6 +3,8 @@
 // Test helpers outside `#[test]` functions panic with a message too.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod codex_backends;
 mod codex_exec;
+mod conformance;
 mod daemon;
 mod proxy_http;
