@@ -18,6 +18,9 @@
 #![deny(missing_docs)]
 
 pub mod atomic;
+pub mod backup;
+pub mod catalog;
+pub mod codex_config;
 pub mod discovery;
 pub mod keys;
 pub mod legacy;

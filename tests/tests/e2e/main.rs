@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod codex_backends;
+mod codex_config;
 mod codex_exec;
 mod conformance;
 mod daemon;
