@@ -1,7 +1,110 @@
-//! `codexctl`: the command-line client over D-Bus (see issue "codexctl").
+//! `codexctl`: the command-line client of codex-launcherd, over the session D-Bus.
+//!
+//! # Layout
+//! - `cli`: the command line (clap derive, help with examples, exit-code table).
+//! - `bus`: finding the session bus and the manager object.
+//! - `endpoint`, `commands`: the commands that call the daemon.
+//! - `system`: `logs` and `doctor`, which also look at the machine (journal, units, port).
+//! - `output`: tables, JSON, colours; `error`: D-Bus error names → messages and exit codes.
+//!
+//! # Invariant
+//! This crate depends on `codex-launcher-dbus` (the contract) and never on a daemon crate.
+//! The key the user gives is sent to the daemon and never printed.
 
-fn main() -> std::process::ExitCode {
-    // The D-Bus API lands with the daemon issue; until then say so plainly.
-    let _ = codex_launcher_dbus::BUS_NAME;
-    std::process::ExitCode::from(2)
+mod bus;
+mod cli;
+mod commands;
+mod endpoint;
+mod error;
+mod output;
+mod system;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use cli::{Cli, Command, ModelCommand, PresetCommand, ProfileCommand};
+use error::Result;
+
+// zbus runs on its own async-io executor (ARCHITECTURE.md, "zbus runtime flavour"); tokio
+// here only drives our side (the spinner's timer, select), so one thread is enough.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version on stdout (exit 0) and usage errors on stderr (exit 2).
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let style = output::Style::stderr();
+            output::err(&format!("{} {}", style.red("error:"), e.message));
+            ExitCode::from(e.kind.exit_code())
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let json = cli.json;
+    // Commands that need no daemon first, so they work without a bus.
+    match cli.command {
+        Command::Completions { shell } => {
+            let mut cmd = Cli::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "codexctl", &mut buf);
+            output::out_raw(&String::from_utf8_lossy(&buf));
+            return Ok(());
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut buf)
+                .map_err(|e| error::CliError::new(error::Kind::Other, format!("man page: {e}")))?;
+            output::out_raw(&String::from_utf8_lossy(&buf));
+            return Ok(());
+        }
+        Command::Logs { follow } => return system::logs(follow),
+        Command::Doctor => return system::doctor(json).await,
+        _ => {}
+    }
+    let conn = bus::connect().await?;
+    let m = bus::manager(&conn).await?;
+    match cli.command {
+        Command::Status => commands::status(&m, json).await,
+        Command::Endpoint(cmd) => endpoint::run(&m, cmd, json).await,
+        Command::Preset(PresetCommand::List) => commands::preset_list(&m, json).await,
+        Command::Model(ModelCommand::Fetch { endpoint }) => {
+            commands::model_fetch(&m, &endpoint, json).await
+        }
+        Command::Model(ModelCommand::Import(args)) => commands::model_import(&m, &args, json).await,
+        Command::Model(ModelCommand::List { endpoint }) => {
+            commands::model_list(&m, &endpoint, json).await
+        }
+        Command::Profile(ProfileCommand::Export {
+            include_keys,
+            output,
+        }) => commands::profile_export(&m, include_keys, output.as_deref()).await,
+        Command::Profile(ProfileCommand::Import { file }) => {
+            commands::profile_import(&m, &file, json).await
+        }
+        Command::ImportLegacy { path } => commands::import_legacy(&m, path.as_deref(), json).await,
+        Command::Usage => commands::usage(&m, json).await,
+        Command::Completions { .. } | Command::Man | Command::Logs { .. } | Command::Doctor => {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

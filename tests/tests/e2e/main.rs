@@ -6,6 +6,7 @@
 mod codex_backends;
 mod codex_config;
 mod codex_exec;
+mod codexctl;
 mod conformance;
 mod daemon;
 mod proxy_http;

@@ -1,0 +1,335 @@
+//! The command line (clap derive). Every command carries examples in its help.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Control codex-launcherd, the daemon that lets Codex use any model provider.
+#[derive(Debug, Parser)]
+#[command(
+    name = "codexctl",
+    version,
+    about = "Control codex-launcherd, the daemon that lets Codex use any model provider",
+    long_about = "codexctl talks to codex-launcherd over the session D-Bus \
+(io.github.CodexLauncher1). The first call starts the daemon when it is installed \
+(./install.sh). Read commands print tables, or JSON with --json.",
+    after_help = concat!(
+        "Examples:\n",
+        "  codexctl status\n",
+        "  codexctl endpoint add --preset deepseek --api-key-env DEEPSEEK_API_KEY\n",
+        "  codexctl endpoint list --json\n",
+        "  codexctl model fetch deepseek\n",
+        "  codexctl doctor\n\n",
+        crate::exit_codes_help!(),
+    ),
+)]
+pub struct Cli {
+    /// Print JSON instead of tables (read commands, and results of the others).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Daemon version, proxy address, counters, endpoints.
+    #[command(after_help = "Examples:\n  codexctl status\n  codexctl status --json")]
+    Status,
+
+    /// List, show, add, edit and remove endpoints.
+    #[command(subcommand)]
+    Endpoint(EndpointCommand),
+
+    /// Provider presets the daemon knows.
+    #[command(subcommand)]
+    Preset(PresetCommand),
+
+    /// Fetch, import and list an endpoint's models.
+    #[command(subcommand)]
+    Model(ModelCommand),
+
+    /// Export or import all endpoints as a portable JSON bundle.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+
+    /// Import the old launcher's endpoints.json (default: ~/.codex/endpoints.json).
+    #[command(
+        after_help = "Examples:\n  codexctl import-legacy\n  codexctl import-legacy ~/backup/endpoints.json"
+    )]
+    ImportLegacy {
+        /// The file (default: ~/.codex/endpoints.json of the daemon's user).
+        path: Option<PathBuf>,
+    },
+
+    /// Requests, tokens and errors per endpoint and model since the daemon started.
+    #[command(after_help = "Examples:\n  codexctl usage\n  codexctl usage --json")]
+    Usage,
+
+    /// Show the daemon's log (journalctl --user -u codex-launcherd).
+    #[command(
+        after_help = "Examples:\n  codexctl logs\n  codexctl logs -f\n\nWithout journalctl or a systemd user manager the daemon logs to the stderr of whoever\nstarted it (the terminal running `codex-launcherd`, or the session bus)."
+    )]
+    Logs {
+        /// Keep printing new entries.
+        #[arg(short, long)]
+        follow: bool,
+    },
+
+    /// Check the set-up: Codex CLI, daemon, units, port, keyring.
+    #[command(
+        after_help = "Each check prints ok, warn, fail or skip, with a fix for the ones that are not ok.\nExits 1 when a check fails.\n\nExamples:\n  codexctl doctor\n  CODEX_BIN=~/bin/codex codexctl doctor --json"
+    )]
+    Doctor,
+
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  codexctl completions bash > ~/.local/share/bash-completion/completions/codexctl\n  codexctl completions zsh > ~/.zfunc/_codexctl\n  codexctl completions fish > ~/.config/fish/completions/codexctl.fish"
+    )]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff).
+    #[command(
+        after_help = "Examples:\n  codexctl man > ~/.local/share/man/man1/codexctl.1\n  codexctl man | man -l -"
+    )]
+    Man,
+}
+
+/// `codexctl endpoint ...`
+#[derive(Debug, Subcommand)]
+pub enum EndpointCommand {
+    /// All endpoints (the default one is marked `*`).
+    #[command(after_help = "Examples:\n  codexctl endpoint list\n  codexctl endpoint list --json")]
+    List,
+
+    /// One endpoint's settings (never its key).
+    #[command(after_help = "Examples:\n  codexctl endpoint show deepseek")]
+    Show {
+        /// Endpoint id.
+        id: String,
+    },
+
+    /// Create an endpoint. In a terminal, asks for what is missing.
+    #[command(after_help = "\
+The key is never taken as an argument value (it would show in `ps` and the shell history):
+read it from stdin (--api-key-stdin), from a variable (--api-key-env VAR), or type it at the
+prompt. Without a terminal every missing required value is an error (exit 2).
+
+Examples:
+  codexctl endpoint add                       # interactive: pick a preset, type the key
+  codexctl endpoint add --preset deepseek --api-key-env DEEPSEEK_API_KEY
+  pass show openrouter | codexctl endpoint add --preset openrouter --api-key-stdin
+  codexctl endpoint add --name 'Local vLLM' --url http://127.0.0.1:8000/v1 --model qwen3")]
+    Add(AddArgs),
+
+    /// Change an endpoint's settings or key; only the given values change.
+    #[command(
+        after_help = "Examples:\n  codexctl endpoint edit deepseek --model deepseek-reasoner\n  codexctl endpoint edit opencode --browser-ua --header X-Team=core\n  printf %s \"$KEY\" | codexctl endpoint edit deepseek --api-key-stdin\n  codexctl endpoint edit ollama --remove-key"
+    )]
+    Edit(EditArgs),
+
+    /// Delete an endpoint and its key.
+    #[command(after_help = "Examples:\n  codexctl endpoint rm old-ds")]
+    Rm {
+        /// Endpoint id.
+        id: String,
+    },
+
+    /// Make an endpoint the default.
+    #[command(after_help = "Examples:\n  codexctl endpoint default deepseek")]
+    Default {
+        /// Endpoint id.
+        id: String,
+    },
+}
+
+/// Where a key comes from (never a plain argument value).
+#[derive(Debug, Args)]
+pub struct KeySource {
+    /// Read the API key from stdin (one line, or everything up to EOF).
+    #[arg(long, conflicts_with = "api_key_env")]
+    pub api_key_stdin: bool,
+
+    /// Take the API key from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+}
+
+/// `codexctl endpoint add`
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Start from a preset (`codexctl preset list`): backend, URL and models.
+    #[arg(long, value_name = "ID")]
+    pub preset: Option<String>,
+
+    /// Display name; the id is derived from it.
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// Base URL (http or https).
+    #[arg(long)]
+    pub url: Option<String>,
+
+    /// openai-compat, anthropic, command-code or openai-responses (default: the preset's,
+    /// else openai-compat).
+    #[arg(long)]
+    pub backend: Option<String>,
+
+    /// Default model id.
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+
+    /// Send a browser User-Agent upstream (Cloudflare-fronted hosts).
+    #[arg(long)]
+    pub browser_ua: bool,
+
+    /// Extra upstream header (repeatable).
+    #[arg(long = "header", value_name = "K=V")]
+    pub headers: Vec<String>,
+
+    /// Capability-table row (deepseek, kimi, ...; default: detected from the URL).
+    #[arg(long)]
+    pub provider: Option<String>,
+
+    /// The key.
+    #[command(flatten)]
+    pub key: KeySource,
+}
+
+/// `codexctl endpoint edit`
+#[derive(Debug, Args)]
+pub struct EditArgs {
+    /// Endpoint id.
+    pub id: String,
+
+    /// New display name (the id stays).
+    #[arg(long)]
+    pub name: Option<String>,
+
+    /// New base URL.
+    #[arg(long)]
+    pub url: Option<String>,
+
+    /// New backend.
+    #[arg(long)]
+    pub backend: Option<String>,
+
+    /// New default model.
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+
+    /// Send a browser User-Agent upstream.
+    #[arg(long, conflicts_with = "no_browser_ua")]
+    pub browser_ua: bool,
+
+    /// Stop sending a browser User-Agent.
+    #[arg(long)]
+    pub no_browser_ua: bool,
+
+    /// Add or replace an extra header (repeatable).
+    #[arg(long = "header", value_name = "K=V")]
+    pub headers: Vec<String>,
+
+    /// Remove an extra header by name (repeatable).
+    #[arg(long = "remove-header", value_name = "K")]
+    pub remove_headers: Vec<String>,
+
+    /// New capability-table row (empty string: detect from the URL).
+    #[arg(long)]
+    pub provider: Option<String>,
+
+    /// The new key.
+    #[command(flatten)]
+    pub key: KeySource,
+
+    /// Delete the stored key.
+    #[arg(long, conflicts_with_all = ["api_key_stdin", "api_key_env"])]
+    pub remove_key: bool,
+}
+
+/// `codexctl preset ...`
+#[derive(Debug, Subcommand)]
+pub enum PresetCommand {
+    /// All presets.
+    #[command(after_help = "Examples:\n  codexctl preset list\n  codexctl preset list --json")]
+    List,
+}
+
+/// `codexctl model ...`
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Ask the provider for its models and store them in the endpoint.
+    #[command(after_help = "Examples:\n  codexctl model fetch openrouter")]
+    Fetch {
+        /// Endpoint id.
+        endpoint: String,
+    },
+
+    /// Add model ids from text (comma or newline separated).
+    #[command(
+        after_help = "Examples:\n  codexctl model import kimi --text 'kimi-k2, kimi-k2-thinking'\n  codexctl model import kimi --file models.txt\n  curl -s https://example.com/models.txt | codexctl model import kimi -"
+    )]
+    Import(ImportModelArgs),
+
+    /// The endpoint's models.
+    #[command(
+        after_help = "Examples:\n  codexctl model list deepseek\n  codexctl model list deepseek --json"
+    )]
+    List {
+        /// Endpoint id.
+        endpoint: String,
+    },
+}
+
+/// `codexctl model import`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["text", "file", "stdin"])))]
+pub struct ImportModelArgs {
+    /// Endpoint id.
+    pub endpoint: String,
+
+    /// The ids.
+    #[arg(long)]
+    pub text: Option<String>,
+
+    /// A file holding the ids.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+
+    /// Read the ids from stdin (write `-`).
+    #[arg(value_name = "-", value_parser = clap::builder::PossibleValuesParser::new(["-"]))]
+    pub stdin: Option<String>,
+}
+
+/// `codexctl profile ...`
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Write every endpoint to a JSON bundle (stdout or -o FILE).
+    #[command(
+        after_help = "Without --include-keys the bundle holds no key and is safe to share; with it the file\nis created mode 0600.\n\nExamples:\n  codexctl profile export -o endpoints.bundle.json\n  codexctl profile export --include-keys -o ~/backup/codex-launcher.json"
+    )]
+    Export {
+        /// Include the API keys.
+        #[arg(long)]
+        include_keys: bool,
+
+        /// Write to this file instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+
+    /// Create or update endpoints from a bundle (`-`: stdin).
+    #[command(
+        after_help = "Examples:\n  codexctl profile import endpoints.bundle.json\n  ssh old-laptop codexctl profile export --include-keys | codexctl profile import -"
+    )]
+    Import {
+        /// The bundle file, or `-` for stdin.
+        file: PathBuf,
+    },
+}
