@@ -21,7 +21,7 @@ cargo test --workspace --locked
 # The product as installed: install.sh under a real systemd user manager and journald
 # (needs root for the throwaway user and its cgroup; prints SKIPPED otherwise).
 echo "==> systemd user session (install.sh, socket activation, Type=notify, journal)" >&2
-cargo build --release --locked -p codex-launcherd
+cargo build --release --locked -p codex-launcherd -p codexctl
 tests/systemd/user-session.sh target/release
 
 fuzz="${FUZZ_SECONDS:-60}"

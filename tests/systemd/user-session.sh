@@ -37,7 +37,9 @@ fi
 for tool in /lib/systemd/systemd /lib/systemd/systemd-journald systemctl busctl journalctl unshare setpriv curl; do
     command -v "$tool" >/dev/null || { echo "missing $tool (apt install systemd dbus-user-session util-linux curl)"; exit 1; }
 done
-[ -x "$bin_dir/codex-launcherd" ] || { echo "no $bin_dir/codex-launcherd: cargo build --release -p codex-launcherd"; exit 1; }
+for b in codex-launcherd codexctl; do
+    [ -x "$bin_dir/$b" ] || { echo "no $bin_dir/$b: cargo build --release -p codex-launcherd -p codexctl"; exit 1; }
+done
 if ss -ltn "sport = :$port" 2>/dev/null | grep -q LISTEN; then
     echo "port $port is in use; this test installs the real socket unit on it"; exit 1
 fi
@@ -113,7 +115,7 @@ check "user manager running" test "$state" = running
 # 3. Install as the user, the README's way (binaries prebuilt: the user has no cargo).
 mkdir -p "$stage/target/release"
 cp -r "$repo/install.sh" "$repo/systemd" "$repo/dbus" "$stage/"
-cp "$bin_dir/codex-launcherd" "$stage/target/release/"
+cp "$bin_dir/codex-launcherd" "$bin_dir/codexctl" "$stage/target/release/"
 chmod -R a+rX "$stage"
 install_log=$(as_user env SKIP_BUILD=1 "$stage/install.sh" 2>&1 || true)
 check "install.sh enables the socket" grep -q "started: codex-launcherd.socket" <<<"$install_log"
@@ -133,6 +135,9 @@ check "watchdog armed" test "$(svc WatchdogUSec)" != 0
 first_pid=$(svc MainPID)
 
 # 5. The bus API, as codexctl and the panel use it.
+status_json=$(as_user "$home/.local/bin/codexctl" status --json 2>&1 || true)
+check "codexctl status over the user bus" grep -q '"proxy_address": "http://127.0.0.1:47821"' <<<"$status_json"
+check "man page and completions installed" test -s "$home/.local/share/man/man1/codexctl.1" -a -s "$home/.local/share/bash-completion/completions/codexctl"
 check "D-Bus Ping" grep -q pong <<<"$(as_user busctl --user call io.github.CodexLauncher1 /io/github/CodexLauncher1 io.github.CodexLauncher1.Manager Ping 2>&1)"
 token=$(as_user cat "$home/.local/state/codex-launcher/token")
 check "token file is 0600" test "$(stat -c %a "$home/.local/state/codex-launcher/token")" = 600
@@ -186,7 +191,8 @@ check "no API key in the journal" bash -c '! grep -q sk-test-journal-key <<<"$1"
 # 10. Uninstall reverses the install and keeps the user's data.
 as_user "$stage/install.sh" --uninstall >/dev/null 2>&1 || true
 check "units removed" test ! -e "$home/.config/systemd/user/codex-launcherd.socket"
-check "binary removed" test ! -e "$home/.local/bin/codex-launcherd"
+check "binaries removed" test ! -e "$home/.local/bin/codex-launcherd" -a ! -e "$home/.local/bin/codexctl"
+check "completions removed" test ! -e "$home/.local/share/bash-completion/completions/codexctl"
 check "socket no longer listening" test "$(curl -s -o /dev/null -w '%{http_code}' -m 5 "http://127.0.0.1:$port/healthz" || true)" = 000
 check "user data kept" test -f "$home/.local/state/codex-launcher/token"
 
