@@ -45,3 +45,9 @@ fi
 
 say "fetching Rust crates"
 (cd "$here" && cargo fetch --locked >/dev/null)
+
+# cargo-fuzz, for daemon/translate/fuzz/run.sh (which runs it on stable with RUSTC_BOOTSTRAP=1).
+if ! cargo fuzz --version >/dev/null 2>&1; then
+    say "installing cargo-fuzz"
+    cargo install cargo-fuzz --locked
+fi

@@ -222,8 +222,12 @@ impl AnthropicStreamTranslator {
             .cache_creation_input_tokens
             .or(m.cache_creation_input_tokens);
         let cached = m.cache_read_input_tokens.unwrap_or(0);
-        let input =
-            m.input_tokens.unwrap_or(0) + cached + m.cache_creation_input_tokens.unwrap_or(0);
+        // Saturating: the counts are the upstream's, and an absurd one must not panic.
+        let input = m
+            .input_tokens
+            .unwrap_or(0)
+            .saturating_add(cached)
+            .saturating_add(m.cache_creation_input_tokens.unwrap_or(0));
         let output = m.output_tokens.unwrap_or(0);
         self.builder.set_usage(ResponseUsage {
             input_tokens: input,
@@ -234,7 +238,7 @@ impl AnthropicStreamTranslator {
             output_tokens_details: OutputTokensDetails {
                 reasoning_tokens: 0,
             },
-            total_tokens: input + output,
+            total_tokens: input.saturating_add(output),
         });
     }
 

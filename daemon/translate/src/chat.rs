@@ -334,7 +334,8 @@ impl ChatUsage {
             output_tokens_details: OutputTokensDetails {
                 reasoning_tokens: reasoning,
             },
-            total_tokens: self.prompt_tokens + self.completion_tokens,
+            // Saturating: the counts are the upstream's, and an absurd one must not panic.
+            total_tokens: self.prompt_tokens.saturating_add(self.completion_tokens),
         }
     }
 }

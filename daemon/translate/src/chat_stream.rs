@@ -288,7 +288,7 @@ impl ChatStreamTranslator {
             _ => self
                 .calls
                 .iter()
-                .map(|c| c.index + 1)
+                .map(|c| c.index.saturating_add(1))
                 .max()
                 .unwrap_or(pos as u32)
                 .max(pos as u32),

@@ -485,7 +485,8 @@ fn usage_from(u: &Value) -> ResponseUsage {
         output_tokens_details: OutputTokensDetails {
             reasoning_tokens: reasoning,
         },
-        total_tokens: input + output,
+        // Saturating: the counts are the upstream's, and an absurd one must not panic.
+        total_tokens: input.saturating_add(output),
     }
 }
 

@@ -1,0 +1,68 @@
+//! Replays every input in `fixtures/fuzz-regressions/<target>/` through the fuzz harness the
+//! target runs (`fuzz/src/harness.rs`, included as a module, so this is the same code path and
+//! the same invariant checks, minus libFuzzer). A crash the fuzzer found stays fixed.
+
+// An integration-test crate: tests only, so the test allowances (unwrap, print) apply to its
+// helpers too.
+#![cfg(test)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+#[path = "../fuzz/src/harness.rs"]
+mod harness;
+
+use harness::StreamBackend;
+
+fn regressions() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz-regressions")
+}
+
+fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn fuzz_regressions_replay_cleanly() {
+    let mut replayed = 0;
+    let mut failures = Vec::new();
+    for dir in sorted_entries(&regressions()) {
+        if !dir.is_dir() {
+            continue; // README.md
+        }
+        let target = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let backend = StreamBackend::from_target(&target);
+        assert!(
+            backend.is_some() || target == "request_translation",
+            "{}: not a fuzz target name",
+            dir.display()
+        );
+        for file in sorted_entries(&dir) {
+            let data = fs::read(&file).unwrap();
+            // One panicking input must not hide the others: collect them all.
+            let result = std::panic::catch_unwind(|| match backend {
+                Some(b) => drop(harness::run_stream(b, &data)),
+                None => harness::run_request(&data),
+            });
+            if result.is_err() {
+                failures.push(file.display().to_string());
+            }
+            replayed += 1;
+        }
+    }
+    assert!(replayed > 0, "no inputs in {}", regressions().display());
+    assert!(
+        failures.is_empty(),
+        "fuzz regressions panicked again (messages above):\n{}",
+        failures.join("\n")
+    );
+}
