@@ -37,9 +37,11 @@ struct Killed(Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
+        // Quietly: the process may have exited already.
         let _ = Command::new("kill")
             .arg("-TERM")
             .arg(self.0.id().to_string())
+            .stderr(Stdio::null())
             .status();
         let _ = self.0.wait();
     }
@@ -57,12 +59,14 @@ fn tmpdir(label: &str) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// A bus with the policy of Debian's session bus (`eavesdrop="true"` included: without it
+/// replies to the daemon's own calls were not delivered and every call hung).
 fn start_bus(dir: &std::path::Path) -> anyhow::Result<(Killed, String)> {
     let conf = dir.join("bus.conf");
     std::fs::write(
         &conf,
         format!(
-            "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\" \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\"><busconfig><type>session</type><listen>unix:path={}/bus.sock</listen><policy context=\"default\"><allow send_destination=\"*\"/><allow own=\"*\"/></policy></busconfig>",
+            "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\" \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\"><busconfig><type>session</type><listen>unix:path={}/bus.sock</listen><policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/><allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>",
             dir.display()
         ),
     )?;
@@ -230,7 +234,11 @@ async fn main() -> anyhow::Result<()> {
     let conn = zbus::connection::Builder::address(address.as_str())
         .build()
         .await?;
-    let manager = codex_launcher_dbus::ManagerProxy::new(&conn).await?;
+    // Uncached: a cached proxy would first fetch properties from a daemon not yet on the bus.
+    let manager = codex_launcher_dbus::ManagerProxy::builder(&conn)
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .await?;
     let deadline = Instant::now() + Duration::from_secs(10);
     while manager.ping().await.is_err() {
         if Instant::now() > deadline {
