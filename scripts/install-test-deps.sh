@@ -30,6 +30,8 @@ command -v pkg-config >/dev/null || need_pkgs+=(pkg-config)
 command -v systemd-socket-activate >/dev/null || need_pkgs+=(systemd)
 command -v useradd >/dev/null || need_pkgs+=(passwd)
 command -v runuser >/dev/null || need_pkgs+=(util-linux)
+# A real Secret Service for the keyring test.
+command -v gnome-keyring-daemon >/dev/null || need_pkgs+=(gnome-keyring)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
     say "installing Debian packages: ${need_pkgs[*]}"
     as_root apt-get update -qq

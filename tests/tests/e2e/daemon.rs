@@ -698,3 +698,121 @@ async fn signals_announce_changes_and_fetch_progress() {
         Some("Bearer sk-test-fetch-key")
     );
 }
+
+/// gnome-keyring's Secret Service on `bus`, unlocked with a throwaway password; killed on drop.
+struct Keyring(std::process::Child, tempfile::TempDir);
+
+impl Keyring {
+    async fn start(bus: &PrivateBus) -> Keyring {
+        let dir = scratch_dir("keyring");
+        let runtime = dir.path().join("rt");
+        std::fs::create_dir_all(&runtime).expect("runtime dir");
+        let mut child = std::process::Command::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets", "--foreground"])
+            .env_clear()
+            .env("HOME", dir.path())
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon (apt install gnome-keyring)");
+        // The password creates and unlocks the login keyring, the default collection.
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"e2e-keyring-password")
+            .expect("password");
+        let conn = bus.connect().await;
+        let dbus = zbus::fdo::DBusProxy::new(&conn).await.expect("dbus proxy");
+        let name = zbus::names::BusName::try_from("org.freedesktop.secrets").expect("name");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !dbus.name_has_owner(name.clone()).await.unwrap_or(false) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the Secret Service did not appear"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Keyring(child, dir)
+    }
+}
+
+impl Drop for Keyring {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keys_live_in_the_secret_service_when_one_runs() {
+    // A keyring that stops answering must fail the test, not stall the suite.
+    tokio::time::timeout(Duration::from_secs(120), keys_in_the_secret_service())
+        .await
+        .expect("the keyring test finished within 120 s");
+}
+
+async fn keys_in_the_secret_service() {
+    use codex_launcher_mock_upstream::{MockConfig, MockUpstream, Reply};
+
+    let mock = MockUpstream::start(MockConfig {
+        api_key: Some("sk-test-keyring-key".into()),
+        ..MockConfig::default()
+    })
+    .await
+    .expect("mock");
+    mock.push(Reply::text("FROM THE KEYRING"));
+    let bus = PrivateBus::start(None, &[]);
+    let _keyring = Keyring::start(&bus).await;
+    let daemon = DaemonProcess::start(&bus, Listen::Own);
+    daemon.wait_notify("READY=1");
+    let (_conn, m) = manager(&bus).await;
+    let info = add_mock_endpoint(
+        &m,
+        "Keyed",
+        "openai-compat",
+        mock.base_url(),
+        "sk-test-keyring-key",
+    )
+    .await;
+    assert_eq!(info.key_storage, "secret-service");
+    let home = daemon.home.path().to_owned();
+    let keys_file = home.join(".local/state/codex-launcher/keys.json");
+    assert!(!keys_file.exists(), "no key file when a keyring runs");
+
+    // A new daemon on the same data finds the key in the keyring and uses it upstream.
+    let home = daemon.stop();
+    let daemon = DaemonProcess::start_in(&bus, Listen::Own, home);
+    daemon.wait_notify("READY=1");
+    let info = m.get_endpoint(&info.id).await.expect("get");
+    assert!(info.has_key, "the key survived the restart in the keyring");
+    let port = port_of(&m.proxy_address().await.expect("address"));
+    let token = daemon.token();
+    let body = r#"{"model":"mock-model","input":"hi","stream":false,"store":false}"#;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        s,
+        "POST /e/keyed/v1/responses HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    assert!(answer.contains("FROM THE KEYRING"), "{answer}");
+    assert_eq!(
+        mock.requests()[0].header("authorization"),
+        Some("Bearer sk-test-keyring-key")
+    );
+
+    // Removing the endpoint deletes its key: a new endpoint of the same id has none.
+    m.remove_endpoint(&info.id).await.expect("remove");
+    let again = add_mock_endpoint(&m, "Keyed", "openai-compat", mock.base_url(), "").await;
+    assert_eq!(again.id, info.id);
+    assert!(!again.has_key, "the old key was deleted from the keyring");
+    assert!(!daemon.stderr().contains("sk-test-keyring-key"));
+}
