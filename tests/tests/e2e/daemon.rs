@@ -700,7 +700,11 @@ async fn signals_announce_changes_and_fetch_progress() {
 }
 
 /// gnome-keyring's Secret Service on `bus`, unlocked with a throwaway password; killed on drop.
-struct Keyring(std::process::Child, tempfile::TempDir);
+struct Keyring {
+    child: std::process::Child,
+    /// The keyring's home, removed after the daemon is killed.
+    _home: tempfile::TempDir,
+}
 
 impl Keyring {
     async fn start(bus: &PrivateBus) -> Keyring {
@@ -736,14 +740,14 @@ impl Keyring {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        Keyring(child, dir)
+        Keyring { child, _home: dir }
     }
 }
 
 impl Drop for Keyring {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
