@@ -1,16 +1,20 @@
 //! The `io.github.CodexLauncher1.Manager` interface: thin methods that call [`Service`] and
 //! announce changes (property change signals) so UIs update live.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use codex_launcher_dbus::{EndpointInfo, EndpointSpec, Error, ModelSpec, Preset, ProxyStatus};
+use zbus::OwnedObjectPath;
 use zbus::object_server::SignalEmitter;
 
 use crate::service::Service;
+use crate::sessions::Sessions;
 
 /// The interface object.
 pub struct Manager {
     pub service: Arc<Service>,
+    pub sessions: Arc<Sessions>,
     /// zbus dispatches methods on its own (async-io) executor; work that needs tokio (reqwest,
     /// tokio timers) is spawned here and awaited, since a JoinHandle can be awaited anywhere.
     pub runtime: tokio::runtime::Handle,
@@ -172,6 +176,25 @@ impl Manager {
     #[zbus(out_args("status"))]
     async fn proxy_status(&self) -> ProxyStatus {
         self.service.proxy_status()
+    }
+
+    #[zbus(out_args("session"))]
+    async fn launch(
+        &self,
+        endpoint: &str,
+        model: &str,
+        mode: &str,
+        options: HashMap<String, String>,
+        #[zbus(connection)] conn: &zbus::Connection,
+    ) -> Result<OwnedObjectPath, Error> {
+        self.sessions
+            .launch(&self.service, conn, endpoint, model, mode, &options)
+            .await
+    }
+
+    #[zbus(out_args("sessions"))]
+    async fn list_sessions(&self) -> Vec<OwnedObjectPath> {
+        self.sessions.paths()
     }
 
     #[zbus(property)]

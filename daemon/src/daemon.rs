@@ -5,10 +5,12 @@
 //!    loopback ourselves (`CODEX_LAUNCHER_LISTEN`, default 127.0.0.1:47821);
 //! 2. the per-install access token (0600 file in the state directory);
 //! 3. the session bus, the keyring (Secret Service or the 0600 file), the endpoint store;
-//! 4. the `Manager` object served and the bus name owned;
-//! 5. the proxy serving; then `READY=1`.
+//! 4. a config.toml backup a crash left active restored ([`Backups::recover`]);
+//! 5. the `Manager` object served and the bus name owned;
+//! 6. the proxy serving; then `READY=1`.
 //!
-//! SIGTERM/SIGINT: `STOPPING=1`, stop accepting, let streams finish (≤ 30 s), exit 0.
+//! SIGTERM/SIGINT: `STOPPING=1`, stop the Codex sessions (SIGTERM, SIGKILL after 5 s), stop
+//! accepting, let streams finish (≤ 30 s), exit 0.
 //! SIGHUP: `RELOADING=1`, re-read endpoints.json and keys, `READY=1`.
 
 use std::net::SocketAddr;
@@ -17,6 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use codex_launcher_engine::atomic::write_atomic;
+use codex_launcher_engine::backup::Backups;
 use codex_launcher_engine::keys::FileKeys;
 use codex_launcher_engine::paths::Paths;
 use codex_launcher_proxy::{ApiKey, ProxyState, Settings};
@@ -25,10 +28,13 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::bus::Manager;
 use crate::keyring::KeyStore;
 use crate::service::Service;
+use crate::sessions::Sessions;
 use crate::systemd;
 
 /// Port used when systemd passes no socket (the socket unit uses the same).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:47821";
+/// SIGTERM to SIGKILL for the sessions still running at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Run the daemon until SIGTERM.
 pub fn run() -> anyhow::Result<()> {
@@ -73,24 +79,57 @@ fn access_token(paths: &Paths) -> anyhow::Result<String> {
     Ok(token)
 }
 
+/// Stop every session and wait for them (bounded: SIGKILL comes after the grace period).
+async fn stop_sessions(sessions: &Arc<Sessions>) {
+    let running = sessions
+        .supervisor
+        .list()
+        .iter()
+        .filter(|s| s.exit_code.is_none())
+        .count();
+    if running == 0 {
+        return;
+    }
+    tracing::info!(running, "stopping Codex sessions");
+    sessions.supervisor.stop_all(SHUTDOWN_GRACE);
+    let sessions = sessions.clone();
+    let waited = tokio::task::spawn_blocking(move || {
+        sessions
+            .supervisor
+            .wait_all(SHUTDOWN_GRACE + Duration::from_secs(2))
+    })
+    .await;
+    if !matches!(waited, Ok(true)) {
+        tracing::warn!("some sessions did not end after SIGKILL");
+    }
+}
+
 async fn main_loop() -> anyhow::Result<()> {
     let paths = Paths::from_env().context("HOME is not set (or not absolute)")?;
     let listener = listener().await?;
     let addr = listener.local_addr()?;
     let proxy = Arc::new(ProxyState::new(Settings::default())?);
-    proxy.set_access_token(ApiKey::new(access_token(&paths)?));
+    let token = access_token(&paths)?;
+    proxy.set_access_token(ApiKey::new(token.clone()));
+    match Backups::at(&paths.state).recover() {
+        Ok(Some(report)) => tracing::warn!(sessions = ?report.sessions, "after a crash: {report}"),
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "cannot restore the config.toml backup a crash left"),
+    }
 
     let conn = zbus::Connection::session()
         .await
         .context("cannot connect to the session D-Bus")?;
     let (keys, why) = KeyStore::open(Some(&conn), FileKeys::new(&paths.keys_file())).await;
     tracing::info!("{why}");
-    let service = Arc::new(Service::new(paths, keys, proxy.clone(), addr).await?);
+    let service = Arc::new(Service::new(paths, keys, proxy.clone(), addr, token).await?);
+    let (sessions, announcer) = Sessions::new(conn.clone());
     conn.object_server()
         .at(
             codex_launcher_dbus::OBJECT_PATH,
             Manager {
                 service: service.clone(),
+                sessions: sessions.clone(),
                 runtime: tokio::runtime::Handle::current(),
             },
         )
@@ -139,6 +178,8 @@ async fn main_loop() -> anyhow::Result<()> {
         }
     }
     systemd::stopping();
+    stop_sessions(&sessions).await;
+    announcer.abort();
     tracing::info!(
         active_streams = proxy.stats().snapshot().active_streams,
         "stopping; draining streams"

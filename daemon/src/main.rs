@@ -10,6 +10,7 @@ mod daemon;
 mod keyring;
 mod logging;
 mod service;
+mod sessions;
 mod standalone;
 mod systemd;
 

@@ -9,11 +9,14 @@ use std::sync::{Arc, Mutex};
 
 use codex_launcher_dbus as api;
 use codex_launcher_dbus::Error;
+use codex_launcher_engine::catalog;
+use codex_launcher_engine::codex_config::{self, Target, cli_overrides};
 use codex_launcher_engine::discovery::{merge_models, parse_models};
 use codex_launcher_engine::model::{Endpoint, Model};
 use codex_launcher_engine::paths::Paths;
 use codex_launcher_engine::profile::{Bundle, BundleEndpoint, FORMAT, parse_bundle};
 use codex_launcher_engine::store::{EndpointStore, StoreError, parse_model_list};
+use codex_launcher_engine::supervisor::{self, Launch, Mode};
 use codex_launcher_engine::{legacy, presets};
 use codex_launcher_proxy::{ApiKey, Backend, ProxyState};
 use codex_launcher_translate::provider::{ChatProvider, ChatQuirks};
@@ -24,6 +27,10 @@ use crate::keyring::KeyStore;
 const MAX_KEY: usize = 4096;
 /// Largest pasted text / bundle.
 const MAX_TEXT: usize = 4 * 1024 * 1024;
+/// Options `Launch` takes (anything else is refused: a typo must not pass silently).
+const LAUNCH_OPTIONS: [&str; 4] = ["prompt", "workdir", "effort", "grace_ms"];
+/// Longest grace period a session may ask for.
+const MAX_GRACE_MS: u64 = 600_000;
 
 /// The daemon.
 pub struct Service {
@@ -33,6 +40,8 @@ pub struct Service {
     key_cache: Mutex<HashMap<String, String>>,
     pub proxy: Arc<ProxyState>,
     pub proxy_addr: SocketAddr,
+    /// The proxy's access token, handed to sessions (never a provider key).
+    token: String,
 }
 
 fn store_err(e: StoreError) -> Error {
@@ -58,6 +67,7 @@ impl Service {
         keys: KeyStore,
         proxy: Arc<ProxyState>,
         proxy_addr: SocketAddr,
+        token: String,
     ) -> anyhow::Result<Service> {
         let store = EndpointStore::load(&paths.endpoints_file())?;
         let svc = Service {
@@ -67,6 +77,7 @@ impl Service {
             key_cache: Mutex::default(),
             proxy,
             proxy_addr,
+            token,
         };
         svc.reload_keys().await;
         svc.refresh_proxy();
@@ -446,6 +457,148 @@ impl Service {
                 })
                 .collect(),
         }
+    }
+}
+
+impl Service {
+    /// What `Launch` starts: validated, with the catalog written and the command built.
+    /// Zero-touch: Codex gets `-c` overrides and the catalog file; config.toml is not changed.
+    pub fn plan_session(
+        &self,
+        endpoint_id: &str,
+        model: &str,
+        mode: &str,
+        options: &HashMap<String, String>,
+    ) -> Result<Launch, Error> {
+        let mode = Mode::parse(mode).ok_or_else(|| {
+            Error::InvalidArgument(format!("unknown mode `{mode}` (cli or exec)"))
+        })?;
+        if let Some(bad) = options
+            .keys()
+            .find(|k| !LAUNCH_OPTIONS.contains(&k.as_str()))
+        {
+            return Err(Error::InvalidArgument(format!(
+                "unknown option `{bad}` (known: {})",
+                LAUNCH_OPTIONS.join(", ")
+            )));
+        }
+        let endpoint = lock(&self.store)
+            .get(endpoint_id)
+            .map_err(store_err)?
+            .clone();
+        let model = match model.trim() {
+            "" => endpoint.default_model.clone(),
+            m => m.to_owned(),
+        };
+        if model.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "endpoint `{endpoint_id}` has no default model: name one"
+            )));
+        }
+        let config_err = |e: codex_config::ConfigError| Error::InvalidArgument(e.to_string());
+        let url = codex_config::proxy_url(self.proxy_addr.port(), &endpoint.id);
+        let mut target = Target::new(&endpoint, &model, &url).map_err(config_err)?;
+        if let Some(effort) = options.get("effort") {
+            target = target.with_reasoning_effort(effort).map_err(config_err)?;
+        }
+        let grace = match options.get("grace_ms") {
+            None => supervisor::DEFAULT_GRACE,
+            Some(ms) => match ms.trim().parse::<u64>() {
+                Ok(ms) if ms <= MAX_GRACE_MS => std::time::Duration::from_millis(ms),
+                _ => {
+                    return Err(Error::InvalidArgument(format!(
+                        "grace_ms must be a number of milliseconds up to {MAX_GRACE_MS}"
+                    )));
+                }
+            },
+        };
+        let workdir = options
+            .get("workdir")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| self.paths.home.clone());
+        if !workdir.is_absolute() || !workdir.is_dir() {
+            return Err(Error::InvalidArgument(format!(
+                "workdir {} is not an absolute path to a directory",
+                workdir.display()
+            )));
+        }
+        let prompt = options.get("prompt").map(String::as_str).unwrap_or("");
+        let secret = if target.is_native() {
+            // Native OpenAI: Codex talks to OpenAI itself, so this one key goes to it.
+            lock(&self.key_cache)
+                .get(&endpoint.id)
+                .cloned()
+                .ok_or_else(|| {
+                    Error::InvalidArgument(format!("endpoint `{endpoint_id}` has no key"))
+                })?
+        } else {
+            self.token.clone()
+        };
+
+        // Base instructions: the launcher's own. Reading Codex's (`codex debug models
+        // --bundled`) would cost a Codex start per launch.
+        let catalog_path = catalog::catalog_file(&self.paths, &endpoint.id);
+        catalog::build(&endpoint, &model, catalog::FALLBACK_INSTRUCTIONS)
+            .write(&catalog_path)
+            .map_err(|e| Error::Io(format!("cannot write the model catalog: {e}")))?;
+        let target = target.with_catalog(&catalog_path).map_err(config_err)?;
+        let overrides = cli_overrides(&target);
+
+        let codex = supervisor::codex_program(|name| std::env::var_os(name));
+        let (program, args) = match mode {
+            Mode::Exec => {
+                if prompt.trim().is_empty() {
+                    return Err(Error::InvalidArgument(
+                        "mode exec needs a `prompt` option".into(),
+                    ));
+                }
+                (codex, supervisor::exec_args(&overrides, &workdir, prompt))
+            }
+            Mode::Cli => {
+                let path = std::env::var_os("PATH");
+                let mut words = supervisor::terminal(|n| std::env::var_os(n), path.as_ref())
+                    .ok_or_else(|| {
+                        Error::InvalidArgument(format!(
+                            "no terminal emulator found: install one or set {}",
+                            supervisor::TERMINAL_ENV
+                        ))
+                    })?
+                    .into_iter();
+                let program = words
+                    .next()
+                    .map(std::path::PathBuf::from)
+                    .unwrap_or_default();
+                let mut args: Vec<String> = words.collect();
+                args.push(codex.display().to_string());
+                args.extend(supervisor::cli_args(&overrides, &workdir, prompt));
+                (program, args)
+            }
+        };
+
+        let logs = self.paths.state.join("sessions");
+        codex_launcher_engine::atomic::ensure_dir(&logs)
+            .map_err(|e| Error::Io(format!("cannot create {}: {e}", logs.display())))?;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        Ok(Launch {
+            endpoint: endpoint.id.clone(),
+            model,
+            mode,
+            program,
+            args,
+            env: vec![
+                (
+                    "CODEX_HOME".to_owned(),
+                    self.paths.codex_home.display().to_string(),
+                ),
+                (overrides.env_key.to_owned(), secret),
+            ],
+            env_remove: supervisor::scrubbed_env(std::env::vars_os().map(|(k, _)| k)),
+            cwd: Some(workdir),
+            log: Some(logs.join(format!("{stamp}-{}.log", endpoint.id))),
+            grace,
+        })
     }
 }
 

@@ -25,6 +25,10 @@ pub const BUS_NAME: &str = "io.github.CodexLauncher1";
 pub const OBJECT_PATH: &str = "/io/github/CodexLauncher1";
 /// The manager interface.
 pub const MANAGER_INTERFACE: &str = "io.github.CodexLauncher1.Manager";
+/// The interface of every session object.
+pub const SESSION_INTERFACE: &str = "io.github.CodexLauncher1.Session";
+/// Session objects live at `<SESSION_PATH_PREFIX>/<n>`.
+pub const SESSION_PATH_PREFIX: &str = "/io/github/CodexLauncher1/session";
 /// Prefix of every error name.
 pub const ERROR_PREFIX: &str = "io.github.CodexLauncher1.Error";
 
@@ -214,6 +218,24 @@ pub trait Manager {
     /// Proxy address, counters and usage.
     fn proxy_status(&self) -> zbus::Result<ProxyStatus>;
 
+    /// Start a Codex session on an endpoint; returns the session object's path.
+    ///
+    /// `mode`: `cli` (interactive Codex in a terminal emulator) or `exec` (headless
+    /// `codex exec` on one prompt, without approvals or sandbox: for automation and tests).
+    /// `options`: `prompt` (required for `exec`), `workdir` (absolute; default: home),
+    /// `effort` (reasoning effort), `grace_ms` (SIGTERM to SIGKILL on stop; default 5000).
+    /// Unknown endpoint: `NotFound`; bad mode, model or option: `InvalidArgument`.
+    fn launch(
+        &self,
+        endpoint: &str,
+        model: &str,
+        mode: &str,
+        options: std::collections::HashMap<String, String>,
+    ) -> zbus::Result<zbus::OwnedObjectPath>;
+
+    /// Every session of this daemon run, exited ones included, oldest first.
+    fn list_sessions(&self) -> zbus::Result<Vec<zbus::OwnedObjectPath>>;
+
     /// Id of the default endpoint (empty: none).
     #[zbus(property)]
     fn default_endpoint(&self) -> zbus::Result<String>;
@@ -229,4 +251,62 @@ pub trait Manager {
     /// Progress of a model fetch: `stage` is `started`, `done` or `failed`.
     #[zbus(signal)]
     fn fetch_progress(&self, id: &str, stage: &str, message: &str) -> zbus::Result<()>;
+}
+
+/// One launched Codex session (`io.github.CodexLauncher1.Session`, at a path from
+/// [`ManagerProxy::launch`]).
+#[zbus::proxy(
+    interface = "io.github.CodexLauncher1.Session",
+    default_service = "io.github.CodexLauncher1"
+)]
+pub trait Session {
+    /// SIGTERM to the session's process group, SIGKILL after the grace period. Returns at
+    /// once; `Exited` follows.
+    fn stop(&self) -> zbus::Result<()>;
+
+    /// Endpoint id.
+    #[zbus(property)]
+    fn endpoint(&self) -> zbus::Result<String>;
+
+    /// Model slug.
+    #[zbus(property)]
+    fn model(&self) -> zbus::Result<String>;
+
+    /// `cli` or `exec`.
+    #[zbus(property)]
+    fn mode(&self) -> zbus::Result<String>;
+
+    /// Pid of the process group leader.
+    #[zbus(property)]
+    fn pid(&self) -> zbus::Result<u32>;
+
+    /// `running`, `stopping` or `exited`.
+    #[zbus(property)]
+    fn state(&self) -> zbus::Result<String>;
+
+    /// Start time, seconds since the Unix epoch.
+    #[zbus(property)]
+    fn started(&self) -> zbus::Result<u64>;
+
+    /// Exit code once exited (128 + signal after a signal), -1 before.
+    #[zbus(property)]
+    fn exit_code(&self) -> zbus::Result<i32>;
+
+    /// Requests to the session's endpoint and model since the session started (until it
+    /// exited): usage of the endpoint, not attributed per process, so two sessions on the
+    /// same endpoint and model count each other's traffic.
+    #[zbus(property(emits_changed_signal = "false"))]
+    fn requests(&self) -> zbus::Result<u64>;
+
+    /// Input tokens, counted as `Requests`.
+    #[zbus(property(emits_changed_signal = "false"))]
+    fn tokens_in(&self) -> zbus::Result<u64>;
+
+    /// Output tokens, counted as `Requests`.
+    #[zbus(property(emits_changed_signal = "false"))]
+    fn tokens_out(&self) -> zbus::Result<u64>;
+
+    /// The session ended (and was reaped); `exit_code` as the property.
+    #[zbus(signal)]
+    fn exited(&self, exit_code: i32) -> zbus::Result<()>;
 }

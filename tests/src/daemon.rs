@@ -132,8 +132,23 @@ impl DaemonProcess {
         Self::start_in(bus, listen, scratch_dir("daemon-home"))
     }
 
+    /// Start on `bus`, with a fresh home and extra environment variables (`CODEX_BIN`, …).
+    /// With [`Listen::SocketActivated`] they are not passed on.
+    pub fn start_with_env(bus: &PrivateBus, listen: Listen, env: &[(&str, &str)]) -> DaemonProcess {
+        Self::start_full(bus, listen, scratch_dir("daemon-home"), env)
+    }
+
     /// Start on `bus` with a given home (to restart on the same data).
     pub fn start_in(bus: &PrivateBus, listen: Listen, home: tempfile::TempDir) -> DaemonProcess {
+        Self::start_full(bus, listen, home, &[])
+    }
+
+    fn start_full(
+        bus: &PrivateBus,
+        listen: Listen,
+        home: tempfile::TempDir,
+        env: &[(&str, &str)],
+    ) -> DaemonProcess {
         let notify_dir = scratch_dir("notify");
         let notify_path = notify_dir.path().join("notify.sock");
         let notify = UnixDatagram::bind(&notify_path).expect("bind notify socket");
@@ -166,6 +181,9 @@ impl DaemonProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr).expect("stderr file"));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = cmd.spawn().expect("spawn codex-launcherd");
         if matches!(listen, Listen::SocketActivated(_)) {
             // The socket exists once systemd-socket-activate says so; connecting earlier

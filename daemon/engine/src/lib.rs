@@ -1,7 +1,7 @@
 //! codex-launcher-engine: the launcher's state on disk and its rules.
 //!
 //! # Architecture invariant
-//! Knows files (and, later, processes); not D-Bus, not HTTP. Every type that touches the disk
+//! Knows files and processes; not D-Bus, not HTTP. Every type that touches the disk
 //! takes its paths ([`paths::Paths::at`] in tests), so tests run in temp dirs.
 //!
 //! # Layout
@@ -14,6 +14,9 @@
 //! - [`legacy`]: import of the seed launcher's endpoints.json.
 //! - [`profile`]: portable export/import bundles.
 //! - [`keys`]: the 0600 fallback key file.
+//! - [`codex_config`], [`catalog`], [`backup`]: what a session tells Codex, and the
+//!   backup of config.toml around sessions that edit it.
+//! - [`supervisor`]: sessions as process groups: spawn, stop, reap.
 
 #![deny(missing_docs)]
 
@@ -29,3 +32,4 @@ pub mod paths;
 pub mod presets;
 pub mod profile;
 pub mod store;
+pub mod supervisor;

@@ -10,3 +10,4 @@ mod codexctl;
 mod conformance;
 mod daemon;
 mod proxy_http;
+mod sessions;

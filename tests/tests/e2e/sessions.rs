@@ -1,0 +1,384 @@
+//! Sessions launched by a real daemon over a real private bus: `Manager.Launch` in the
+//! headless `exec` mode with the real Codex CLI through the proxy to a mock upstream, and a
+//! session that ignores SIGTERM, stopped with SIGKILL after its grace period.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use codex_launcher_dbus::{EndpointSpec, ManagerProxy, SESSION_INTERFACE, SessionProxy};
+use codex_launcher_e2e::daemon::{DaemonProcess, Listen, PrivateBus};
+use codex_launcher_e2e::{codex_bin, scratch_dir};
+use codex_launcher_mock_upstream::{Flavor, MockConfig, MockUpstream, Reply};
+use futures::StreamExt;
+use serde_json::json;
+
+/// A user's config.toml, which a CLI session must leave byte for byte as it is (no final
+/// newline on purpose: an editor that rewrote the file would likely add one).
+const USER_CONFIG: &str = "# my own settings\n[history]\npersistence = \"none\"   # keep nothing\n\n[tui]\nnotifications = false";
+
+async fn manager(bus: &PrivateBus) -> (zbus::Connection, ManagerProxy<'static>) {
+    let conn = bus.connect().await;
+    let proxy = ManagerProxy::builder(&conn)
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .await
+        .expect("manager proxy");
+    (conn, proxy)
+}
+
+async fn session(conn: &zbus::Connection, path: &zbus::OwnedObjectPath) -> SessionProxy<'static> {
+    SessionProxy::builder(conn)
+        .path(path.clone())
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .await
+        .expect("session proxy")
+}
+
+async fn add_endpoint(m: &ManagerProxy<'_>, url: &str, key: &str) -> String {
+    let spec = EndpointSpec {
+        name: "Session Mock".into(),
+        backend: "openai-compat".into(),
+        base_url: url.into(),
+        default_model: "mock-model".into(),
+        ..EndpointSpec::default()
+    };
+    m.add_endpoint(spec, key).await.expect("add endpoint")
+}
+
+/// Every `Exited` signal on the bus, subscribed before the launch so none is missed.
+async fn exits(conn: &zbus::Connection) -> zbus::MessageStream {
+    let rule = zbus::MatchRule::builder()
+        .msg_type(zbus::message::Type::Signal)
+        .interface(SESSION_INTERFACE)
+        .member("Exited")
+        .build()
+        .expect("match rule");
+    zbus::MessageStream::for_match_rule(rule, conn, std::num::NonZeroUsize::new(16))
+        .await
+        .expect("subscribe to Exited")
+}
+
+/// The exit code in the first `Exited` from `path`.
+async fn exited(stream: &mut zbus::MessageStream, path: &zbus::OwnedObjectPath) -> i32 {
+    while let Some(msg) = stream.next().await {
+        let msg = msg.expect("signal");
+        if msg.header().path().map(|p| p.as_str()) == Some(path.as_str()) {
+            return msg.body().deserialize::<i32>().expect("exit code");
+        }
+    }
+    panic!("the signal stream ended")
+}
+
+fn options(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// What the daemon's sessions logged (Codex's stdout and stderr).
+fn session_logs(daemon: &DaemonProcess) -> String {
+    let dir = daemon
+        .home
+        .path()
+        .join(".local/state/codex-launcher/sessions");
+    let mut out = String::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        out.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+    }
+    out
+}
+
+fn error_name(err: &zbus::Error) -> String {
+    match err {
+        zbus::Error::MethodError(name, _, _) => name.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exec_session_runs_codex_and_leaves_config_toml_alone() {
+    let mock = MockUpstream::start(MockConfig {
+        flavor: Flavor::OpenAi,
+        api_key: Some("sk-test-session-key".into()),
+        ..MockConfig::default()
+    })
+    .await
+    .expect("mock");
+    mock.push(Reply::tool_call(
+        "call_s1",
+        "exec_command",
+        json!({"cmd": "echo from-session > session.txt"}),
+    ));
+    mock.push(Reply::text("SESSION DONE"));
+
+    let bus = PrivateBus::start(None, &[]);
+    let codex = codex_bin();
+    let daemon = DaemonProcess::start_with_env(
+        &bus,
+        Listen::Own,
+        &[("CODEX_BIN", codex.to_str().expect("utf-8 path"))],
+    );
+    daemon.wait_notify("READY=1");
+    let (conn, m) = manager(&bus).await;
+    let id = add_endpoint(&m, &mock.base_url(), "sk-test-session-key").await;
+    let codex_home = daemon.home.path().join(".codex");
+    std::fs::create_dir_all(&codex_home).expect("codex home");
+    let config = codex_home.join("config.toml");
+    std::fs::write(&config, USER_CONFIG).expect("user config");
+    let work = scratch_dir("session-work");
+
+    let mut exits = exits(&conn).await;
+    let before = now_secs();
+    let path = m
+        .launch(
+            &id,
+            "",
+            "exec",
+            options(&[
+                ("prompt", "Write the file."),
+                ("workdir", work.path().to_str().expect("utf-8")),
+            ]),
+        )
+        .await
+        .expect("launch");
+    assert_eq!(
+        m.list_sessions().await.expect("list"),
+        std::slice::from_ref(&path)
+    );
+    let s = session(&conn, &path).await;
+    assert_eq!(s.endpoint().await.expect("endpoint"), id);
+    assert_eq!(s.model().await.expect("model"), "mock-model");
+    assert_eq!(s.mode().await.expect("mode"), "exec");
+    assert!(s.pid().await.expect("pid") > 0);
+    let started = s.started().await.expect("started");
+    assert!((before..=now_secs()).contains(&started), "{started}");
+
+    let code = tokio::time::timeout(Duration::from_secs(180), exited(&mut exits, &path))
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "no Exited within 180 s\nsession log:\n{}\ndaemon:\n{}",
+                session_logs(&daemon),
+                daemon.stderr()
+            )
+        });
+    let log = session_logs(&daemon);
+    assert_eq!(
+        code,
+        0,
+        "session log:\n{log}\ndaemon:\n{}\nrejections: {:?}",
+        daemon.stderr(),
+        mock.rejections()
+    );
+    assert_eq!(s.state().await.expect("state"), "exited");
+    assert_eq!(s.exit_code().await.expect("exit code"), 0);
+    assert!(log.contains("SESSION DONE"), "{log}");
+    assert_eq!(
+        std::fs::read_to_string(work.path().join("session.txt"))
+            .ok()
+            .as_deref(),
+        Some("from-session\n"),
+        "{log}"
+    );
+
+    // Zero-touch: the user's file is as it was, byte for byte.
+    assert_eq!(
+        std::fs::read(&config).expect("config"),
+        USER_CONFIG.as_bytes()
+    );
+
+    // Traffic of the session's endpoint and model: the tool-call turn and the final one.
+    assert_eq!(s.requests().await.expect("requests"), 2);
+    assert!(s.tokens_in().await.expect("in") > 0);
+    assert!(s.tokens_out().await.expect("out") > 0);
+    let reqs = mock.requests();
+    assert_eq!(reqs.len(), 2);
+    assert!(
+        reqs.iter()
+            .all(|r| r.header("authorization") == Some("Bearer sk-test-session-key"))
+    );
+}
+
+/// A stand-in for Codex that ignores SIGTERM and records how it was started.
+const STUBBORN: &str = "#!/bin/sh\n\
+env > \"$0.env\"\n\
+printf '%s\\n' \"$@\" > \"$0.args\"\n\
+trap '' TERM\n\
+: > \"$0.ready\"\n\
+sleep 120\n";
+
+/// Pids of the live (not zombie) processes in process group `pgid`.
+fn group_members(pgid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // `pid (comm) state ppid pgrp …`; comm may contain spaces, so split after the `)`.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().take(3).collect())
+            .unwrap_or_default();
+        if fields.get(2).and_then(|p| p.parse::<u32>().ok()) == Some(pgid) && fields[0] != "Z" {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stop_escalates_to_sigkill_after_the_grace_period() {
+    let dir = scratch_dir("stubborn");
+    let script = dir.path().join("codex");
+    std::fs::write(&script, STUBBORN).expect("script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+
+    let bus = PrivateBus::start(None, &[]);
+    let daemon = DaemonProcess::start_with_env(
+        &bus,
+        Listen::Own,
+        &[
+            ("CODEX_BIN", script.to_str().expect("utf-8")),
+            ("OPENAI_API_KEY", "sk-test-daemon-env-openai"),
+            ("DEEPSEEK_API_KEY", "sk-test-daemon-env-deepseek"),
+        ],
+    );
+    daemon.wait_notify("READY=1");
+    let (conn, m) = manager(&bus).await;
+    let id = add_endpoint(&m, "http://127.0.0.1:9/v1", "sk-test-provider-key").await;
+    let workdir = dir.path().to_str().expect("utf-8");
+
+    // Validation first: nothing is started for a bad request.
+    for (endpoint, mode, opts, want) in [
+        ("nope", "exec", vec![("prompt", "x")], "NotFound"),
+        (
+            id.as_str(),
+            "desktop",
+            vec![("prompt", "x")],
+            "InvalidArgument",
+        ),
+        (id.as_str(), "exec", vec![], "InvalidArgument"),
+        (
+            id.as_str(),
+            "exec",
+            vec![("prompt", "x"), ("grace", "1")],
+            "InvalidArgument",
+        ),
+        (
+            id.as_str(),
+            "exec",
+            vec![("prompt", "x"), ("workdir", "rel")],
+            "InvalidArgument",
+        ),
+    ] {
+        let err = m
+            .launch(endpoint, "", mode, options(&opts))
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            error_name(&err),
+            format!("io.github.CodexLauncher1.Error.{want}"),
+            "{endpoint} {mode} {opts:?}: {err}"
+        );
+    }
+    assert!(m.list_sessions().await.expect("list").is_empty());
+
+    let mut exits = exits(&conn).await;
+    let path = m
+        .launch(
+            &id,
+            "mock-model-large",
+            "exec",
+            options(&[
+                ("prompt", "hold on"),
+                ("workdir", workdir),
+                ("grace_ms", "500"),
+            ]),
+        )
+        .await
+        .expect("launch");
+    let s = session(&conn, &path).await;
+    let ready = dir.path().join("codex.ready");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the stand-in did not start\n{}",
+            daemon.stderr()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let pid = s.pid().await.expect("pid");
+    assert!(Path::new(&format!("/proc/{pid}")).exists());
+    assert_eq!(s.state().await.expect("state"), "running");
+    assert_eq!(s.exit_code().await.expect("exit code"), -1);
+
+    // What the session got: the proxy token and -c overrides, no provider key, none of
+    // systemd's variables.
+    let env = std::fs::read_to_string(dir.path().join("codex.env")).expect("env");
+    assert!(
+        env.lines()
+            .any(|l| l == format!("CODEX_LAUNCHER_TOKEN={}", daemon.token())),
+        "{env}"
+    );
+    assert!(!env.contains("sk-test-"), "{env}");
+    assert!(!env.contains("NOTIFY_SOCKET"), "{env}");
+    let args = std::fs::read_to_string(dir.path().join("codex.args")).expect("args");
+    for want in [
+        "exec",
+        &format!("model_provider=\"codex-launcher-{id}\""),
+        "model=\"mock-model-large\"",
+        "--dangerously-bypass-approvals-and-sandbox",
+        "hold on",
+    ] {
+        assert!(args.lines().any(|l| l == want), "{want} in\n{args}");
+    }
+
+    let t0 = Instant::now();
+    s.stop().await.expect("stop");
+    assert_eq!(s.state().await.expect("state"), "stopping");
+    let code = tokio::time::timeout(Duration::from_secs(10), exited(&mut exits, &path))
+        .await
+        .expect("Exited within 10 s");
+    let took = t0.elapsed();
+    assert_eq!(code, 128 + 9, "killed by SIGKILL");
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_secs(5),
+        "SIGKILL after the 500 ms grace, took {took:?}"
+    );
+    assert_eq!(s.state().await.expect("state"), "exited");
+    assert_eq!(s.exit_code().await.expect("exit code"), 137);
+    // Reaped (a zombie would still have /proc/<pid>), and the whole group is gone.
+    assert!(!Path::new(&format!("/proc/{pid}")).exists(), "zombie left");
+    // The `sleep` got SIGKILL too; it is its new parent's to reap, so allow it a moment.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !group_members(pid).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "left running: {:?}",
+            group_members(pid)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Stopping an exited session is a no-op.
+    s.stop().await.expect("stop again");
+    assert!(
+        daemon.stderr().contains("sending SIGKILL"),
+        "{}",
+        daemon.stderr()
+    );
+}
