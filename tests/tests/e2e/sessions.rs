@@ -382,3 +382,44 @@ async fn stop_escalates_to_sigkill_after_the_grace_period() {
         daemon.stderr()
     );
 }
+
+/// A daemon killed with SIGKILL while a config.toml backup is active (the journal says so and
+/// the file holds the launcher's edit) restores the file byte for byte before it reports
+/// READY=1, every time. Until Desktop sessions take backups themselves, the test leaves the
+/// backup with the engine's own `Backups`, exactly as a daemon that died mid-session would.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_left_backup_is_restored_before_ready_50_times() {
+    use codex_launcher_engine::backup::Backups;
+
+    let bus = PrivateBus::start(None, &[]);
+    let mut home = scratch_dir("crash-home");
+    let config = home.path().join(".codex/config.toml");
+    std::fs::create_dir_all(config.parent().expect("dir")).expect("mkdir");
+    // CRLF, no final newline, a comment and non-ASCII: every byte must come back.
+    let original = b"# my settings \xc3\xa9\r\nmodel = \"gpt-5.5\"\r\n[tui]\r\nanimations = false";
+    std::fs::write(&config, original).expect("write config");
+    let state = home.path().join(".local/state/codex-launcher");
+    for round in 0..50 {
+        let backups = Backups::at(&state);
+        backups.acquire("crashed", &config).expect("acquire");
+        backups
+            .update("crashed", |text| {
+                Ok(format!("{text}\nmodel_provider = \"codex-launcher-x\"\n"))
+            })
+            .expect("update");
+        assert_ne!(std::fs::read(&config).expect("read"), original);
+        let mut daemon = DaemonProcess::start_in(&bus, Listen::Own, home);
+        daemon.wait_notify("READY=1");
+        // READY=1 came after the restore.
+        assert_eq!(
+            std::fs::read(&config).expect("read"),
+            original,
+            "round {round}: restored byte for byte before READY\n{}",
+            daemon.stderr()
+        );
+        assert!(backups.sessions().expect("journal").is_empty());
+        daemon.signal("KILL");
+        daemon.wait();
+        home = std::mem::replace(&mut daemon.home, scratch_dir("unused"));
+    }
+}
