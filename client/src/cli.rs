@@ -69,6 +69,41 @@ pub enum Command {
     #[command(after_help = "Examples:\n  codexctl usage\n  codexctl usage --json")]
     Usage,
 
+    /// Start Codex on an endpoint, supervised by the daemon.
+    #[command(
+        after_help = "Modes:\n  cli   Codex in a terminal emulator (x-terminal-emulator, gnome-terminal, kgx, konsole,\n        xfce4-terminal, xterm; CODEX_LAUNCHER_TERMINAL overrides)\n  exec  headless `codex exec` on one prompt, without approvals or sandbox (automation)\n\nExamples:\n  codexctl launch cli\n  codexctl launch cli -e deepseek -m deepseek-chat\n  codexctl launch exec -e deepseek --prompt 'Add a README' --workdir ~/src/app"
+    )]
+    Launch {
+        /// `cli` or `exec`.
+        mode: String,
+        /// Endpoint id (default: the default endpoint).
+        #[arg(short, long)]
+        endpoint: Option<String>,
+        /// Model (default: the endpoint's default model).
+        #[arg(short, long)]
+        model: Option<String>,
+        /// The prompt (`exec` mode).
+        #[arg(long)]
+        prompt: Option<String>,
+        /// Directory Codex works in (default: your home).
+        #[arg(long)]
+        workdir: Option<PathBuf>,
+        /// Reasoning effort (e.g. low, medium, high).
+        #[arg(long)]
+        effort: Option<String>,
+    },
+
+    /// Sessions the daemon started, running and ended.
+    #[command(after_help = "Examples:\n  codexctl sessions\n  codexctl sessions --json")]
+    Sessions,
+
+    /// Stop a session: SIGTERM to its processes, SIGKILL after the grace period.
+    #[command(after_help = "Examples:\n  codexctl stop 3")]
+    Stop {
+        /// Session number (from `codexctl sessions`) or object path.
+        session: String,
+    },
+
     /// Show the daemon's log (journalctl --user -u codex-launcherd).
     #[command(
         after_help = "Examples:\n  codexctl logs\n  codexctl logs -f\n\nWithout journalctl or a systemd user manager the daemon logs to the stderr of whoever\nstarted it (the terminal running `codex-launcherd`, or the session bus)."

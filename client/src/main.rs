@@ -17,6 +17,7 @@ mod commands;
 mod endpoint;
 mod error;
 mod output;
+mod sessions;
 mod system;
 
 use std::process::ExitCode;
@@ -93,6 +94,26 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::ImportLegacy { path } => commands::import_legacy(&m, path.as_deref(), json).await,
         Command::Usage => commands::usage(&m, json).await,
+        Command::Launch {
+            mode,
+            endpoint,
+            model,
+            prompt,
+            workdir,
+            effort,
+        } => {
+            let args = sessions::LaunchArgs {
+                mode,
+                endpoint,
+                model,
+                prompt,
+                workdir,
+                effort,
+            };
+            sessions::launch(&conn, &m, args, json).await
+        }
+        Command::Sessions => sessions::list(&conn, &m, json).await,
+        Command::Stop { session } => sessions::stop(&conn, &m, &session, json).await,
         Command::Completions { .. } | Command::Man | Command::Logs { .. } | Command::Doctor => {
             Ok(())
         }

@@ -423,3 +423,84 @@ async fn a_crash_left_backup_is_restored_before_ready_50_times() {
         home = std::mem::replace(&mut daemon.home, scratch_dir("unused"));
     }
 }
+
+/// `codexctl launch exec …`, `codexctl sessions --json`, `codexctl stop N`, as a user types them.
+#[tokio::test(flavor = "multi_thread")]
+async fn codexctl_launches_lists_and_stops_a_session() {
+    let dir = scratch_dir("ctl-session");
+    let script = dir.path().join("codex");
+    std::fs::write(&script, STUBBORN).expect("script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let bus = PrivateBus::start(None, &[]);
+    let daemon = DaemonProcess::start_with_env(
+        &bus,
+        Listen::Own,
+        &[("CODEX_BIN", script.to_str().expect("utf-8"))],
+    );
+    daemon.wait_notify("READY=1");
+    let (conn, m) = manager(&bus).await;
+    let id = add_endpoint(&m, "http://127.0.0.1:9/v1", "").await;
+    let ctl = |args: &[&str]| {
+        let out = std::process::Command::new(codex_launcher_e2e::workspace_bin("codexctl"))
+            .args(args)
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .output()
+            .expect("run codexctl");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let workdir = dir.path().to_str().expect("utf-8");
+    let mut exits = exits(&conn).await;
+    let (code, out, err) = ctl(&[
+        "launch",
+        "exec",
+        "-e",
+        &id,
+        "--prompt",
+        "hello",
+        "--workdir",
+        workdir,
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let launched: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(launched["endpoint"], id.as_str());
+    assert_eq!(launched["mode"], "exec");
+    let number = launched["session"].as_str().expect("session").to_owned();
+    let path = zbus::OwnedObjectPath::try_from(launched["path"].as_str().expect("path"))
+        .expect("object path");
+
+    let (code, out, _) = ctl(&["sessions", "--json"]);
+    assert_eq!(code, Some(0));
+    let listed: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(listed[0]["session"], number.as_str());
+    assert_eq!(listed[0]["state"], "running");
+    assert_eq!(listed[0]["exit_code"], serde_json::Value::Null);
+    let (code, table, _) = ctl(&["sessions"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        table.contains("SESSION") && table.contains("running"),
+        "{table}"
+    );
+
+    let (code, out, err) = ctl(&["stop", &number]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("stopping"), "{out}");
+    // The stub ignores SIGTERM: the default 5 s grace ends in SIGKILL.
+    assert_eq!(exited(&mut exits, &path).await, 137);
+    let (_, out, _) = ctl(&["sessions", "--json"]);
+    let listed: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(listed[0]["state"], "exited");
+    assert_eq!(listed[0]["exit_code"], 137);
+
+    // Errors: an unknown session is exit code 3, a bad argument 2.
+    let (code, _, err) = ctl(&["stop", "999"]);
+    assert_eq!(code, Some(3), "{err}");
+    let (code, _, _) = ctl(&["stop", "abc"]);
+    assert_eq!(code, Some(2));
+    drop(daemon);
+}
