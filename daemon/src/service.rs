@@ -575,6 +575,14 @@ impl Service {
             }
         };
 
+        // Codex makes ~/.codex itself only when CODEX_HOME is unset; we set it (so a session
+        // follows the daemon's idea of it), and a first-time user has none yet.
+        codex_launcher_engine::atomic::ensure_dir(&self.paths.codex_home).map_err(|e| {
+            Error::Io(format!(
+                "cannot create {}: {e}",
+                self.paths.codex_home.display()
+            ))
+        })?;
         let logs = self.paths.state.join("sessions");
         codex_launcher_engine::atomic::ensure_dir(&logs)
             .map_err(|e| Error::Io(format!("cannot create {}: {e}", logs.display())))?;

@@ -504,3 +504,112 @@ async fn codexctl_launches_lists_and_stops_a_session() {
     assert_eq!(code, Some(2));
     drop(daemon);
 }
+
+/// Two daemon-launched Codex sessions at once, on different endpoints and backends (chat and
+/// anthropic mocks): each finishes its own task through its own route and key.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_sessions_on_different_endpoints_at_once() {
+    let chat = MockUpstream::start(MockConfig {
+        api_key: Some("sk-test-two-chat".into()),
+        ..MockConfig::default()
+    })
+    .await
+    .expect("chat mock");
+    let anthropic = MockUpstream::start(MockConfig {
+        api_key: Some("sk-test-two-anthropic".into()),
+        ..MockConfig::default()
+    })
+    .await
+    .expect("anthropic mock");
+    for (mock, file) in [(&chat, "chat.txt"), (&anthropic, "anthropic.txt")] {
+        mock.push(Reply::tool_call(
+            "call_two",
+            "exec_command",
+            json!({"cmd": format!("echo done > {file}")}),
+        ));
+        mock.push(Reply::text("TWO DONE"));
+    }
+    let bus = PrivateBus::start(None, &[]);
+    let codex = codex_bin();
+    let daemon = DaemonProcess::start_with_env(
+        &bus,
+        Listen::Own,
+        &[("CODEX_BIN", codex.to_str().expect("utf-8 path"))],
+    );
+    daemon.wait_notify("READY=1");
+    let (conn, m) = manager(&bus).await;
+    let on_chat = add_endpoint(&m, &chat.base_url(), "sk-test-two-chat").await;
+    let mut spec = EndpointSpec {
+        name: "Anthropic Two".into(),
+        backend: "anthropic".into(),
+        base_url: anthropic.root_url(),
+        default_model: "mock-model".into(),
+        ..EndpointSpec::default()
+    };
+    spec.provider = String::new();
+    let on_anthropic = m
+        .add_endpoint(spec, "sk-test-two-anthropic")
+        .await
+        .expect("add anthropic");
+    let work = scratch_dir("two-sessions");
+    let workdir = work.path().to_str().expect("utf-8");
+    let mut exits = exits(&conn).await;
+    let mut paths = Vec::new();
+    for id in [&on_chat, &on_anthropic] {
+        let path = m
+            .launch(
+                id,
+                "",
+                "exec",
+                options(&[("prompt", "Write your file."), ("workdir", workdir)]),
+            )
+            .await
+            .expect("launch");
+        paths.push(path);
+    }
+    let mut codes = HashMap::new();
+    while codes.len() < 2 {
+        let msg = tokio::time::timeout(Duration::from_secs(180), exits.next())
+            .await
+            .unwrap_or_else(|_| panic!("no Exited in time\n{}", session_logs(&daemon)))
+            .expect("stream")
+            .expect("signal");
+        let path = msg
+            .header()
+            .path()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        codes.insert(path, msg.body().deserialize::<i32>().expect("code"));
+    }
+    for path in &paths {
+        assert_eq!(
+            codes.get(path.as_str()),
+            Some(&0),
+            "{path}: {}\n{:?} {:?}",
+            session_logs(&daemon),
+            chat.rejections(),
+            anthropic.rejections()
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(work.path().join("chat.txt"))
+            .ok()
+            .as_deref(),
+        Some("done\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(work.path().join("anthropic.txt"))
+            .ok()
+            .as_deref(),
+        Some("done\n")
+    );
+    assert!(
+        chat.requests()
+            .iter()
+            .all(|r| r.path.ends_with("/chat/completions"))
+    );
+    assert!(anthropic.requests().iter().all(
+        |r| r.path == "/v1/messages" && r.header("x-api-key") == Some("sk-test-two-anthropic")
+    ));
+    assert_eq!((chat.requests().len(), anthropic.requests().len()), (2, 2));
+}
