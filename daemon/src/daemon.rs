@@ -123,7 +123,7 @@ async fn main_loop() -> anyhow::Result<()> {
     let (keys, why) = KeyStore::open(Some(&conn), FileKeys::new(&paths.keys_file())).await;
     tracing::info!("{why}");
     let service = Arc::new(Service::new(paths, keys, proxy.clone(), addr, token).await?);
-    let (sessions, announcer) = Sessions::new(conn.clone());
+    let (sessions, announcer) = Sessions::new(conn.clone(), service.clone());
     conn.object_server()
         .at(
             codex_launcher_dbus::OBJECT_PATH,
@@ -180,6 +180,7 @@ async fn main_loop() -> anyhow::Result<()> {
     systemd::stopping();
     stop_sessions(&sessions).await;
     announcer.abort();
+    sessions.release_backups();
     tracing::info!(
         active_streams = proxy.stats().snapshot().active_streams,
         "stopping; draining streams"

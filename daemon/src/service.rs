@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use codex_launcher_dbus as api;
 use codex_launcher_dbus::Error;
+use codex_launcher_engine::backup::{self, Backups};
 use codex_launcher_engine::catalog;
 use codex_launcher_engine::codex_config::{self, Target, cli_overrides};
 use codex_launcher_engine::discovery::{merge_models, parse_models};
@@ -469,9 +470,9 @@ impl Service {
         model: &str,
         mode: &str,
         options: &HashMap<String, String>,
-    ) -> Result<Launch, Error> {
+    ) -> Result<Planned, Error> {
         let mode = Mode::parse(mode).ok_or_else(|| {
-            Error::InvalidArgument(format!("unknown mode `{mode}` (cli or exec)"))
+            Error::InvalidArgument(format!("unknown mode `{mode}` (cli, exec or desktop)"))
         })?;
         if let Some(bad) = options
             .keys()
@@ -573,6 +574,15 @@ impl Service {
                 args.extend(supervisor::cli_args(&overrides, &workdir, prompt));
                 (program, args)
             }
+            Mode::Desktop => {
+                let mut words =
+                    supervisor::desktop_command(|n| std::env::var_os(n), &codex).into_iter();
+                let program = words
+                    .next()
+                    .map(std::path::PathBuf::from)
+                    .unwrap_or_default();
+                (program, words.collect())
+            }
         };
 
         // Codex makes ~/.codex itself only when CODEX_HOME is unset; we set it (so a session
@@ -589,7 +599,16 @@ impl Service {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
-        Ok(Launch {
+        // Desktop reads config.toml: back it up, then write our provider into it. The backup
+        // is held until the session exits ([`Service::end_desktop_config`]).
+        let backup = if mode == Mode::Desktop {
+            let key = format!("desktop-{stamp}-{}", endpoint.id);
+            self.begin_desktop_config(&key, &target)?;
+            Some(key)
+        } else {
+            None
+        };
+        let launch = Launch {
             endpoint: endpoint.id.clone(),
             model,
             mode,
@@ -606,8 +625,48 @@ impl Service {
             cwd: Some(workdir),
             log: Some(logs.join(format!("{stamp}-{}.log", endpoint.id))),
             grace,
-        })
+        };
+        Ok(Planned { launch, backup })
     }
+
+    /// Back config.toml up under `key` and write the session's provider into it.
+    fn begin_desktop_config(&self, key: &str, target: &Target) -> Result<(), Error> {
+        let backups = Backups::at(&self.paths.state);
+        let config = backup::config_file(&self.paths);
+        backups
+            .acquire(key, &config)
+            .map_err(|e| Error::Io(format!("cannot back up {}: {e}", config.display())))?;
+        if let Err(e) = backups.update(key, |text| codex_config::apply_to_config(text, target)) {
+            self.end_desktop_config(key);
+            return Err(Error::Io(format!(
+                "cannot write the session into {}: {e}",
+                config.display()
+            )));
+        }
+        tracing::info!(backup = key, config = %config.display(), "config.toml set up for Codex Desktop");
+        Ok(())
+    }
+
+    /// The Desktop session under `key` ended (or never started): release its backup; the
+    /// last one out restores config.toml, keeping edits the user made meanwhile.
+    pub fn end_desktop_config(&self, key: &str) {
+        match Backups::at(&self.paths.state).release(key) {
+            Ok(backup::Release::Restored(report)) if report.user_edited() => {
+                tracing::warn!(backup = key, "config.toml restored; {report}")
+            }
+            Ok(backup::Release::Restored(report)) => {
+                tracing::info!(backup = key, "config.toml restored; {report}")
+            }
+            Ok(_) => tracing::debug!(backup = key, "config.toml still used by another session"),
+            Err(e) => tracing::error!(backup = key, error = %e, "cannot restore config.toml"),
+        }
+    }
+}
+
+/// A planned session: the command, and the config.toml backup it holds (Desktop).
+pub struct Planned {
+    pub launch: Launch,
+    pub backup: Option<String>,
 }
 
 fn check_key(key: &str) -> Result<(), Error> {

@@ -23,6 +23,13 @@ pub struct Sessions {
     /// Held from spawn until the session's object is served. The exit announcement takes it
     /// first, so a session that exits at once still has an object to signal from.
     launching: Arc<tokio::sync::Mutex<()>>,
+    /// Desktop sessions' config.toml backups, by session id, released when they exit.
+    backups: Arc<Mutex<HashMap<u64, String>>>,
+    service: Arc<Service>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// `/io/github/CodexLauncher1/session/<id>`.
@@ -34,7 +41,10 @@ pub fn session_path(id: u64) -> Result<OwnedObjectPath, Error> {
 impl Sessions {
     /// Sessions whose exits are announced on `conn`. Returns the task doing so (abort it at
     /// shutdown).
-    pub fn new(conn: zbus::Connection) -> (Arc<Sessions>, tokio::task::JoinHandle<()>) {
+    pub fn new(
+        conn: zbus::Connection,
+        service: Arc<Service>,
+    ) -> (Arc<Sessions>, tokio::task::JoinHandle<()>) {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(u64, i32)>();
         let tx = Mutex::new(tx);
         let supervisor = Supervisor::new(Box::new(move |s: &Session| {
@@ -47,13 +57,21 @@ impl Sessions {
             }
         }));
         let launching = Arc::new(tokio::sync::Mutex::new(()));
+        let backups: Arc<Mutex<HashMap<u64, String>>> = Arc::default();
         let sessions = Arc::new(Sessions {
             supervisor,
             launching: launching.clone(),
+            backups: backups.clone(),
+            service: service.clone(),
         });
         let announcer = tokio::spawn(async move {
             while let Some((id, code)) = rx.recv().await {
                 drop(launching.lock().await);
+                // config.toml is back before anyone hears the session ended.
+                let key = lock(&backups).remove(&id);
+                if let Some(key) = key {
+                    service.end_desktop_config(&key);
+                }
                 announce_exit(&conn, id, code).await;
             }
         });
@@ -70,12 +88,20 @@ impl Sessions {
         mode: &str,
         options: &HashMap<String, String>,
     ) -> Result<OwnedObjectPath, Error> {
-        let launch = service.plan_session(endpoint, model, mode, options)?;
+        let planned = service.plan_session(endpoint, model, mode, options)?;
         let _serving = self.launching.lock().await;
-        let session = self
-            .supervisor
-            .spawn(launch)
-            .map_err(|e| Error::Io(e.to_string()))?;
+        let session = match self.supervisor.spawn(planned.launch) {
+            Ok(session) => session,
+            Err(e) => {
+                if let Some(key) = &planned.backup {
+                    service.end_desktop_config(key);
+                }
+                return Err(Error::Io(e.to_string()));
+            }
+        };
+        if let Some(key) = planned.backup {
+            lock(&self.backups).insert(session.id, key);
+        }
         let path = session_path(session.id)?;
         let baseline = counters(&service.proxy, &session.endpoint, &session.model);
         let object = SessionObject {
@@ -92,6 +118,14 @@ impl Sessions {
             return Err(Error::Internal(format!("cannot export the session: {e}")));
         }
         Ok(path)
+    }
+
+    /// Release the backups of Desktop sessions whose exit was not announced (shutdown).
+    pub fn release_backups(&self) {
+        let keys: Vec<String> = lock(&self.backups).drain().map(|(_, k)| k).collect();
+        for key in keys {
+            self.service.end_desktop_config(&key);
+        }
     }
 
     /// Paths of all sessions.

@@ -76,6 +76,9 @@ pub enum Mode {
     /// Headless `codex exec` on one prompt, without approvals or sandbox: for automation
     /// and the test suite. Output goes to the session's log file.
     Exec,
+    /// Codex Desktop ([`desktop_command`]). It reads config.toml, not `-c` flags, so the
+    /// daemon writes its provider there for the session (backed up, restored after).
+    Desktop,
 }
 
 impl Mode {
@@ -84,6 +87,7 @@ impl Mode {
         match name {
             "cli" => Some(Mode::Cli),
             "exec" => Some(Mode::Exec),
+            "desktop" => Some(Mode::Desktop),
             _ => None,
         }
     }
@@ -93,6 +97,7 @@ impl Mode {
         match self {
             Mode::Cli => "cli",
             Mode::Exec => "exec",
+            Mode::Desktop => "desktop",
         }
     }
 }
@@ -466,6 +471,27 @@ pub fn codex_program(var: impl Fn(&str) -> Option<OsString>) -> PathBuf {
         .iter()
         .find_map(|name| var(name).filter(|v| !v.is_empty()))
         .map_or_else(|| PathBuf::from("codex"), PathBuf::from)
+}
+
+/// Names the Codex Desktop command (words split on whitespace).
+pub const DESKTOP_ENV: &str = "CODEX_LAUNCHER_DESKTOP_CMD";
+
+/// Where the Codex Desktop package for Linux installs itself.
+pub const DESKTOP_DEFAULT: &str = "/opt/codex-desktop/codex-desktop";
+
+/// The Codex Desktop command: [`DESKTOP_ENV`] if set, else [`DESKTOP_DEFAULT`] when it
+/// exists, else `codex app` (the CLI's launcher for the desktop app).
+pub fn desktop_command(var: impl Fn(&str) -> Option<OsString>, codex: &Path) -> Vec<String> {
+    if let Some(custom) = var(DESKTOP_ENV).and_then(|v| v.into_string().ok()) {
+        let words: Vec<String> = custom.split_whitespace().map(str::to_owned).collect();
+        if !words.is_empty() {
+            return words;
+        }
+    }
+    if Path::new(DESKTOP_DEFAULT).exists() {
+        return vec![DESKTOP_DEFAULT.to_owned()];
+    }
+    vec![codex.display().to_string(), "app".to_owned()]
 }
 
 /// The terminal prefix: [`TERMINAL_ENV`] if set, else the first of [`TERMINALS`] found on

@@ -267,7 +267,7 @@ async fn stop_escalates_to_sigkill_after_the_grace_period() {
         ("nope", "exec", vec![("prompt", "x")], "NotFound"),
         (
             id.as_str(),
-            "desktop",
+            "tablet",
             vec![("prompt", "x")],
             "InvalidArgument",
         ),
@@ -612,4 +612,103 @@ async fn two_sessions_on_different_endpoints_at_once() {
         |r| r.path == "/v1/messages" && r.header("x-api-key") == Some("sk-test-two-anthropic")
     ));
     assert_eq!((chat.requests().len(), anthropic.requests().len()), (2, 2));
+}
+
+/// A stand-in for Codex Desktop: records the config.toml it was started with and its
+/// environment, and, when `$0.edit` exists, edits config.toml as a user would meanwhile.
+const DESKTOP: &str = "#!/bin/sh\n\
+cp \"$CODEX_HOME/config.toml\" \"$0.seen\"\n\
+env > \"$0.env\"\n\
+if [ -e \"$0.edit\" ]; then printf '\\n# edited by the user during the session\\n' >> \"$CODEX_HOME/config.toml\"; fi\n";
+
+/// Desktop reads config.toml: the daemon backs it up, writes its provider for the session,
+/// and restores it when the session exits — byte for byte, or keeping what the user edited.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_desktop_session_borrows_config_toml_and_gives_it_back() {
+    let dir = scratch_dir("desktop");
+    let script = dir.path().join("codex-desktop");
+    std::fs::write(&script, DESKTOP).expect("script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let bus = PrivateBus::start(None, &[]);
+    let daemon = DaemonProcess::start_with_env(
+        &bus,
+        Listen::Own,
+        &[
+            (
+                "CODEX_LAUNCHER_DESKTOP_CMD",
+                script.to_str().expect("utf-8"),
+            ),
+            ("ANTHROPIC_API_KEY", "sk-test-desktop-env"),
+        ],
+    );
+    daemon.wait_notify("READY=1");
+    let (conn, m) = manager(&bus).await;
+    let id = add_endpoint(&m, "http://127.0.0.1:9/v1", "sk-test-desktop-provider").await;
+    let config = daemon.home.path().join(".codex/config.toml");
+    std::fs::create_dir_all(config.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&config, USER_CONFIG).expect("user config");
+    let seen = dir.path().join("codex-desktop.seen");
+
+    // 1. Nobody touches the file meanwhile: it comes back byte for byte.
+    let mut exits = exits(&conn).await;
+    let path = m
+        .launch(&id, "", "desktop", HashMap::new())
+        .await
+        .expect("launch desktop");
+    assert_eq!(
+        exited(&mut exits, &path).await,
+        0,
+        "{}",
+        session_logs(&daemon)
+    );
+    let during = std::fs::read_to_string(&seen).expect("the stand-in saw config.toml");
+    assert!(
+        during.contains("model_provider = \"codex-launcher-")
+            && during.contains("[model_providers.codex-launcher-")
+            && during.contains("model_catalog_json")
+            && during.contains("# my own settings"),
+        "{during}"
+    );
+    assert_eq!(
+        std::fs::read(&config).expect("config"),
+        USER_CONFIG.as_bytes(),
+        "restored before Exited\n{}",
+        daemon.stderr()
+    );
+    let env = std::fs::read_to_string(dir.path().join("codex-desktop.env")).expect("env");
+    assert!(
+        env.contains("CODEX_LAUNCHER_TOKEN="),
+        "the token is handed over"
+    );
+    assert!(
+        !env.contains("sk-test-"),
+        "no provider key reaches Desktop: {env}"
+    );
+
+    // 2. The user edits config.toml during the session: the edit stays, ours goes.
+    std::fs::write(dir.path().join("codex-desktop.edit"), "").expect("flag");
+    let path = m
+        .launch(&id, "", "desktop", HashMap::new())
+        .await
+        .expect("launch desktop");
+    assert_eq!(exited(&mut exits, &path).await, 0);
+    let after = std::fs::read_to_string(&config).expect("config");
+    assert!(
+        after.contains("# edited by the user during the session"),
+        "the user's edit survives: {after}"
+    );
+    assert!(
+        after.starts_with(USER_CONFIG.trim_end()),
+        "the user's own settings survive: {after}"
+    );
+    assert!(
+        !after.contains("codex-launcher-"),
+        "the launcher's keys are gone: {after}"
+    );
+    assert!(
+        daemon.stderr().contains("config.toml restored"),
+        "the daemon says what it did: {}",
+        daemon.stderr()
+    );
 }
