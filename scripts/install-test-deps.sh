@@ -30,6 +30,7 @@ command -v pkg-config >/dev/null || need_pkgs+=(pkg-config)
 command -v systemd-socket-activate >/dev/null || need_pkgs+=(systemd)
 command -v useradd >/dev/null || need_pkgs+=(passwd)
 command -v runuser >/dev/null || need_pkgs+=(util-linux)
+command -v pgrep >/dev/null || need_pkgs+=(procps)
 # A real Secret Service for the keyring test.
 command -v gnome-keyring-daemon >/dev/null || need_pkgs+=(gnome-keyring)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
