@@ -71,10 +71,10 @@ pub enum Command {
 
     /// Start Codex on an endpoint, supervised by the daemon.
     #[command(
-        after_help = "Modes:\n  cli   Codex in a terminal emulator (x-terminal-emulator, gnome-terminal, kgx, konsole,\n        xfce4-terminal, xterm; CODEX_LAUNCHER_TERMINAL overrides)\n  exec  headless `codex exec` on one prompt, without approvals or sandbox (automation)\n  desktop  Codex Desktop (config.toml is backed up, set for the session, restored after)\n\nExamples:\n  codexctl launch cli\n  codexctl launch cli -e deepseek -m deepseek-chat\n  codexctl launch exec -e deepseek --prompt 'Add a README' --workdir ~/src/app"
+        after_help = "Modes:\n  cli   Codex in a terminal emulator (x-terminal-emulator, gnome-terminal, kgx, konsole,\n        xfce4-terminal, xterm; CODEX_LAUNCHER_TERMINAL overrides)\n  exec  headless `codex exec` on one prompt, without approvals or sandbox (automation)\n  desktop  Codex Desktop (config.toml is backed up, set for the session, restored after)\n  default-cli, default-desktop  \"Codex Default\": Codex on its own OpenAI login, without the\n        launcher's settings (taken out of config.toml for the session, put back after)\n\nExamples:\n  codexctl launch cli\n  codexctl launch cli -e deepseek -m deepseek-chat\n  codexctl launch exec -e deepseek --prompt 'Add a README' --workdir ~/src/app"
     )]
     Launch {
-        /// `cli`, `exec` or `desktop`.
+        /// `cli`, `exec`, `desktop`, `default-cli` or `default-desktop`.
         mode: String,
         /// Endpoint id (default: the default endpoint).
         #[arg(short, long)]

@@ -78,6 +78,8 @@ pub async fn launch(
 ) -> Result<()> {
     let endpoint = match args.endpoint {
         Some(e) => e,
+        // Codex Default uses Codex's own login: no endpoint.
+        None if args.mode.starts_with("default-") => String::new(),
         None => {
             let d = m.default_endpoint().await?;
             if d.is_empty() {

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use codex_launcher_dbus as api;
@@ -472,7 +473,9 @@ impl Service {
         options: &HashMap<String, String>,
     ) -> Result<Planned, Error> {
         let mode = Mode::parse(mode).ok_or_else(|| {
-            Error::InvalidArgument(format!("unknown mode `{mode}` (cli, exec or desktop)"))
+            Error::InvalidArgument(format!(
+                "unknown mode `{mode}` (cli, exec, desktop, default-cli or default-desktop)"
+            ))
         })?;
         if let Some(bad) = options
             .keys()
@@ -482,6 +485,9 @@ impl Service {
                 "unknown option `{bad}` (known: {})",
                 LAUNCH_OPTIONS.join(", ")
             )));
+        }
+        if matches!(mode, Mode::DefaultCli | Mode::DefaultDesktop) {
+            return self.plan_default_session(mode, options);
         }
         let endpoint = lock(&self.store)
             .get(endpoint_id)
@@ -502,27 +508,8 @@ impl Service {
         if let Some(effort) = options.get("effort") {
             target = target.with_reasoning_effort(effort).map_err(config_err)?;
         }
-        let grace = match options.get("grace_ms") {
-            None => supervisor::DEFAULT_GRACE,
-            Some(ms) => match ms.trim().parse::<u64>() {
-                Ok(ms) if ms <= MAX_GRACE_MS => std::time::Duration::from_millis(ms),
-                _ => {
-                    return Err(Error::InvalidArgument(format!(
-                        "grace_ms must be a number of milliseconds up to {MAX_GRACE_MS}"
-                    )));
-                }
-            },
-        };
-        let workdir = options
-            .get("workdir")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| self.paths.home.clone());
-        if !workdir.is_absolute() || !workdir.is_dir() {
-            return Err(Error::InvalidArgument(format!(
-                "workdir {} is not an absolute path to a directory",
-                workdir.display()
-            )));
-        }
+        let grace = launch_grace(options)?;
+        let workdir = self.launch_workdir(options)?;
         let prompt = options.get("prompt").map(String::as_str).unwrap_or("");
         let secret = if target.is_native() {
             // Native OpenAI: Codex talks to OpenAI itself, so this one key goes to it.
@@ -574,7 +561,8 @@ impl Service {
                 args.extend(supervisor::cli_args(&overrides, &workdir, prompt));
                 (program, args)
             }
-            Mode::Desktop => {
+            // The default modes returned above, from plan_default_session.
+            Mode::Desktop | Mode::DefaultCli | Mode::DefaultDesktop => {
                 let mut words =
                     supervisor::desktop_command(|n| std::env::var_os(n), &codex).into_iter();
                 let program = words
@@ -585,17 +573,7 @@ impl Service {
             }
         };
 
-        // Codex makes ~/.codex itself only when CODEX_HOME is unset; we set it (so a session
-        // follows the daemon's idea of it), and a first-time user has none yet.
-        codex_launcher_engine::atomic::ensure_dir(&self.paths.codex_home).map_err(|e| {
-            Error::Io(format!(
-                "cannot create {}: {e}",
-                self.paths.codex_home.display()
-            ))
-        })?;
-        let logs = self.paths.state.join("sessions");
-        codex_launcher_engine::atomic::ensure_dir(&logs)
-            .map_err(|e| Error::Io(format!("cannot create {}: {e}", logs.display())))?;
+        let logs = self.session_dirs()?;
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
@@ -603,7 +581,7 @@ impl Service {
         // is held until the session exits ([`Service::end_desktop_config`]).
         let backup = if mode == Mode::Desktop {
             let key = format!("desktop-{stamp}-{}", endpoint.id);
-            self.begin_desktop_config(&key, &target)?;
+            self.begin_config(&key, |text| codex_config::apply_to_config(text, &target))?;
             Some(key)
         } else {
             None
@@ -629,21 +607,110 @@ impl Service {
         Ok(Planned { launch, backup })
     }
 
-    /// Back config.toml up under `key` and write the session's provider into it.
-    fn begin_desktop_config(&self, key: &str, target: &Target) -> Result<(), Error> {
+    /// The `workdir` option: an absolute directory, default the home directory.
+    fn launch_workdir(&self, options: &HashMap<String, String>) -> Result<PathBuf, Error> {
+        let workdir = options
+            .get("workdir")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.paths.home.clone());
+        if !workdir.is_absolute() || !workdir.is_dir() {
+            return Err(Error::InvalidArgument(format!(
+                "workdir {} is not an absolute path to a directory",
+                workdir.display()
+            )));
+        }
+        Ok(workdir)
+    }
+
+    /// CODEX_HOME (created: Codex makes ~/.codex itself only when CODEX_HOME is unset; we set
+    /// it, so a session follows the daemon's idea of it, and a first-time user has none yet)
+    /// and the session log directory.
+    fn session_dirs(&self) -> Result<PathBuf, Error> {
+        for dir in [&self.paths.codex_home, &self.paths.state.join("sessions")] {
+            codex_launcher_engine::atomic::ensure_dir(dir)
+                .map_err(|e| Error::Io(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        Ok(self.paths.state.join("sessions"))
+    }
+
+    /// A "Codex Default" session: no endpoint, no token, Codex's own login; the launcher's
+    /// provider settings, if config.toml has any, are taken out for the session and put back
+    /// after (the same backup as Desktop sessions).
+    fn plan_default_session(
+        &self,
+        mode: Mode,
+        options: &HashMap<String, String>,
+    ) -> Result<Planned, Error> {
+        let grace = launch_grace(options)?;
+        let workdir = self.launch_workdir(options)?;
+        let prompt = options.get("prompt").map(String::as_str).unwrap_or("");
+        let codex = supervisor::codex_program(|name| std::env::var_os(name));
+        let words = if mode == Mode::DefaultCli {
+            let path = std::env::var_os("PATH");
+            let mut words = supervisor::terminal(|n| std::env::var_os(n), path.as_ref())
+                .ok_or_else(|| {
+                    Error::InvalidArgument(format!(
+                        "no terminal emulator found: install one or set {}",
+                        supervisor::TERMINAL_ENV
+                    ))
+                })?;
+            words.push(codex.display().to_string());
+            words.extend(["-C".to_owned(), workdir.display().to_string()]);
+            if !prompt.is_empty() {
+                words.extend(["--".to_owned(), prompt.to_owned()]);
+            }
+            words
+        } else {
+            supervisor::desktop_command(|n| std::env::var_os(n), &codex)
+        };
+        let mut words = words.into_iter();
+        let program = words.next().map(PathBuf::from).unwrap_or_default();
+        let logs = self.session_dirs()?;
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let key = format!("default-{stamp}");
+        self.begin_config(&key, codex_config::remove_managed)?;
+        let launch = Launch {
+            endpoint: String::new(),
+            model: String::new(),
+            mode,
+            program,
+            args: words.collect(),
+            env: vec![(
+                "CODEX_HOME".to_owned(),
+                self.paths.codex_home.display().to_string(),
+            )],
+            env_remove: supervisor::scrubbed_env(std::env::vars_os().map(|(k, _)| k)),
+            cwd: Some(workdir),
+            log: Some(logs.join(format!("{stamp}-codex-default.log"))),
+            grace,
+        };
+        Ok(Planned {
+            launch,
+            backup: Some(key),
+        })
+    }
+
+    /// Back config.toml up under `key` and apply `edit` to it for the session.
+    fn begin_config(
+        &self,
+        key: &str,
+        edit: impl FnOnce(&str) -> Result<String, codex_config::ConfigError>,
+    ) -> Result<(), Error> {
         let backups = Backups::at(&self.paths.state);
         let config = backup::config_file(&self.paths);
         backups
             .acquire(key, &config)
             .map_err(|e| Error::Io(format!("cannot back up {}: {e}", config.display())))?;
-        if let Err(e) = backups.update(key, |text| codex_config::apply_to_config(text, target)) {
+        if let Err(e) = backups.update(key, edit) {
             self.end_desktop_config(key);
             return Err(Error::Io(format!(
                 "cannot write the session into {}: {e}",
                 config.display()
             )));
         }
-        tracing::info!(backup = key, config = %config.display(), "config.toml set up for Codex Desktop");
+        tracing::info!(backup = key, config = %config.display(), "config.toml set up for the session");
         Ok(())
     }
 
@@ -667,6 +734,19 @@ impl Service {
 pub struct Planned {
     pub launch: Launch,
     pub backup: Option<String>,
+}
+
+/// The `grace_ms` option: SIGTERM to SIGKILL on stop.
+fn launch_grace(options: &HashMap<String, String>) -> Result<std::time::Duration, Error> {
+    match options.get("grace_ms") {
+        None => Ok(supervisor::DEFAULT_GRACE),
+        Some(ms) => match ms.trim().parse::<u64>() {
+            Ok(ms) if ms <= MAX_GRACE_MS => Ok(std::time::Duration::from_millis(ms)),
+            _ => Err(Error::InvalidArgument(format!(
+                "grace_ms must be a number of milliseconds up to {MAX_GRACE_MS}"
+            ))),
+        },
+    }
 }
 
 fn check_key(key: &str) -> Result<(), Error> {

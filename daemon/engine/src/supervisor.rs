@@ -79,6 +79,11 @@ pub enum Mode {
     /// Codex Desktop ([`desktop_command`]). It reads config.toml, not `-c` flags, so the
     /// daemon writes its provider there for the session (backed up, restored after).
     Desktop,
+    /// "Codex Default": Codex in a terminal on its built-in OpenAI login, with none of the
+    /// launcher's provider settings (removed from config.toml for the session if present).
+    DefaultCli,
+    /// "Codex Default" for Codex Desktop.
+    DefaultDesktop,
 }
 
 impl Mode {
@@ -88,6 +93,8 @@ impl Mode {
             "cli" => Some(Mode::Cli),
             "exec" => Some(Mode::Exec),
             "desktop" => Some(Mode::Desktop),
+            "default-cli" => Some(Mode::DefaultCli),
+            "default-desktop" => Some(Mode::DefaultDesktop),
             _ => None,
         }
     }
@@ -98,6 +105,8 @@ impl Mode {
             Mode::Cli => "cli",
             Mode::Exec => "exec",
             Mode::Desktop => "desktop",
+            Mode::DefaultCli => "default-cli",
+            Mode::DefaultDesktop => "default-desktop",
         }
     }
 }

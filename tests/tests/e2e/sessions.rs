@@ -712,3 +712,84 @@ async fn a_desktop_session_borrows_config_toml_and_gives_it_back() {
         daemon.stderr()
     );
 }
+
+/// "Codex Default": no endpoint, no token, and none of the launcher's provider settings in
+/// config.toml while it runs (a file that has them, e.g. left by a Desktop session, gets them
+/// taken out for the session and back after).
+#[tokio::test(flavor = "multi_thread")]
+async fn codex_default_runs_without_the_launchers_settings() {
+    let dir = scratch_dir("default");
+    let script = dir.path().join("codex-desktop");
+    std::fs::write(&script, DESKTOP).expect("script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let bus = PrivateBus::start(None, &[]);
+    let daemon = DaemonProcess::start_with_env(
+        &bus,
+        Listen::Own,
+        &[
+            (
+                "CODEX_LAUNCHER_DESKTOP_CMD",
+                script.to_str().expect("utf-8"),
+            ),
+            // `default-cli` runs "TERMINAL CODEX -C DIR": `env` stands in for the terminal
+            // and the same recording script for Codex.
+            ("CODEX_LAUNCHER_TERMINAL", "env"),
+            ("CODEX_BIN", script.to_str().expect("utf-8")),
+        ],
+    );
+    daemon.wait_notify("READY=1");
+    let (conn, m) = manager(&bus).await;
+    let id = add_endpoint(&m, "http://127.0.0.1:9/v1", "").await;
+    let config = daemon.home.path().join(".codex/config.toml");
+    std::fs::create_dir_all(config.parent().expect("dir")).expect("mkdir");
+    std::fs::write(&config, USER_CONFIG).expect("user config");
+    let seen = dir.path().join("codex-desktop.seen");
+    let mut exits = exits(&conn).await;
+
+    // A config.toml holding the launcher's settings, as a Desktop session writes it.
+    let path = m
+        .launch(&id, "", "desktop", HashMap::new())
+        .await
+        .expect("desktop");
+    assert_eq!(exited(&mut exits, &path).await, 0);
+    let with_ours = std::fs::read(&seen).expect("seen");
+    assert!(String::from_utf8_lossy(&with_ours).contains("codex-launcher-"));
+    std::fs::write(&config, &with_ours).expect("leave our settings in");
+
+    for mode in ["default-desktop", "default-cli"] {
+        let path = m
+            .launch("", "", mode, HashMap::new())
+            .await
+            .expect("codex default");
+        let s = session(&conn, &path).await;
+        assert_eq!(s.mode().await.expect("mode"), mode);
+        assert_eq!(
+            exited(&mut exits, &path).await,
+            0,
+            "{}",
+            session_logs(&daemon)
+        );
+        let during = std::fs::read_to_string(&seen).expect("seen");
+        assert!(
+            !during.contains("codex-launcher-"),
+            "no launcher settings during Codex Default: {during}"
+        );
+        assert!(during.contains("# my own settings"), "{during}");
+        let env = std::fs::read_to_string(dir.path().join("codex-desktop.env")).expect("env");
+        assert!(!env.contains("CODEX_LAUNCHER_TOKEN"), "no token: {env}");
+        assert_eq!(
+            std::fs::read(&config).expect("config"),
+            with_ours,
+            "the file is back as it was"
+        );
+    }
+    let err = m
+        .launch("", "", "default-cli", options(&[("workdir", "relative")]))
+        .await
+        .expect_err("bad workdir");
+    assert_eq!(
+        error_name(&err),
+        "io.github.CodexLauncher1.Error.InvalidArgument"
+    );
+}
