@@ -542,34 +542,10 @@ impl Service {
                 }
                 (codex, supervisor::exec_args(&overrides, &workdir, prompt))
             }
-            Mode::Cli => {
-                let path = std::env::var_os("PATH");
-                let mut words = supervisor::terminal(|n| std::env::var_os(n), path.as_ref())
-                    .ok_or_else(|| {
-                        Error::InvalidArgument(format!(
-                            "no terminal emulator found: install one or set {}",
-                            supervisor::TERMINAL_ENV
-                        ))
-                    })?
-                    .into_iter();
-                let program = words
-                    .next()
-                    .map(std::path::PathBuf::from)
-                    .unwrap_or_default();
-                let mut args: Vec<String> = words.collect();
-                args.push(codex.display().to_string());
-                args.extend(supervisor::cli_args(&overrides, &workdir, prompt));
-                (program, args)
-            }
+            Mode::Cli => split_command(in_terminal(&codex, &overrides, &workdir, prompt)?),
             // The default modes returned above, from plan_default_session.
             Mode::Desktop | Mode::DefaultCli | Mode::DefaultDesktop => {
-                let mut words =
-                    supervisor::desktop_command(|n| std::env::var_os(n), &codex).into_iter();
-                let program = words
-                    .next()
-                    .map(std::path::PathBuf::from)
-                    .unwrap_or_default();
-                (program, words.collect())
+                split_command(supervisor::desktop_command(|n| std::env::var_os(n), &codex))
             }
         };
 
@@ -645,26 +621,16 @@ impl Service {
         let workdir = self.launch_workdir(options)?;
         let prompt = options.get("prompt").map(String::as_str).unwrap_or("");
         let codex = supervisor::codex_program(|name| std::env::var_os(name));
-        let words = if mode == Mode::DefaultCli {
-            let path = std::env::var_os("PATH");
-            let mut words = supervisor::terminal(|n| std::env::var_os(n), path.as_ref())
-                .ok_or_else(|| {
-                    Error::InvalidArgument(format!(
-                        "no terminal emulator found: install one or set {}",
-                        supervisor::TERMINAL_ENV
-                    ))
-                })?;
-            words.push(codex.display().to_string());
-            words.extend(["-C".to_owned(), workdir.display().to_string()]);
-            if !prompt.is_empty() {
-                words.extend(["--".to_owned(), prompt.to_owned()]);
-            }
-            words
+        let (program, args) = split_command(if mode == Mode::DefaultCli {
+            // No overrides: Codex's own provider and login.
+            let none = codex_config::CliOverrides {
+                args: Vec::new(),
+                env_key: codex_config::PROXY_TOKEN_ENV,
+            };
+            in_terminal(&codex, &none, &workdir, prompt)?
         } else {
             supervisor::desktop_command(|n| std::env::var_os(n), &codex)
-        };
-        let mut words = words.into_iter();
-        let program = words.next().map(PathBuf::from).unwrap_or_default();
+        });
         let logs = self.session_dirs()?;
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -676,7 +642,7 @@ impl Service {
             model: String::new(),
             mode,
             program,
-            args: words.collect(),
+            args,
             env: vec![(
                 "CODEX_HOME".to_owned(),
                 self.paths.codex_home.display().to_string(),
@@ -734,6 +700,33 @@ impl Service {
 pub struct Planned {
     pub launch: Launch,
     pub backup: Option<String>,
+}
+
+/// `TERMINAL… CODEX [overrides] -C WORKDIR [-- PROMPT]`: interactive Codex in a terminal.
+fn in_terminal(
+    codex: &std::path::Path,
+    overrides: &codex_config::CliOverrides,
+    workdir: &std::path::Path,
+    prompt: &str,
+) -> Result<Vec<String>, Error> {
+    let path = std::env::var_os("PATH");
+    let mut words =
+        supervisor::terminal(|n| std::env::var_os(n), path.as_ref()).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "no terminal emulator found: install one or set {}",
+                supervisor::TERMINAL_ENV
+            ))
+        })?;
+    words.push(codex.display().to_string());
+    words.extend(supervisor::cli_args(overrides, workdir, prompt));
+    Ok(words)
+}
+
+/// A command's words as program and arguments.
+fn split_command(words: Vec<String>) -> (PathBuf, Vec<String>) {
+    let mut words = words.into_iter();
+    let program = words.next().map(PathBuf::from).unwrap_or_default();
+    (program, words.collect())
 }
 
 /// The `grace_ms` option: SIGTERM to SIGKILL on stop.

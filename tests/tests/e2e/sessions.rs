@@ -217,6 +217,15 @@ trap '' TERM\n\
 : > \"$0.ready\"\n\
 sleep 120\n";
 
+/// An executable stand-in script `name` in `dir`.
+fn stub(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
+    let script = dir.join(name);
+    std::fs::write(&script, body).expect("script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    script
+}
+
 /// Pids of the live (not zombie) processes in process group `pgid`.
 fn group_members(pgid: u32) -> Vec<u32> {
     let mut out = Vec::new();
@@ -242,10 +251,7 @@ fn group_members(pgid: u32) -> Vec<u32> {
 #[tokio::test(flavor = "multi_thread")]
 async fn stop_escalates_to_sigkill_after_the_grace_period() {
     let dir = scratch_dir("stubborn");
-    let script = dir.path().join("codex");
-    std::fs::write(&script, STUBBORN).expect("script");
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
+    let script = stub(dir.path(), "codex", STUBBORN);
 
     let bus = PrivateBus::start(None, &[]);
     let daemon = DaemonProcess::start_with_env(
@@ -428,10 +434,7 @@ async fn a_crash_left_backup_is_restored_before_ready_50_times() {
 #[tokio::test(flavor = "multi_thread")]
 async fn codexctl_launches_lists_and_stops_a_session() {
     let dir = scratch_dir("ctl-session");
-    let script = dir.path().join("codex");
-    std::fs::write(&script, STUBBORN).expect("script");
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
+    let script = stub(dir.path(), "codex", STUBBORN);
     let bus = PrivateBus::start(None, &[]);
     let daemon = DaemonProcess::start_with_env(
         &bus,
@@ -626,10 +629,7 @@ if [ -e \"$0.edit\" ]; then printf '\\n# edited by the user during the session\\
 #[tokio::test(flavor = "multi_thread")]
 async fn a_desktop_session_borrows_config_toml_and_gives_it_back() {
     let dir = scratch_dir("desktop");
-    let script = dir.path().join("codex-desktop");
-    std::fs::write(&script, DESKTOP).expect("script");
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
+    let script = stub(dir.path(), "codex-desktop", DESKTOP);
     let bus = PrivateBus::start(None, &[]);
     let daemon = DaemonProcess::start_with_env(
         &bus,
@@ -719,10 +719,7 @@ async fn a_desktop_session_borrows_config_toml_and_gives_it_back() {
 #[tokio::test(flavor = "multi_thread")]
 async fn codex_default_runs_without_the_launchers_settings() {
     let dir = scratch_dir("default");
-    let script = dir.path().join("codex-desktop");
-    std::fs::write(&script, DESKTOP).expect("script");
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
+    let script = stub(dir.path(), "codex-desktop", DESKTOP);
     let bus = PrivateBus::start(None, &[]);
     let daemon = DaemonProcess::start_with_env(
         &bus,
