@@ -31,6 +31,8 @@ command -v systemd-socket-activate >/dev/null || need_pkgs+=(systemd)
 command -v useradd >/dev/null || need_pkgs+=(passwd)
 command -v runuser >/dev/null || need_pkgs+=(util-linux)
 command -v pgrep >/dev/null || need_pkgs+=(procps)
+# The user bus under `systemd --user` (dbus.socket), for the systemd session test.
+[ -e /usr/lib/systemd/user/dbus.socket ] || need_pkgs+=(dbus-user-session)
 # A real Secret Service for the keyring test.
 command -v gnome-keyring-daemon >/dev/null || need_pkgs+=(gnome-keyring)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
