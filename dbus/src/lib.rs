@@ -109,6 +109,14 @@ pub struct Preset {
 /// Usage of one endpoint and model.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct Usage {
+    /// Hand over the pid of the Codex a `PrepareRun` caller started (same user only). The
+    /// daemon watches it; once it ends the session is exited.
+    fn attach(&self, pid: u32) -> zbus::Result<()>;
+
+    /// The caller of `PrepareRun` reports its Codex's exit code (the daemon cannot read a
+    /// non-child's status).
+    fn report_exit(&self, exit_code: i32) -> zbus::Result<()>;
+
     /// Endpoint id.
     pub endpoint: String,
     /// Model slug.
@@ -136,6 +144,61 @@ pub struct ProxyStatus {
     pub errors: u64,
     /// Per endpoint and model.
     pub usage: Vec<Usage>,
+}
+
+/// Something `Cleanup` found left over from an earlier session.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct CleanupItem {
+    /// `process`, `pid-file`, `socket` or `backup`.
+    pub kind: String,
+    /// Process id (0 for files).
+    pub pid: u32,
+    /// Executable of a process, or the file's path.
+    pub path: String,
+    /// For people: what it is and why it counts as stale.
+    pub description: String,
+    /// What was done: `found` (dry run), `terminated`, `killed`, `removed`, `restored` or
+    /// `failed: <reason>`.
+    pub action: String,
+}
+
+/// What `codexctl run` needs to start Codex in its own terminal for a registered session.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct RunPlan {
+    /// The session object's path; `Attach` the started process to it.
+    pub session: String,
+    /// The Codex program.
+    pub program: String,
+    /// Its arguments (the launcher's `-c` overrides first, then the caller's).
+    pub args: Vec<String>,
+    /// Variables to set (the session's proxy token among them; no provider key).
+    pub env: Vec<(String, String)>,
+    /// Variables to remove (provider keys of the caller's environment).
+    pub env_remove: Vec<String>,
+}
+
+/// One check of `ProbeEndpoint`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ProbeCheck {
+    /// `text`, `tool-call`, `parallel-tool-calls` or `reasoning-pass-back`.
+    pub name: String,
+    /// `ok`, `quirk` (works once adapted; the quirk is recorded) or `failed`.
+    pub verdict: String,
+    /// What was seen.
+    pub detail: String,
+}
+
+/// The result of a real round trip to an endpoint's provider.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ProbeReport {
+    /// Endpoint id.
+    pub endpoint: String,
+    /// Model probed.
+    pub model: String,
+    /// The checks, in the order run.
+    pub checks: Vec<ProbeCheck>,
+    /// The endpoint's quirk overrides after the probe (JSON object; what was recorded).
+    pub quirks_json: String,
 }
 
 /// Errors on the bus, as `io.github.CodexLauncher1.Error.<Variant>` with a message.
@@ -236,6 +299,27 @@ pub trait Manager {
     /// Every session of this daemon run, exited ones included, oldest first.
     fn list_sessions(&self) -> zbus::Result<Vec<zbus::OwnedObjectPath>>;
 
+    /// Find what earlier sessions left behind (Codex Desktop, Electron helpers or
+    /// `codex app-server` processes of this user that no live session owns, matched by
+    /// executable path; stale pid files and sockets; a config.toml backup no session holds)
+    /// and, unless `dry_run`, stop or remove it. Returns what was found and done.
+    fn cleanup(&self, dry_run: bool) -> zbus::Result<Vec<CleanupItem>>;
+
+    /// Register a session whose Codex the caller runs in its own terminal (`codexctl run`).
+    /// Same arguments as `Launch` (mode `cli` implied; `args` option: extra Codex arguments
+    /// as a JSON array of strings). The caller starts `program` and calls `Session.Attach`
+    /// with its pid; the daemon then supervises it by pidfd.
+    fn prepare_run(
+        &self,
+        endpoint: &str,
+        model: &str,
+        options: std::collections::HashMap<String, String>,
+    ) -> zbus::Result<RunPlan>;
+
+    /// Real round trips to the provider (a text turn, a tool call, parallel tool calls, a
+    /// reasoning pass-back turn); quirks found are recorded into the endpoint.
+    fn probe_endpoint(&self, id: &str, model: &str) -> zbus::Result<ProbeReport>;
+
     /// Id of the default endpoint (empty: none).
     #[zbus(property)]
     fn default_endpoint(&self) -> zbus::Result<String>;
@@ -251,6 +335,15 @@ pub trait Manager {
     /// Progress of a model fetch: `stage` is `started`, `done` or `failed`.
     #[zbus(signal)]
     fn fetch_progress(&self, id: &str, stage: &str, message: &str) -> zbus::Result<()>;
+
+    /// A session object was created (launched or registered).
+    #[zbus(signal)]
+    fn session_added(&self, session: zbus::zvariant::ObjectPath<'_>) -> zbus::Result<()>;
+
+    /// config.toml was edited by the user while the launcher had it changed: their edits were
+    /// kept. `aside` is where the launcher's version was saved (empty: merged cleanly).
+    #[zbus(signal)]
+    fn config_merged(&self, path: &str, aside: &str, message: &str) -> zbus::Result<()>;
 }
 
 /// One launched Codex session (`io.github.CodexLauncher1.Session`, at a path from
@@ -280,7 +373,8 @@ pub trait Session {
     #[zbus(property)]
     fn pid(&self) -> zbus::Result<u32>;
 
-    /// `running`, `stopping` or `exited`.
+    /// `starting` (registered, not yet attached), `running`, `stalled` (no proxy traffic and
+    /// no CPU for the stall time), `stopping` or `exited`.
     #[zbus(property)]
     fn state(&self) -> zbus::Result<String>;
 
@@ -292,9 +386,8 @@ pub trait Session {
     #[zbus(property)]
     fn exit_code(&self) -> zbus::Result<i32>;
 
-    /// Requests to the session's endpoint and model since the session started (until it
-    /// exited): usage of the endpoint, not attributed per process, so two sessions on the
-    /// same endpoint and model count each other's traffic.
+    /// Requests the session made: each session gets its own proxy token, so traffic is
+    /// counted per session. Codex Default sessions do not use the proxy (0).
     #[zbus(property(emits_changed_signal = "false"))]
     fn requests(&self) -> zbus::Result<u64>;
 
@@ -309,4 +402,9 @@ pub trait Session {
     /// The session ended (and was reaped); `exit_code` as the property.
     #[zbus(signal)]
     fn exited(&self, exit_code: i32) -> zbus::Result<()>;
+
+    /// No proxy traffic and no CPU time for `idle_secs` (a Desktop window that never came up,
+    /// a hung Codex). Reported, never acted on: the user decides whether to stop it.
+    #[zbus(signal)]
+    fn stalled(&self, idle_secs: u64) -> zbus::Result<()>;
 }
