@@ -109,14 +109,6 @@ pub struct Preset {
 /// Usage of one endpoint and model.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct Usage {
-    /// Hand over the pid of the Codex a `PrepareRun` caller started (same user only). The
-    /// daemon watches it; once it ends the session is exited.
-    fn attach(&self, pid: u32) -> zbus::Result<()>;
-
-    /// The caller of `PrepareRun` reports its Codex's exit code (the daemon cannot read a
-    /// non-child's status).
-    fn report_exit(&self, exit_code: i32) -> zbus::Result<()>;
-
     /// Endpoint id.
     pub endpoint: String,
     /// Model slug.
@@ -338,7 +330,7 @@ pub trait Manager {
 
     /// A session object was created (launched or registered).
     #[zbus(signal)]
-    fn session_added(&self, session: zbus::zvariant::ObjectPath<'_>) -> zbus::Result<()>;
+    fn session_added(&self, session: zbus::ObjectPath<'_>) -> zbus::Result<()>;
 
     /// config.toml was edited by the user while the launcher had it changed: their edits were
     /// kept. `aside` is where the launcher's version was saved (empty: merged cleanly).
@@ -356,6 +348,14 @@ pub trait Session {
     /// SIGTERM to the session's process group, SIGKILL after the grace period. Returns at
     /// once; `Exited` follows.
     fn stop(&self) -> zbus::Result<()>;
+
+    /// Hand over the pid of the Codex a `PrepareRun` caller started (same user only). The
+    /// daemon watches it; once it ends the session is exited.
+    fn attach(&self, pid: u32) -> zbus::Result<()>;
+
+    /// The caller of `PrepareRun` reports its Codex's exit code (the daemon cannot read a
+    /// non-child's status).
+    fn report_exit(&self, exit_code: i32) -> zbus::Result<()>;
 
     /// Endpoint id.
     #[zbus(property)]
