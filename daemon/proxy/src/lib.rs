@@ -122,6 +122,30 @@ pub struct ProxyState {
     stats: Stats,
     usage: std::sync::Mutex<HashMap<(String, String), UsageCounters>>,
     access_token: RwLock<Option<ApiKey>>,
+    /// Per-session tokens (`cls<id>.<secret>`), so traffic is attributed to the session that
+    /// made it.
+    session_tokens: RwLock<HashMap<u64, ApiKey>>,
+    sessions: std::sync::Mutex<HashMap<u64, SessionTraffic>>,
+}
+
+/// Who a request comes from, by its token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    /// No access token is set (standalone proxy): anyone on loopback.
+    Anyone,
+    /// The install-wide token (Codex started by hand with the launcher's config).
+    Launcher,
+    /// A session's own token.
+    Session(u64),
+}
+
+/// Traffic of one session.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SessionTraffic {
+    /// Finished requests and their tokens.
+    pub counters: UsageCounters,
+    /// When its last request arrived.
+    pub last_request: Option<std::time::Instant>,
 }
 
 /// Counters of one endpoint and model.
@@ -135,6 +159,15 @@ pub struct UsageCounters {
     pub output_tokens: u64,
     /// Failed requests.
     pub errors: u64,
+}
+
+impl UsageCounters {
+    fn add(&mut self, input: u64, output: u64, error: bool) {
+        self.requests += 1;
+        self.input_tokens = self.input_tokens.saturating_add(input);
+        self.output_tokens = self.output_tokens.saturating_add(output);
+        self.errors += u64::from(error);
+    }
 }
 
 /// The state could not be built.
@@ -156,6 +189,8 @@ impl ProxyState {
             stats: Stats::default(),
             usage: std::sync::Mutex::default(),
             access_token: RwLock::new(None),
+            session_tokens: RwLock::default(),
+            sessions: std::sync::Mutex::default(),
         })
     }
 
@@ -200,26 +235,94 @@ impl ProxyState {
 
     /// Whether a request's `Authorization` header passes the access check.
     pub fn authorized(&self, authorization: Option<&str>) -> bool {
+        self.caller(authorization).is_some()
+    }
+
+    /// Who sent a request, or `None` when its token is missing or wrong.
+    pub fn caller(&self, authorization: Option<&str>) -> Option<Caller> {
         let guard = self.access_token.read().unwrap_or_else(|e| e.into_inner());
         let Some(token) = guard.as_ref() else {
-            return true;
+            return Some(Caller::Anyone);
         };
-        let Some(given) = authorization.and_then(|a| a.strip_prefix("Bearer ")) else {
-            return false;
-        };
-        constant_time_eq(given.trim().as_bytes(), token.expose().as_bytes())
+        let given = authorization?.strip_prefix("Bearer ")?.trim();
+        if constant_time_eq(given.as_bytes(), token.expose().as_bytes()) {
+            return Some(Caller::Launcher);
+        }
+        // The id in the token only picks which secret to compare with; it is not secret.
+        let id: u64 = given.strip_prefix("cls")?.split_once('.')?.0.parse().ok()?;
+        let tokens = self
+            .session_tokens
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        let expected = tokens.get(&id)?;
+        constant_time_eq(given.as_bytes(), expected.expose().as_bytes())
+            .then_some(Caller::Session(id))
+    }
+
+    /// A token for session `id`, accepted until [`ProxyState::end_session`]. `secret` is
+    /// random material from the caller (hex).
+    pub fn begin_session(&self, id: u64, secret: &str) -> Option<ApiKey> {
+        let token = ApiKey::new(format!("cls{id}.{secret}"))?;
+        self.session_tokens
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, token.clone());
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, SessionTraffic::default());
+        Some(token)
+    }
+
+    /// Stop accepting session `id`'s token; returns its traffic.
+    pub fn end_session(&self, id: u64) -> SessionTraffic {
+        self.session_tokens
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        self.session_traffic(id)
+    }
+
+    /// Traffic of session `id` so far.
+    pub fn session_traffic(&self, id: u64) -> SessionTraffic {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// A request from session `id` arrived.
+    pub fn touch_session(&self, id: u64) {
+        if let Some(t) = self
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&id)
+        {
+            t.last_request = Some(std::time::Instant::now());
+        }
+    }
+
+    /// Count a finished request of session `id`.
+    pub fn record_session_usage(&self, id: u64, input: u64, output: u64, error: bool) {
+        if let Some(t) = self
+            .sessions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&id)
+        {
+            t.counters.add(input, output, error);
+        }
     }
 
     /// Count a finished request for an endpoint and model.
     pub fn record_usage(&self, endpoint: &str, model: &str, input: u64, output: u64, error: bool) {
         let mut map = self.usage.lock().unwrap_or_else(|e| e.into_inner());
-        let c = map
-            .entry((endpoint.to_owned(), model.to_owned()))
-            .or_default();
-        c.requests += 1;
-        c.input_tokens += input;
-        c.output_tokens += output;
-        c.errors += u64::from(error);
+        map.entry((endpoint.to_owned(), model.to_owned()))
+            .or_default()
+            .add(input, output, error);
     }
 
     /// Usage per (endpoint, model).
@@ -256,4 +359,48 @@ pub async fn serve(
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> ProxyState {
+        let state = ProxyState::new(Settings::default()).expect("state");
+        state.set_access_token(ApiKey::new("install-token"));
+        state
+    }
+
+    #[test]
+    fn callers_are_told_apart_by_token() {
+        let state = state();
+        let token = state.begin_session(7, "abc123").expect("token");
+        let bearer = format!("Bearer {}", token.expose());
+        assert_eq!(state.caller(Some(&bearer)), Some(Caller::Session(7)));
+        assert_eq!(
+            state.caller(Some("Bearer install-token")),
+            Some(Caller::Launcher)
+        );
+        assert_eq!(state.caller(Some("Bearer cls7.abc124")), None);
+        assert_eq!(state.caller(Some("Bearer cls8.abc123")), None);
+        assert_eq!(state.caller(Some("Bearer cls.x")), None);
+        assert_eq!(state.caller(None), None);
+        state.record_session_usage(7, 10, 3, false);
+        state.touch_session(7);
+        let ended = state.end_session(7);
+        assert_eq!(ended.counters.requests, 1);
+        assert_eq!(ended.counters.input_tokens, 10);
+        assert!(ended.last_request.is_some());
+        assert_eq!(
+            state.caller(Some(&bearer)),
+            None,
+            "an ended session's token is refused"
+        );
+    }
+
+    #[test]
+    fn without_an_access_token_anyone_passes() {
+        let state = ProxyState::new(Settings::default()).expect("state");
+        assert_eq!(state.caller(None), Some(Caller::Anyone));
+    }
 }

@@ -24,7 +24,7 @@ use crate::backend::{Answer, prepare};
 use crate::error::ProxyError;
 use crate::pump::{OnDone, Pump};
 use crate::upstream::{failure_from_response, failure_from_transport, upstream_headers};
-use crate::{Endpoint, ProxyState};
+use crate::{Caller, Endpoint, ProxyState};
 
 /// The router.
 pub fn router(state: Arc<ProxyState>) -> Router {
@@ -138,9 +138,20 @@ async fn responses(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> HttpResponse {
-    if !authorized(&state, &headers) {
+    let Some(caller) = state.caller(
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    ) else {
         return forbidden();
-    }
+    };
+    let session = match caller {
+        Caller::Session(id) => {
+            state.touch_session(id);
+            Some(id)
+        }
+        Caller::Anyone | Caller::Launcher => None,
+    };
     state.stats.requests.fetch_add(1, Ordering::Relaxed);
     let n = REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!(
@@ -151,7 +162,7 @@ async fn responses(
         stream = tracing::field::Empty,
     );
     let started = Instant::now();
-    let result = handle(state.clone(), endpoint_id, headers, body, n)
+    let result = handle(state.clone(), endpoint_id, headers, body, n, session)
         .instrument(span.clone())
         .await;
     match result {
@@ -181,6 +192,7 @@ async fn handle(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
     n: u64,
+    session: Option<u64>,
 ) -> Result<HttpResponse, ProxyError> {
     let body = body.map_err(|rej| {
         if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -227,6 +239,7 @@ async fn handle(
         state.clone(),
         endpoint.id.clone(),
         req.model.clone(),
+        session,
         req.store != Some(false),
         items,
         tracing::Span::current(),
@@ -336,6 +349,7 @@ fn completion_hook(
     state: Arc<ProxyState>,
     endpoint: String,
     model: String,
+    session: Option<u64>,
     store: bool,
     items: Vec<InputItem>,
     span: tracing::Span,
@@ -351,6 +365,9 @@ fn completion_hook(
             .unwrap_or((0, 0));
         let failed = resp.status == ResponseStatus::Failed;
         state.record_usage(&endpoint, &model, input, output, failed);
+        if let Some(id) = session {
+            state.record_session_usage(id, input, output, failed);
+        }
         state.stats.input_tokens.fetch_add(input, Ordering::Relaxed);
         state
             .stats
