@@ -18,9 +18,18 @@
 //! # Exit codes
 //! The process's exit status; for a death by signal, 128 + the signal number (the shell's
 //! convention: 137 after SIGKILL, 143 after SIGTERM).
+//!
+//! # Attached sessions
+//! `codexctl run` starts Codex itself, in the user's terminal, and hands its pid over
+//! ([`Supervisor::register`], then [`Supervisor::attach`]). That process is not our child: it
+//! is watched through a pidfd (readable once it ends; signals through it cannot reach a
+//! recycled pid), and its exit code is what the caller reports ([`Supervisor::report_exit`]),
+//! since only a parent can read it. Stop signals go to that process alone: it shares its
+//! process group with the caller's shell job.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
+use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -30,6 +39,11 @@ use std::time::{Duration, Instant, SystemTime};
 use rustix::process::{Pid, Signal, WaitId, WaitIdOptions};
 
 use crate::codex_config::CliOverrides;
+
+/// How long a registered session waits for its process before it is given up.
+pub const ATTACH_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long an attached session's end waits for the caller's exit code.
+const REPORT_WAIT: Duration = Duration::from_secs(3);
 
 /// Grace period between SIGTERM and SIGKILL when the caller names none.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
@@ -114,8 +128,13 @@ impl Mode {
 /// Where a session is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
+    /// Registered, waiting for the caller's process ([`Supervisor::attach`]).
+    Starting,
     /// Started, not asked to stop.
     Running,
+    /// Running, but neither traffic nor CPU for the stall time (see the daemon's stall
+    /// watch). Reported only; it goes back to `Running` on activity.
+    Stalled,
     /// SIGTERM sent; SIGKILL follows after the grace period.
     Stopping,
     /// Exited and reaped.
@@ -123,10 +142,12 @@ pub enum State {
 }
 
 impl State {
-    /// `running`, `stopping`, `exited`.
+    /// `starting`, `running`, `stalled`, `stopping`, `exited`.
     pub fn as_str(self) -> &'static str {
         match self {
+            State::Starting => "starting",
             State::Running => "running",
+            State::Stalled => "stalled",
             State::Stopping => "stopping",
             State::Exited => "exited",
         }
@@ -154,6 +175,18 @@ pub struct Session {
     pub exit_code: Option<i32>,
     /// SIGTERM to SIGKILL.
     pub grace: Duration,
+    /// Started by someone else and handed over ([`Supervisor::attach`]).
+    pub attached: bool,
+}
+
+impl Session {
+    /// Alive: not yet stopping or exited.
+    pub fn is_live(&self) -> bool {
+        matches!(
+            self.state,
+            State::Starting | State::Running | State::Stalled
+        )
+    }
 }
 
 /// What to start.
@@ -206,6 +239,17 @@ pub enum SupervisorError {
     /// No session with that id.
     #[error("no session {0}")]
     NotFound(u64),
+    /// The session is not waiting for a process (attached already, or not registered).
+    #[error("session {0} is not waiting for a process")]
+    NotStarting(u64),
+    /// The process handed over cannot be watched (gone, or another user's).
+    #[error("cannot attach pid {pid}: {reason}")]
+    Attach {
+        /// The pid.
+        pid: u32,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// Called once per session, from its waiter thread, after it exited and was reaped.
@@ -213,6 +257,11 @@ pub type ExitHook = Box<dyn Fn(&Session) + Send + Sync>;
 
 struct Shared {
     sessions: Mutex<BTreeMap<u64, Session>>,
+    /// Attached sessions' pidfds (signals go through them).
+    pidfds: Mutex<HashMap<u64, Arc<OwnedFd>>>,
+    /// Exit codes reported for attached sessions.
+    reported: Mutex<HashMap<u64, i32>>,
+    next_id: std::sync::atomic::AtomicU64,
     /// Notified whenever a session exits (stop timers and [`Supervisor::wait_all`] wait on it).
     exited: Condvar,
     on_exit: ExitHook,
@@ -245,14 +294,30 @@ impl Supervisor {
         Supervisor {
             shared: Arc::new(Shared {
                 sessions: Mutex::new(BTreeMap::new()),
+                pidfds: Mutex::default(),
+                reported: Mutex::default(),
+                next_id: std::sync::atomic::AtomicU64::new(1),
                 exited: Condvar::new(),
                 on_exit,
             }),
         }
     }
 
+    /// A session id for [`Supervisor::spawn_as`] or [`Supervisor::register`], so what is
+    /// made for the session (its proxy token) can carry it before it starts.
+    pub fn reserve_id(&self) -> u64 {
+        self.shared
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Start a session.
     pub fn spawn(&self, launch: Launch) -> Result<Session, SupervisorError> {
+        self.spawn_as(self.reserve_id(), launch)
+    }
+
+    /// Start a session under an id from [`Supervisor::reserve_id`].
+    pub fn spawn_as(&self, id: u64, launch: Launch) -> Result<Session, SupervisorError> {
         let mut cmd = Command::new(&launch.program);
         cmd.args(&launch.args).process_group(0).stdin(Stdio::null());
         for key in &launch.env_remove {
@@ -288,7 +353,6 @@ impl Supervisor {
             program: launch.program.clone(),
             source,
         })?;
-        let id = sessions.keys().next_back().map_or(1, |last| last + 1);
         let session = Session {
             id,
             endpoint: launch.endpoint,
@@ -299,6 +363,7 @@ impl Supervisor {
             started: SystemTime::now(),
             exit_code: None,
             grace: launch.grace,
+            attached: false,
         };
         let shared = self.shared.clone();
         let waiter = std::thread::Builder::new().name(format!("session-{id}"));
@@ -336,10 +401,16 @@ impl Supervisor {
     pub fn stop(&self, id: u64, grace: Option<Duration>) -> Result<Session, SupervisorError> {
         let mut sessions = self.shared.lock();
         let session = sessions.get_mut(&id).ok_or(SupervisorError::NotFound(id))?;
-        if session.state != State::Running {
+        if session.state == State::Starting {
+            // Nothing to signal yet: give the registration up.
+            drop(sessions);
+            finish(&self.shared, id, -1);
+            return self.get(id).ok_or(SupervisorError::NotFound(id));
+        }
+        if !session.is_live() {
             return Ok(session.clone());
         }
-        signal_group(session.pid, Signal::TERM);
+        signal_session(&self.shared, session, Signal::TERM);
         session.state = State::Stopping;
         let grace = grace.unwrap_or(session.grace);
         let pid = session.pid;
@@ -360,6 +431,125 @@ impl Supervisor {
             kill_after(&self.shared, id, Duration::ZERO);
         }
         Ok(snapshot)
+    }
+
+    /// Register a session whose process the caller starts (`codexctl run`); it is
+    /// [`State::Starting`] until [`Supervisor::attach`], and given up after
+    /// [`ATTACH_TIMEOUT`]. `launch` is kept for the record (program, env are the caller's).
+    pub fn register(&self, id: u64, launch: &Launch) -> Result<Session, SupervisorError> {
+        let session = Session {
+            id,
+            endpoint: launch.endpoint.clone(),
+            model: launch.model.clone(),
+            mode: launch.mode,
+            pid: 0,
+            state: State::Starting,
+            started: SystemTime::now(),
+            exit_code: None,
+            grace: launch.grace,
+            attached: true,
+        };
+        self.shared.lock().insert(id, session.clone());
+        let shared = self.shared.clone();
+        let timer = std::thread::Builder::new().name(format!("session-{id}-attach"));
+        let spawned = timer.spawn(move || {
+            let deadline = Instant::now() + ATTACH_TIMEOUT;
+            let mut sessions = shared.lock();
+            while sessions
+                .get(&id)
+                .is_some_and(|s| s.state == State::Starting)
+            {
+                let now = Instant::now();
+                if now >= deadline {
+                    drop(sessions);
+                    tracing::warn!(
+                        session = id,
+                        "no process was attached; giving the session up"
+                    );
+                    finish(&shared, id, -1);
+                    return;
+                }
+                sessions = match shared.exited.wait_timeout(sessions, deadline - now) {
+                    Ok((guard, _)) => guard,
+                    Err(p) => p.into_inner().0,
+                };
+            }
+        });
+        if let Err(e) = spawned {
+            self.shared.lock().remove(&id);
+            return Err(SupervisorError::Thread(e));
+        }
+        tracing::info!(session = id, endpoint = %session.endpoint, model = %session.model, "session registered");
+        Ok(session)
+    }
+
+    /// Hand a registered session its process: `pid` must be this user's and alive.
+    pub fn attach(&self, id: u64, pid: u32) -> Result<Session, SupervisorError> {
+        let bad = |reason: String| SupervisorError::Attach { pid, reason };
+        let raw = i32::try_from(pid)
+            .ok()
+            .and_then(Pid::from_raw)
+            .ok_or_else(|| bad("not a pid".into()))?;
+        let pidfd = rustix::process::pidfd_open(raw, rustix::process::PidfdFlags::empty())
+            .map_err(|e| bad(format!("no such process ({e})")))?;
+        // Checked after the pidfd is open: the pidfd pins this very process, so the owner
+        // read is that of the process we will watch.
+        let owner = std::os::unix::fs::MetadataExt::uid(
+            &std::fs::metadata(format!("/proc/{pid}")).map_err(|e| bad(e.to_string()))?,
+        );
+        if owner != rustix::process::getuid().as_raw() {
+            return Err(bad("the process belongs to another user".into()));
+        }
+        let pidfd = Arc::new(pidfd);
+        let mut sessions = self.shared.lock();
+        let session = sessions.get_mut(&id).ok_or(SupervisorError::NotFound(id))?;
+        if session.state != State::Starting {
+            return Err(SupervisorError::NotStarting(id));
+        }
+        session.pid = pid;
+        session.state = State::Running;
+        let snapshot = session.clone();
+        lock(&self.shared.pidfds).insert(id, pidfd.clone());
+        drop(sessions);
+        self.shared.exited.notify_all();
+        let shared = self.shared.clone();
+        let waiter = std::thread::Builder::new().name(format!("session-{id}"));
+        if let Err(e) = waiter.spawn(move || watch_attached(&shared, id, &pidfd)) {
+            finish(&self.shared, id, -1);
+            return Err(SupervisorError::Thread(e));
+        }
+        tracing::info!(session = id, pid, "process attached to the session");
+        Ok(snapshot)
+    }
+
+    /// The exit code the caller of an attached session saw.
+    pub fn report_exit(&self, id: u64, code: i32) -> Result<(), SupervisorError> {
+        let attached = self
+            .shared
+            .lock()
+            .get(&id)
+            .ok_or(SupervisorError::NotFound(id))?
+            .attached;
+        if !attached {
+            return Err(SupervisorError::NotStarting(id));
+        }
+        lock(&self.shared.reported).insert(id, code);
+        self.shared.exited.notify_all();
+        Ok(())
+    }
+
+    /// Mark a live session stalled or active again; whether its state changed.
+    pub fn set_stalled(&self, id: u64, stalled: bool) -> bool {
+        let mut sessions = self.shared.lock();
+        let Some(session) = sessions.get_mut(&id) else {
+            return false;
+        };
+        match (session.state, stalled) {
+            (State::Running, true) => session.state = State::Stalled,
+            (State::Stalled, false) => session.state = State::Running,
+            _ => return false,
+        }
+        true
     }
 
     /// [`Supervisor::stop`] every running session (daemon shutdown).
@@ -391,6 +581,95 @@ impl Supervisor {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// SIGTERM or SIGKILL to a session: its process group, or an attached process alone,
+/// through its pidfd. Called under the session lock (see the module docs).
+fn signal_session(shared: &Shared, session: &Session, signal: Signal) {
+    if !session.attached {
+        signal_group(session.pid, signal);
+        return;
+    }
+    let pidfd = lock(&shared.pidfds).get(&session.id).cloned();
+    if let Some(pidfd) = pidfd
+        && let Err(e) = rustix::process::pidfd_send_signal(&*pidfd, signal)
+    {
+        tracing::debug!(session = session.id, error = %e, "signal not delivered");
+    }
+}
+
+/// Mark a session exited with `code` and tell the hook (once).
+fn finish(shared: &Shared, id: u64, code: i32) {
+    let snapshot = mark_exited(&mut shared.lock(), id, code);
+    if let Some(snapshot) = snapshot {
+        announce(shared, &snapshot);
+    }
+}
+
+/// The session's state change to [`State::Exited`], under the session lock; `None` if it
+/// was exited already.
+fn mark_exited(sessions: &mut BTreeMap<u64, Session>, id: u64, code: i32) -> Option<Session> {
+    let session = sessions.get_mut(&id)?;
+    if session.state == State::Exited {
+        return None;
+    }
+    session.state = State::Exited;
+    session.exit_code = Some(code);
+    Some(session.clone())
+}
+
+/// After [`mark_exited`], without the session lock: wake the waiters, tell the hook.
+fn announce(shared: &Shared, snapshot: &Session) {
+    lock(&shared.pidfds).remove(&snapshot.id);
+    shared.exited.notify_all();
+    tracing::info!(
+        session = snapshot.id,
+        pid = snapshot.pid,
+        exit_code = snapshot.exit_code.unwrap_or(-1),
+        "session exited"
+    );
+    (shared.on_exit)(snapshot);
+}
+
+/// An attached session's watcher: wait for the process to end, then briefly for the
+/// caller's report of its exit code.
+fn watch_attached(shared: &Shared, id: u64, pidfd: &OwnedFd) {
+    loop {
+        let mut fds = [rustix::event::PollFd::new(
+            pidfd,
+            rustix::event::PollFlags::IN,
+        )];
+        match rustix::event::poll(&mut fds, None) {
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => {
+                tracing::warn!(session = id, error = %e, "cannot watch the attached process");
+                break;
+            }
+            Ok(_) => break,
+        }
+    }
+    let deadline = Instant::now() + REPORT_WAIT;
+    let mut reported = lock(&shared.reported);
+    let code = loop {
+        if let Some(code) = reported.remove(&id) {
+            break code;
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            break -1;
+        }
+        // `exited` is notified on reports too; the reported map has its own lock, so wait
+        // in short steps rather than on a condvar tied to another mutex.
+        drop(reported);
+        std::thread::sleep(Duration::from_millis(20).min(deadline - now));
+        reported = lock(&shared.reported);
+    };
+    drop(reported);
+    finish(shared, id, code);
+}
+
 /// SIGTERM or SIGKILL to the group `pid` leads. Failure (ESRCH: the group is gone) is fine.
 fn signal_group(pid: u32, signal: Signal) {
     let pid = i32::try_from(pid).ok().and_then(Pid::from_raw);
@@ -419,7 +698,7 @@ fn kill_after(shared: &Shared, id: u64, grace: Duration) {
                 pid = session.pid,
                 "session ignored SIGTERM; sending SIGKILL"
             );
-            signal_group(session.pid, Signal::KILL);
+            signal_session(shared, session, Signal::KILL);
             return;
         }
         sessions = match shared.exited.wait_timeout(sessions, deadline - now) {
@@ -457,21 +736,12 @@ fn wait_for(shared: &Shared, id: u64, mut child: Child) {
             -1
         }
     };
-    let Some(session) = sessions.get_mut(&id) else {
-        return;
-    };
-    session.state = State::Exited;
-    session.exit_code = Some(code);
-    let snapshot = session.clone();
+    // Marked under the lock the reaping happened under: no signal reaches a recycled pid.
+    let snapshot = mark_exited(&mut sessions, id, code);
     drop(sessions);
-    shared.exited.notify_all();
-    tracing::info!(
-        session = id,
-        pid = snapshot.pid,
-        exit_code = code,
-        "session exited"
-    );
-    (shared.on_exit)(&snapshot);
+    if let Some(snapshot) = snapshot {
+        announce(shared, &snapshot);
+    }
 }
 
 /// The Codex command: [`CODEX_CMD_ENV`], else [`CODEX_BIN_ENV`], else `codex` on `PATH`.
@@ -673,6 +943,53 @@ mod tests {
             sup.stop(99, None),
             Err(SupervisorError::NotFound(99))
         ));
+    }
+
+    #[test]
+    fn an_attached_process_is_watched_stopped_and_its_reported_code_kept() {
+        let (sup, rx) = supervisor();
+        let id = sup.reserve_id();
+        let s = sup
+            .register(id, &launch("codex", &[], DEFAULT_GRACE))
+            .unwrap();
+        assert_eq!((s.state, s.pid, s.attached), (State::Starting, 0, true));
+        assert!(matches!(
+            sup.attach(id, u32::MAX / 2),
+            Err(SupervisorError::Attach { .. })
+        ));
+
+        // The caller's process: our child here, as codex is codexctl's.
+        let mut child = Command::new("/bin/sleep").arg("60").spawn().unwrap();
+        let running = sup.attach(id, child.id()).unwrap();
+        assert_eq!((running.state, running.pid), (State::Running, child.id()));
+        assert!(matches!(
+            sup.attach(id, child.id()),
+            Err(SupervisorError::NotStarting(_))
+        ));
+        assert!(sup.set_stalled(id, true));
+        assert_eq!(sup.get(id).unwrap().state.as_str(), "stalled");
+        assert!(!sup.set_stalled(id, true), "already stalled");
+
+        sup.stop(id, None).unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(15), "SIGTERM through the pidfd");
+        sup.report_exit(id, 143).unwrap();
+        let done = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!((done.id, done.exit_code), (id, Some(143)));
+    }
+
+    #[test]
+    fn a_registration_stopped_before_attach_ends_at_once() {
+        let (sup, rx) = supervisor();
+        let id = sup.reserve_id();
+        sup.register(id, &launch("codex", &[], DEFAULT_GRACE))
+            .unwrap();
+        sup.stop(id, None).unwrap();
+        let done = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(
+            (done.id, done.state, done.exit_code),
+            (id, State::Exited, Some(-1))
+        );
     }
 
     #[test]
