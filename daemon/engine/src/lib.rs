@@ -16,13 +16,15 @@
 //! - [`keys`]: the 0600 fallback key file.
 //! - [`codex_config`], [`catalog`], [`backup`]: what a session tells Codex, and the
 //!   backup of config.toml around sessions that edit it.
-//! - [`supervisor`]: sessions as process groups: spawn, stop, reap.
+//! - [`supervisor`]: sessions as process groups: spawn, stop, reap; attached processes.
+//! - [`procfs`], [`stall`], [`cleanup`]: what `/proc` says, stall detection, Kill & Cleanup.
 
 #![deny(missing_docs)]
 
 pub mod atomic;
 pub mod backup;
 pub mod catalog;
+pub mod cleanup;
 pub mod codex_config;
 pub mod discovery;
 pub mod keys;
@@ -30,6 +32,8 @@ pub mod legacy;
 pub mod model;
 pub mod paths;
 pub mod presets;
+pub mod procfs;
 pub mod profile;
+pub mod stall;
 pub mod store;
 pub mod supervisor;
