@@ -30,6 +30,12 @@ pub enum ProxyError {
     /// The request body is too large.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// The request body could not be read (a broken chunked encoding, a client that hung up).
+    #[error("cannot read the request body: {0}")]
+    UnreadableBody(String),
+    /// The route exists, but not for this HTTP method.
+    #[error("method not allowed: this route takes {0}")]
+    MethodNotAllowed(&'static str),
     /// The upstream failed before streaming began.
     #[error("{}", .0.message)]
     Upstream(Failure),
@@ -50,6 +56,8 @@ impl ProxyError {
             }
             ProxyError::UnknownEndpoint(_) => StatusCode::NOT_FOUND,
             ProxyError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ProxyError::UnreadableBody(_) => StatusCode::BAD_REQUEST,
+            ProxyError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ProxyError::Upstream(f) | ProxyError::FailedResponse(f) => match f.kind {
                 FailureKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
                 FailureKind::ContextLength
@@ -69,7 +77,9 @@ impl ProxyError {
             ProxyError::BadRequest(_)
             | ProxyError::PreviousResponseNotFound(_)
             | ProxyError::UnknownEndpoint(_)
-            | ProxyError::PayloadTooLarge => tracing::Level::INFO,
+            | ProxyError::PayloadTooLarge
+            | ProxyError::UnreadableBody(_)
+            | ProxyError::MethodNotAllowed(_) => tracing::Level::INFO,
             ProxyError::Upstream(f) | ProxyError::FailedResponse(f) if f.kind.retryable() => {
                 tracing::Level::WARN
             }
@@ -87,6 +97,8 @@ impl ProxyError {
             | ProxyError::PreviousResponseNotFound(_)
             | ProxyError::UnknownEndpoint(_)
             | ProxyError::PayloadTooLarge
+            | ProxyError::UnreadableBody(_)
+            | ProxyError::MethodNotAllowed(_)
             | ProxyError::Internal(_) => false,
         }
     }
@@ -100,6 +112,8 @@ impl ProxyError {
             }
             ProxyError::UnknownEndpoint(_) => ("invalid_request_error", "endpoint_not_found"),
             ProxyError::PayloadTooLarge => ("invalid_request_error", "request_too_large"),
+            ProxyError::UnreadableBody(_) => ("invalid_request_error", "invalid_request"),
+            ProxyError::MethodNotAllowed(_) => ("invalid_request_error", "method_not_allowed"),
             ProxyError::Upstream(f) | ProxyError::FailedResponse(f) => match f.kind {
                 FailureKind::RateLimited => ("rate_limit_error", "rate_limit_exceeded"),
                 FailureKind::ContextLength => ("invalid_request_error", "context_length_exceeded"),

@@ -40,6 +40,7 @@ pub fn router(state: Arc<ProxyState>) -> Router {
         .route("/e/{endpoint}/models", get(models_named))
         .route("/healthz", get(healthz))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -51,6 +52,20 @@ async fn healthz() -> impl IntoResponse {
 async fn not_found() -> HttpResponse {
     let body = json!({"error": {"message": "no such route", "type": "invalid_request_error", "param": null, "code": "not_found"}});
     (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+}
+
+async fn method_not_allowed(uri: axum::http::Uri) -> HttpResponse {
+    // Every route takes one method: the models routes and /healthz GET, the rest POST.
+    let path = uri.path();
+    let allowed = if path.ends_with("/models") || path == "/healthz" {
+        "GET"
+    } else {
+        "POST"
+    };
+    let mut resp = ProxyError::MethodNotAllowed(allowed).into_response();
+    resp.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allowed));
+    resp
 }
 
 async fn models_default(State(state): State<Arc<ProxyState>>, headers: HeaderMap) -> HttpResponse {
@@ -198,7 +213,7 @@ async fn handle(
         if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ProxyError::PayloadTooLarge
         } else {
-            ProxyError::Internal(rej.body_text())
+            ProxyError::UnreadableBody(rej.body_text())
         }
     })?;
     let endpoint = state.endpoint(endpoint_id.as_deref()).ok_or_else(|| {

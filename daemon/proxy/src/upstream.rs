@@ -161,7 +161,7 @@ pub async fn failure_from_response(endpoint: &Endpoint, resp: reqwest::Response)
     };
     tracing::debug!(status = status.as_u16(), body = %body, "upstream error body");
     let kind = FailureKind::from_status(status.as_u16(), &body);
-    let detail = error_detail(&body);
+    let detail = error_detail(status.as_u16(), &body);
     let reason = status.canonical_reason().unwrap_or("error");
     let message = match kind {
         FailureKind::Auth => format!(
@@ -234,7 +234,7 @@ async fn read_bounded(mut resp: reqwest::Response) -> String {
 
 /// The provider's own message out of an error body (OpenAI / Anthropic / plain shapes), for
 /// the user. HTML pages (Cloudflare) are summarised instead of dumped.
-fn error_detail(body: &str) -> String {
+fn error_detail(status: u16, body: &str) -> String {
     let trimmed = body.trim();
     if trimmed.is_empty() {
         return String::new();
@@ -252,10 +252,13 @@ fn error_detail(body: &str) -> String {
         return format!(": {}", truncate(trimmed, 300));
     }
     if trimmed.starts_with('<') {
-        let hint = if trimmed.contains("1010")
-            || trimmed.to_ascii_lowercase().contains("cloudflare")
-        {
+        let cloudflare = trimmed.to_ascii_lowercase().contains("cloudflare");
+        // A block (403, "error code: 1010") is about this client; a 5xx page (520–526) is
+        // the provider's origin failing behind the CDN, which a User-Agent does not change.
+        let hint = if (status == 403 && cloudflare) || trimmed.contains("1010") {
             " (a Cloudflare block page; enabling the browser User-Agent for this endpoint may help)"
+        } else if cloudflare {
+            " (a Cloudflare error page: the provider's servers behind Cloudflare failed or could not be reached)"
         } else {
             " (an HTML page instead of an API error)"
         };
@@ -423,7 +426,10 @@ mod tests {
 
     #[test]
     fn summarises_html_and_json_errors() {
-        assert!(error_detail("<html>error code: 1010</html>").contains("Cloudflare"));
-        assert_eq!(error_detail(r#"{"error":{"message":"bad"}}"#), ": bad");
+        assert!(error_detail(403, "<html>error code: 1010</html>").contains("block page"));
+        let origin = error_detail(520, "<html><p>Cloudflare Ray ID: 8f</p></html>");
+        assert!(origin.contains("Cloudflare error page") && !origin.contains("User-Agent"));
+        assert!(error_detail(502, "<html>nginx</html>").contains("an HTML page"));
+        assert_eq!(error_detail(400, r#"{"error":{"message":"bad"}}"#), ": bad");
     }
 }

@@ -313,6 +313,45 @@ impl Reply {
     pub fn cloudflare_block() -> Reply {
         Reply::Fail(Failure::CloudflareBlock)
     }
+
+    /// The HTML page a CDN in front of the provider answers with when the origin fails
+    /// (Cloudflare's 520 "Web server is returning an unknown error", 522 timed out, ...): HTML
+    /// where the client expects JSON, with a 5xx status.
+    pub fn cloudflare_origin_error(status: u16) -> Reply {
+        Reply::Status {
+            status,
+            headers: vec![
+                ("content-type".into(), "text/html; charset=UTF-8".into()),
+                ("server".into(), "cloudflare".into()),
+            ],
+            body: format!(
+                "<!DOCTYPE html>\n<html><head><title>api.example | {status}: Web server is \
+                 returning an unknown error</title></head><body><h1>Error code {status}</h1>\
+                 <p>There is an unknown connection issue between Cloudflare and the origin web \
+                 server.</p><p>Cloudflare Ray ID: 8f00000000000000</p></body></html>\n"
+            ),
+        }
+    }
+
+    /// A bare status with an OpenAI-style JSON error body (no Retry-After or other headers).
+    pub fn status_json(status: u16, message: &str) -> Reply {
+        Reply::Status {
+            status,
+            headers: Vec::new(),
+            body: serde_json::json!({"error": {"message": message, "type": "server_error",
+                "param": null, "code": null}})
+            .to_string(),
+        }
+    }
+
+    /// A 200 stream holding one `data:` line of `bytes` bytes that never ends (no newline),
+    /// then EOF: a hostile or broken upstream that would make a naive parser buffer forever.
+    pub fn long_line(bytes: usize) -> Reply {
+        let mut line = String::with_capacity(bytes + 6);
+        line.push_str("data: ");
+        line.extend(std::iter::repeat_n('x', bytes));
+        Reply::Garbage(line)
+    }
 }
 
 /// An HTTP answer the wire modules produce before streaming: status, headers, body.

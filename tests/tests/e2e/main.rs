@@ -9,5 +9,6 @@ mod codex_exec;
 mod codexctl;
 mod conformance;
 mod daemon;
+mod faults;
 mod proxy_http;
 mod sessions;
