@@ -11,4 +11,5 @@ mod conformance;
 mod daemon;
 mod faults;
 mod proxy_http;
+mod secrets;
 mod sessions;
