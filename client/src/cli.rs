@@ -93,6 +93,25 @@ pub enum Command {
         effort: Option<String>,
     },
 
+    /// Run Codex here, in this terminal, on an endpoint; the daemon supervises it.
+    #[command(
+        after_help = "The daemon prepares the session (model catalog, its own proxy token, no provider key\nin Codex's environment) and watches the Codex this command starts. config.toml is not\nchanged. The exit code is Codex's.\n\nExamples:\n  codexctl run\n  codexctl run -e deepseek -m deepseek-reasoner\n  codexctl run -e kimi -- --full-auto \"fix the failing test\""
+    )]
+    Run {
+        /// Endpoint id (default: the default endpoint).
+        #[arg(short, long)]
+        endpoint: Option<String>,
+        /// Model (default: the endpoint's default model).
+        #[arg(short, long)]
+        model: Option<String>,
+        /// Reasoning effort (e.g. low, medium, high).
+        #[arg(long)]
+        effort: Option<String>,
+        /// Arguments for Codex, after `--`.
+        #[arg(last = true)]
+        codex_args: Vec<String>,
+    },
+
     /// Sessions the daemon started, running and ended.
     #[command(after_help = "Examples:\n  codexctl sessions\n  codexctl sessions --json")]
     Sessions,
@@ -102,6 +121,16 @@ pub enum Command {
     Stop {
         /// Session number (from `codexctl sessions`) or object path.
         session: String,
+    },
+
+    /// Kill & Cleanup: stop what earlier sessions left behind and remove stale files.
+    #[command(
+        after_help = "Finds Codex Desktop, Electron helper and `codex app-server` processes of yours that no\nlive session owns (matched by executable path, never by name), sessions a crashed daemon\nleft running, stale pid files, Codex Desktop singleton locks of dead processes, and\nconfig.toml backups no session holds (restored). Processes get SIGTERM, then SIGKILL.\nExits 1 when something could not be removed.\n\nExamples:\n  codexctl cleanup --dry-run\n  codexctl cleanup\n  codexctl cleanup --json"
+    )]
+    Cleanup {
+        /// Only list what would be stopped or removed.
+        #[arg(long)]
+        dry_run: bool,
     },
 
     /// Show the daemon's log (journalctl --user -u codex-launcherd).

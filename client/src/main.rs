@@ -40,7 +40,7 @@ async fn main() -> ExitCode {
         }
     };
     match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             let style = output::Style::stderr();
             output::err(&format!("{} {}", style.red("error:"), e.message));
@@ -49,7 +49,8 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<()> {
+/// The command's exit code on success (`run` passes Codex's on).
+async fn run(cli: Cli) -> Result<u8> {
     let json = cli.json;
     // Commands that need no daemon first, so they work without a bus.
     match cli.command {
@@ -58,7 +59,7 @@ async fn run(cli: Cli) -> Result<()> {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut cmd, "codexctl", &mut buf);
             output::out_raw(&String::from_utf8_lossy(&buf));
-            return Ok(());
+            return Ok(0);
         }
         Command::Man => {
             let mut buf = Vec::new();
@@ -66,15 +67,15 @@ async fn run(cli: Cli) -> Result<()> {
                 .render(&mut buf)
                 .map_err(|e| error::CliError::new(error::Kind::Other, format!("man page: {e}")))?;
             output::out_raw(&String::from_utf8_lossy(&buf));
-            return Ok(());
+            return Ok(0);
         }
-        Command::Logs { follow } => return system::logs(follow),
-        Command::Doctor => return system::doctor(json).await,
+        Command::Logs { follow } => return system::logs(follow).map(|()| 0),
+        Command::Doctor => return system::doctor(json).await.map(|()| 0),
         _ => {}
     }
     let conn = bus::connect().await?;
     let m = bus::manager(&conn).await?;
-    match cli.command {
+    let done = match cli.command {
         Command::Status => commands::status(&m, json).await,
         Command::Endpoint(cmd) => endpoint::run(&m, cmd, json).await,
         Command::Preset(PresetCommand::List) => commands::preset_list(&m, json).await,
@@ -112,12 +113,28 @@ async fn run(cli: Cli) -> Result<()> {
             };
             sessions::launch(&conn, &m, args, json).await
         }
+        Command::Run {
+            endpoint,
+            model,
+            effort,
+            codex_args,
+        } => {
+            let args = sessions::RunArgs {
+                endpoint,
+                model,
+                effort,
+                codex_args,
+            };
+            return sessions::run_here(&conn, &m, args).await;
+        }
+        Command::Cleanup { dry_run } => sessions::cleanup(&m, dry_run, json).await,
         Command::Sessions => sessions::list(&conn, &m, json).await,
         Command::Stop { session } => sessions::stop(&conn, &m, &session, json).await,
         Command::Completions { .. } | Command::Man | Command::Logs { .. } | Command::Doctor => {
             Ok(())
         }
-    }
+    };
+    done.map(|()| 0)
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! `codexctl launch`, `sessions`, `stop`: Codex sessions the daemon supervises.
+//! `codexctl launch`, `run`, `sessions`, `stop`, `cleanup`: Codex sessions the daemon
+//! supervises, and what old ones left behind.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -17,6 +18,14 @@ pub struct LaunchArgs {
     pub prompt: Option<String>,
     pub workdir: Option<PathBuf>,
     pub effort: Option<String>,
+}
+
+/// What `codexctl run` was asked.
+pub struct RunArgs {
+    pub endpoint: Option<String>,
+    pub model: Option<String>,
+    pub effort: Option<String>,
+    pub codex_args: Vec<String>,
 }
 
 /// One session, as `sessions --json` prints it (stable field names).
@@ -67,6 +76,140 @@ async fn describe(conn: &zbus::Connection, path: &str) -> Result<SessionJson> {
         tokens_in: s.tokens_in().await?,
         tokens_out: s.tokens_out().await?,
     })
+}
+
+async fn default_endpoint(m: &ManagerProxy<'_>) -> Result<String> {
+    let d = m.default_endpoint().await?;
+    if d.is_empty() {
+        return Err(CliError::new(
+            Kind::Usage,
+            "no default endpoint: pass -e ENDPOINT (codexctl endpoint list)",
+        ));
+    }
+    Ok(d)
+}
+
+/// `codexctl run [-e E] [-m M] [-- ARGS…]`: Codex in this terminal, supervised by the
+/// daemon. Returns Codex's exit code (128 + signal after a signal).
+pub async fn run_here(conn: &zbus::Connection, m: &ManagerProxy<'_>, args: RunArgs) -> Result<u8> {
+    let endpoint = match args.endpoint {
+        Some(e) => e,
+        None => default_endpoint(m).await?,
+    };
+    let cwd = std::env::current_dir()
+        .map_err(|e| CliError::new(Kind::Io, format!("no current directory: {e}")))?;
+    let mut options = HashMap::from([("workdir".to_owned(), cwd.display().to_string())]);
+    if let Some(e) = args.effort {
+        options.insert("effort".to_owned(), e);
+    }
+    if !args.codex_args.is_empty() {
+        let json = serde_json::to_string(&args.codex_args)
+            .map_err(|e| CliError::new(Kind::Other, format!("arguments: {e}")))?;
+        options.insert("args".to_owned(), json);
+    }
+    let model = args.model.unwrap_or_default();
+    let plan = m.prepare_run(&endpoint, &model, options).await?;
+    let session = session_proxy(conn, &plan.session).await?;
+
+    let mut cmd = std::process::Command::new(&plan.program);
+    cmd.args(&plan.args);
+    for var in &plan.env_remove {
+        cmd.env_remove(var);
+    }
+    cmd.envs(plan.env.iter().map(|(k, v)| (k, v)));
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            // Gives the registration up at once.
+            let _ = session.stop().await;
+            return Err(CliError::new(
+                Kind::Io,
+                format!(
+                    "cannot start {}: {e} (set CODEX_BIN or CODEX_LAUNCHER_CODEX_CMD for the daemon)",
+                    plan.program
+                ),
+            ));
+        }
+    };
+    if let Err(e) = session.attach(child.id()).await {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e.into());
+    }
+    // Ctrl-C belongs to Codex (it reads it in raw mode; a stray SIGINT must not take this
+    // process, which reports the exit, down first).
+    let swallow = tokio::spawn(async { while tokio::signal::ctrl_c().await.is_ok() {} });
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .map_err(|e| CliError::new(Kind::Other, format!("waiting for Codex: {e}")))?
+        .map_err(|e| CliError::new(Kind::Io, format!("waiting for Codex: {e}")))?;
+    swallow.abort();
+    let code = status
+        .code()
+        .or_else(|| std::os::unix::process::ExitStatusExt::signal(&status).map(|s| 128 + s))
+        .unwrap_or(1);
+    let _ = session.report_exit(code).await;
+    Ok(u8::try_from(code).unwrap_or(1))
+}
+
+/// One cleanup item, as `cleanup --json` prints it.
+#[derive(Debug, Serialize)]
+struct CleanupJson {
+    kind: String,
+    pid: u32,
+    path: String,
+    description: String,
+    action: String,
+}
+
+/// `codexctl cleanup [--dry-run]`
+pub async fn cleanup(m: &ManagerProxy<'_>, dry_run: bool, json: bool) -> Result<()> {
+    let items = m.cleanup(dry_run).await?;
+    let failed = items
+        .iter()
+        .filter(|i| i.action.starts_with("failed"))
+        .count();
+    if json {
+        let out: Vec<CleanupJson> = items
+            .into_iter()
+            .map(|i| CleanupJson {
+                kind: i.kind,
+                pid: i.pid,
+                path: i.path,
+                description: i.description,
+                action: i.action,
+            })
+            .collect();
+        output::json(&out)?;
+    } else if items.is_empty() {
+        output::out("nothing to clean up");
+    } else {
+        let mut t = Table::new(&["KIND", "PID", "ACTION", "PATH", "WHAT"]);
+        for i in &items {
+            t.row(vec![
+                i.kind.clone(),
+                if i.pid == 0 {
+                    "-".into()
+                } else {
+                    i.pid.to_string()
+                },
+                i.action.clone(),
+                i.path.clone(),
+                i.description.clone(),
+            ]);
+        }
+        t.print();
+        if dry_run {
+            output::out("(dry run: nothing was changed; run `codexctl cleanup` to do it)");
+        }
+    }
+    if failed > 0 {
+        return Err(CliError::new(
+            Kind::Other,
+            format!("{failed} item(s) could not be cleaned up (see above)"),
+        ));
+    }
+    Ok(())
 }
 
 /// `codexctl launch MODE …`

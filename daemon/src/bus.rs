@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use codex_launcher_dbus::{EndpointInfo, EndpointSpec, Error, ModelSpec, Preset, ProxyStatus};
+use codex_launcher_dbus::{
+    CleanupItem, EndpointInfo, EndpointSpec, Error, ModelSpec, Preset, ProbeReport, ProxyStatus,
+    RunPlan,
+};
 use zbus::OwnedObjectPath;
 use zbus::object_server::SignalEmitter;
 
@@ -186,9 +189,51 @@ impl Manager {
         mode: &str,
         options: HashMap<String, String>,
         #[zbus(connection)] conn: &zbus::Connection,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
     ) -> Result<OwnedObjectPath, Error> {
-        self.sessions
-            .launch(&self.service, conn, endpoint, model, mode, &options)
+        let path = self
+            .sessions
+            .launch(conn, endpoint, model, mode, &options)
+            .await?;
+        let _ = Self::session_added(&emitter, path.as_ref()).await;
+        Ok(path)
+    }
+
+    #[zbus(out_args("removed"))]
+    async fn cleanup(&self, dry_run: bool) -> Result<Vec<CleanupItem>, Error> {
+        let sessions = self.sessions.clone();
+        self.on_tokio(async move {
+            tokio::task::spawn_blocking(move || sessions.cleanup(dry_run))
+                .await
+                .map_err(|e| Error::Internal(format!("cleanup failed: {e}")))
+        })
+        .await
+    }
+
+    #[zbus(out_args("plan"))]
+    async fn prepare_run(
+        &self,
+        endpoint: &str,
+        model: &str,
+        options: HashMap<String, String>,
+        #[zbus(connection)] conn: &zbus::Connection,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+    ) -> Result<RunPlan, Error> {
+        let plan = self
+            .sessions
+            .prepare_run(conn, endpoint, model, &options)
+            .await?;
+        if let Ok(path) = zbus::ObjectPath::try_from(plan.session.as_str()) {
+            let _ = Self::session_added(&emitter, path).await;
+        }
+        Ok(plan)
+    }
+
+    #[zbus(out_args("report"))]
+    async fn probe_endpoint(&self, id: &str, model: &str) -> Result<ProbeReport, Error> {
+        let service = self.service.clone();
+        let (id, model) = (id.to_owned(), model.to_owned());
+        self.on_tokio(async move { service.probe(&id, &model).await })
             .await
     }
 
@@ -211,6 +256,20 @@ impl Manager {
     async fn proxy_address(&self) -> String {
         format!("http://{}", self.service.proxy_addr)
     }
+
+    #[zbus(signal)]
+    pub async fn session_added(
+        emitter: &SignalEmitter<'_>,
+        session: zbus::ObjectPath<'_>,
+    ) -> zbus::Result<()>;
+
+    #[zbus(signal)]
+    pub async fn config_merged(
+        emitter: &SignalEmitter<'_>,
+        path: &str,
+        aside: &str,
+        message: &str,
+    ) -> zbus::Result<()>;
 
     #[zbus(signal)]
     async fn fetch_progress(

@@ -9,6 +9,7 @@ mod bus;
 mod daemon;
 mod keyring;
 mod logging;
+mod probe;
 mod service;
 mod sessions;
 mod standalone;

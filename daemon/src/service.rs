@@ -30,7 +30,18 @@ const MAX_KEY: usize = 4096;
 /// Largest pasted text / bundle.
 const MAX_TEXT: usize = 4 * 1024 * 1024;
 /// Options `Launch` takes (anything else is refused: a typo must not pass silently).
-const LAUNCH_OPTIONS: [&str; 4] = ["prompt", "workdir", "effort", "grace_ms"];
+const LAUNCH_OPTIONS: [&str; 6] = [
+    "prompt",
+    "workdir",
+    "effort",
+    "grace_ms",
+    "stall_secs",
+    "args",
+];
+/// Longest stall time a session may ask for (a day).
+const MAX_STALL_SECS: u64 = 86_400;
+/// Env var with the default stall time in seconds.
+pub const STALL_ENV: &str = "CODEX_LAUNCHER_STALL_SECS";
 /// Longest grace period a session may ask for.
 const MAX_GRACE_MS: u64 = 600_000;
 
@@ -42,8 +53,6 @@ pub struct Service {
     key_cache: Mutex<HashMap<String, String>>,
     pub proxy: Arc<ProxyState>,
     pub proxy_addr: SocketAddr,
-    /// The proxy's access token, handed to sessions (never a provider key).
-    token: String,
 }
 
 fn store_err(e: StoreError) -> Error {
@@ -69,7 +78,6 @@ impl Service {
         keys: KeyStore,
         proxy: Arc<ProxyState>,
         proxy_addr: SocketAddr,
-        token: String,
     ) -> anyhow::Result<Service> {
         let store = EndpointStore::load(&paths.endpoints_file())?;
         let svc = Service {
@@ -79,7 +87,6 @@ impl Service {
             key_cache: Mutex::default(),
             proxy,
             proxy_addr,
-            token,
         };
         svc.reload_keys().await;
         svc.refresh_proxy();
@@ -477,6 +484,27 @@ impl Service {
                 "unknown mode `{mode}` (cli, exec, desktop, default-cli or default-desktop)"
             ))
         })?;
+        self.plan(endpoint_id, model, mode, options)
+    }
+
+    /// What `PrepareRun` hands the caller: `codex` with the session's overrides, run by the
+    /// caller in its own terminal.
+    pub fn plan_run(
+        &self,
+        endpoint_id: &str,
+        model: &str,
+        options: &HashMap<String, String>,
+    ) -> Result<Planned, Error> {
+        self.plan(endpoint_id, model, Mode::Run, options)
+    }
+
+    fn plan(
+        &self,
+        endpoint_id: &str,
+        model: &str,
+        mode: Mode,
+        options: &HashMap<String, String>,
+    ) -> Result<Planned, Error> {
         if let Some(bad) = options
             .keys()
             .find(|k| !LAUNCH_OPTIONS.contains(&k.as_str()))
@@ -486,8 +514,17 @@ impl Service {
                 LAUNCH_OPTIONS.join(", ")
             )));
         }
+        let stall = stall_time(options)?;
+        let extra_args = run_args(options)?;
+        if !extra_args.is_empty() && mode != Mode::Run {
+            return Err(Error::InvalidArgument(
+                "the `args` option is for PrepareRun only".into(),
+            ));
+        }
         if matches!(mode, Mode::DefaultCli | Mode::DefaultDesktop) {
-            return self.plan_default_session(mode, options);
+            let mut planned = self.plan_default_session(mode, options)?;
+            planned.stall = stall;
+            return Ok(planned);
         }
         let endpoint = lock(&self.store)
             .get(endpoint_id)
@@ -511,16 +548,19 @@ impl Service {
         let grace = launch_grace(options)?;
         let workdir = self.launch_workdir(options)?;
         let prompt = options.get("prompt").map(String::as_str).unwrap_or("");
-        let secret = if target.is_native() {
-            // Native OpenAI: Codex talks to OpenAI itself, so this one key goes to it.
-            lock(&self.key_cache)
-                .get(&endpoint.id)
-                .cloned()
-                .ok_or_else(|| {
-                    Error::InvalidArgument(format!("endpoint `{endpoint_id}` has no key"))
-                })?
+        // Native OpenAI: Codex talks to OpenAI itself, so this one key goes to it. Otherwise
+        // the session's own proxy token is added by the caller ([`Planned::token_env`]).
+        let native_key = if target.is_native() {
+            Some(
+                lock(&self.key_cache)
+                    .get(&endpoint.id)
+                    .cloned()
+                    .ok_or_else(|| {
+                        Error::InvalidArgument(format!("endpoint `{endpoint_id}` has no key"))
+                    })?,
+            )
         } else {
-            self.token.clone()
+            None
         };
 
         // Base instructions: the launcher's own. Reading Codex's (`codex debug models
@@ -543,6 +583,14 @@ impl Service {
                 (codex, supervisor::exec_args(&overrides, &workdir, prompt))
             }
             Mode::Cli => split_command(in_terminal(&codex, &overrides, &workdir, prompt)?),
+            Mode::Run => {
+                let mut args = supervisor::cli_args(&overrides, &workdir, "");
+                args.extend(extra_args);
+                if !prompt.is_empty() {
+                    args.push(prompt.to_owned());
+                }
+                (codex, args)
+            }
             // The default modes returned above, from plan_default_session.
             Mode::Desktop | Mode::DefaultCli | Mode::DefaultDesktop => {
                 split_command(supervisor::desktop_command(|n| std::env::var_os(n), &codex))
@@ -568,19 +616,24 @@ impl Service {
             mode,
             program,
             args,
-            env: vec![
-                (
-                    "CODEX_HOME".to_owned(),
-                    self.paths.codex_home.display().to_string(),
-                ),
-                (overrides.env_key.to_owned(), secret),
-            ],
+            env: [(
+                "CODEX_HOME".to_owned(),
+                self.paths.codex_home.display().to_string(),
+            )]
+            .into_iter()
+            .chain(native_key.map(|key| (overrides.env_key.to_owned(), key)))
+            .collect(),
             env_remove: supervisor::scrubbed_env(std::env::vars_os().map(|(k, _)| k)),
             cwd: Some(workdir),
             log: Some(logs.join(format!("{stamp}-{}.log", endpoint.id))),
             grace,
         };
-        Ok(Planned { launch, backup })
+        Ok(Planned {
+            launch,
+            backup,
+            token_env: (!target.is_native()).then_some(overrides.env_key),
+            stall,
+        })
     }
 
     /// The `workdir` option: an absolute directory, default the home directory.
@@ -655,6 +708,8 @@ impl Service {
         Ok(Planned {
             launch,
             backup: Some(key),
+            token_env: None,
+            stall: None,
         })
     }
 
@@ -682,16 +737,43 @@ impl Service {
 
     /// The Desktop session under `key` ended (or never started): release its backup; the
     /// last one out restores config.toml, keeping edits the user made meanwhile.
-    pub fn end_desktop_config(&self, key: &str) {
+    pub fn end_desktop_config(&self, key: &str) -> Option<ConfigMerged> {
         match Backups::at(&self.paths.state).release(key) {
             Ok(backup::Release::Restored(report)) if report.user_edited() => {
-                tracing::warn!(backup = key, "config.toml restored; {report}")
+                tracing::warn!(backup = key, "config.toml restored; {report}");
+                return Some(ConfigMerged::from_report(&report));
             }
             Ok(backup::Release::Restored(report)) => {
                 tracing::info!(backup = key, "config.toml restored; {report}")
             }
             Ok(_) => tracing::debug!(backup = key, "config.toml still used by another session"),
             Err(e) => tracing::error!(backup = key, error = %e, "cannot restore config.toml"),
+        }
+        None
+    }
+}
+
+/// The user edited config.toml during a session; what `ConfigMerged` tells them.
+#[derive(Debug, Clone)]
+pub struct ConfigMerged {
+    pub path: String,
+    pub aside: String,
+    pub message: String,
+}
+
+impl ConfigMerged {
+    fn from_report(report: &backup::RestoreReport) -> ConfigMerged {
+        let aside = match &report.outcome {
+            backup::Outcome::Merged { aside } => Some(aside.clone()),
+            backup::Outcome::KeptDeleted { aside } | backup::Outcome::Unmergeable { aside, .. } => {
+                aside.clone()
+            }
+            _ => None,
+        };
+        ConfigMerged {
+            path: report.config.display().to_string(),
+            aside: aside.map(|a| a.display().to_string()).unwrap_or_default(),
+            message: report.to_string(),
         }
     }
 }
@@ -700,6 +782,47 @@ impl Service {
 pub struct Planned {
     pub launch: Launch,
     pub backup: Option<String>,
+    /// The variable that carries the session's proxy token (`None`: no proxy, no token).
+    pub token_env: Option<&'static str>,
+    /// The session's own stall time (`None`: the daemon's).
+    pub stall: Option<std::time::Duration>,
+}
+
+/// The daemon's stall time: [`STALL_ENV`], else the engine's default.
+pub fn default_stall() -> std::time::Duration {
+    std::env::var(STALL_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| (1..=MAX_STALL_SECS).contains(s))
+        .map_or(
+            codex_launcher_engine::stall::DEFAULT_STALL,
+            std::time::Duration::from_secs,
+        )
+}
+
+/// The `stall_secs` option.
+fn stall_time(options: &HashMap<String, String>) -> Result<Option<std::time::Duration>, Error> {
+    let Some(v) = options.get("stall_secs") else {
+        return Ok(None);
+    };
+    match v.trim().parse::<u64>() {
+        Ok(s) if (1..=MAX_STALL_SECS).contains(&s) => Ok(Some(std::time::Duration::from_secs(s))),
+        _ => Err(Error::InvalidArgument(format!(
+            "stall_secs must be a number of seconds from 1 to {MAX_STALL_SECS}"
+        ))),
+    }
+}
+
+/// The `args` option: extra Codex arguments as a JSON array of strings.
+fn run_args(options: &HashMap<String, String>) -> Result<Vec<String>, Error> {
+    let Some(v) = options.get("args") else {
+        return Ok(Vec::new());
+    };
+    serde_json::from_str::<Vec<String>>(v).map_err(|e| {
+        Error::InvalidArgument(format!(
+            "the `args` option must be a JSON array of strings: {e}"
+        ))
+    })
 }
 
 /// `TERMINAL… CODEX [overrides] -C WORKDIR [-- PROMPT]`: interactive Codex in a terminal.
@@ -875,4 +998,15 @@ fn from_spec(s: api::EndpointSpec) -> Result<Endpoint, Error> {
         quirks,
         note: String::new(),
     })
+}
+
+impl Service {
+    /// `ProbeEndpoint`: see [`crate::probe`].
+    pub async fn probe(
+        &self,
+        id: &str,
+        model: &str,
+    ) -> Result<codex_launcher_dbus::ProbeReport, Error> {
+        crate::probe::run(self, id, model).await
+    }
 }

@@ -70,6 +70,11 @@ pub fn read(pid: u32) -> Option<ProcInfo> {
     read_at(Path::new("/proc"), pid)
 }
 
+/// This process's real user id.
+pub fn own_uid() -> u32 {
+    rustix::process::getuid().as_raw()
+}
+
 /// Every process `uid` owns.
 pub fn of_user(uid: u32) -> Vec<ProcInfo> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -127,6 +132,9 @@ mod tests {
         assert!(me.exe.is_some());
         assert!(!me.cmdline.is_empty());
         assert!(of_user(me.uid).iter().any(|p| p.pid == me.pid));
-        assert_eq!(session_cpu(std::slice::from_ref(&me), 0, me.pid), me.cpu_ticks);
+        assert_eq!(
+            session_cpu(std::slice::from_ref(&me), 0, me.pid),
+            me.cpu_ticks
+        );
     }
 }

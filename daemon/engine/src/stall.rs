@@ -38,6 +38,11 @@ impl StallWatch {
         }
     }
 
+    /// The stall time.
+    pub fn after(&self) -> Duration {
+        self.after
+    }
+
     /// Feed the session's CPU ticks and last proxy request as seen at `now`.
     pub fn observe(
         &mut self,

@@ -98,6 +98,9 @@ pub enum Mode {
     DefaultCli,
     /// "Codex Default" for Codex Desktop.
     DefaultDesktop,
+    /// `codexctl run`: interactive Codex the caller starts in its own terminal and hands
+    /// over ([`Supervisor::attach`]). Not a `Launch` mode.
+    Run,
 }
 
 impl Mode {
@@ -121,6 +124,7 @@ impl Mode {
             Mode::Desktop => "desktop",
             Mode::DefaultCli => "default-cli",
             Mode::DefaultDesktop => "default-desktop",
+            Mode::Run => "run",
         }
     }
 }

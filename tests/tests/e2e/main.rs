@@ -13,3 +13,4 @@ mod faults;
 mod proxy_http;
 mod secrets;
 mod sessions;
+mod supervision;

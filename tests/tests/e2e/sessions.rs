@@ -333,14 +333,14 @@ async fn stop_escalates_to_sigkill_after_the_grace_period() {
     assert_eq!(s.state().await.expect("state"), "running");
     assert_eq!(s.exit_code().await.expect("exit code"), -1);
 
-    // What the session got: the proxy token and -c overrides, no provider key, none of
-    // systemd's variables.
+    // What the session got: its own proxy token (not the install's) and -c overrides, no
+    // provider key, none of systemd's variables.
     let env = std::fs::read_to_string(dir.path().join("codex.env")).expect("env");
-    assert!(
-        env.lines()
-            .any(|l| l == format!("CODEX_LAUNCHER_TOKEN={}", daemon.token())),
-        "{env}"
-    );
+    let token = env
+        .lines()
+        .find_map(|l| l.strip_prefix("CODEX_LAUNCHER_TOKEN="))
+        .unwrap_or_else(|| panic!("no token: {env}"));
+    assert!(token.starts_with("cls") && token != daemon.token(), "{env}");
     assert!(!env.contains("sk-test-"), "{env}");
     assert!(!env.contains("NOTIFY_SOCKET"), "{env}");
     let args = std::fs::read_to_string(dir.path().join("codex.args")).expect("args");
@@ -686,13 +686,29 @@ async fn a_desktop_session_borrows_config_toml_and_gives_it_back() {
         "no provider key reaches Desktop: {env}"
     );
 
-    // 2. The user edits config.toml during the session: the edit stays, ours goes.
+    // 2. The user edits config.toml during the session: the edit stays, ours goes, and the
+    // user hears about it on the bus.
+    let mut merged = m.receive_config_merged().await.expect("subscribe");
     std::fs::write(dir.path().join("codex-desktop.edit"), "").expect("flag");
     let path = m
         .launch(&id, "", "desktop", HashMap::new())
         .await
         .expect("launch desktop");
     assert_eq!(exited(&mut exits, &path).await, 0);
+    let signal = tokio::time::timeout(Duration::from_secs(30), merged.next())
+        .await
+        .expect("ConfigMerged within 30 s")
+        .expect("signal");
+    let args = signal.args().expect("args");
+    assert_eq!(args.path(), &config.display().to_string());
+    assert!(
+        args.message().contains("edited during the session"),
+        "{}",
+        args.message()
+    );
+    if !args.aside().is_empty() {
+        assert!(Path::new(args.aside()).exists(), "{}", args.aside());
+    }
     let after = std::fs::read_to_string(&config).expect("config");
     assert!(
         after.contains("# edited by the user during the session"),
