@@ -1,6 +1,5 @@
-//! `codex-launcher-gtk`: the GTK4/libadwaita panel (see issue "codex-launcher-gtk").
+//! `codex-launcher-gtk`: the panel. Everything is in the library (`lib.rs`).
 
-fn main() -> std::process::ExitCode {
-    let _ = codex_launcher_dbus::BUS_NAME;
-    std::process::ExitCode::from(2)
+fn main() -> gtk::glib::ExitCode {
+    codex_launcher_gtk::run()
 }

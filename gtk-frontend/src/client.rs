@@ -1,0 +1,227 @@
+//! The daemon as the panel sees it: the session bus connection, the manager proxy and the
+//! D-Bus errors turned into something a label can show.
+//!
+//! Every method here is `async` and is awaited from `glib::spawn_future_local`: zbus runs
+//! its own (async-io) executor thread for the socket, so its futures make progress while
+//! the GLib main loop waits, and the UI never blocks on the bus (STYLE.md Hazard 1).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use codex_launcher_dbus::{
+    CleanupItem, EndpointInfo, EndpointSpec, ManagerProxy, ModelSpec, Preset, ProxyStatus,
+    SessionProxy,
+};
+use zbus::OwnedObjectPath;
+
+use crate::model;
+
+/// A failed call: the D-Bus error name (empty when the bus itself failed) and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusError {
+    /// `io.github.CodexLauncher1.Error.InvalidArgument`, `org.freedesktop.DBus.Error.*`, or
+    /// empty for a transport failure.
+    pub name: String,
+    /// The daemon's message.
+    pub message: String,
+}
+
+impl BusError {
+    /// A failure that is not a D-Bus error (a file the panel could not read, ...).
+    pub fn local(message: impl Into<String>) -> BusError {
+        BusError {
+            name: String::new(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for BusError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&model::error_text(&self.name, &self.message))
+    }
+}
+
+impl From<zbus::Error> for BusError {
+    fn from(err: zbus::Error) -> BusError {
+        use zbus::DBusError;
+        match err {
+            zbus::Error::MethodError(name, message, _) => BusError {
+                name: name.to_string(),
+                message: message.unwrap_or_default(),
+            },
+            zbus::Error::FDO(fdo) => BusError {
+                name: fdo.name().to_string(),
+                message: fdo.description().unwrap_or_default().to_owned(),
+            },
+            other => BusError::local(other.to_string()),
+        }
+    }
+}
+
+/// Result of a bus call.
+pub type Result<T> = std::result::Result<T, BusError>;
+
+/// The connection and the manager proxy. Cheap to clone (both are reference-counted).
+#[derive(Clone, Debug)]
+pub struct Client {
+    conn: zbus::Connection,
+    manager: ManagerProxy<'static>,
+}
+
+impl Client {
+    /// Connect to the session bus and make sure the daemon answers (`Ping`, which starts it
+    /// through D-Bus activation when it is installed but not running).
+    pub async fn connect() -> Result<Client> {
+        let conn = zbus::Connection::session()
+            .await
+            .map_err(|e| BusError::local(format!("cannot connect to the session bus: {e}")))?;
+        // Cached properties: the proxy follows PropertiesChanged, which is what the
+        // `receive_*_changed` streams the window watches are built on.
+        let manager = ManagerProxy::new(&conn).await?;
+        manager.ping().await?;
+        Ok(Client { conn, manager })
+    }
+
+    /// The manager proxy (for its signal and property streams).
+    pub fn manager(&self) -> &ManagerProxy<'static> {
+        &self.manager
+    }
+
+    /// A proxy for one session object. Its state and exit code are cached and followed;
+    /// traffic counters are read on demand (the contract emits no change signal for them).
+    pub async fn session(&self, path: &OwnedObjectPath) -> Result<SessionProxy<'static>> {
+        Ok(SessionProxy::builder(&self.conn)
+            .path(path.clone())
+            .build()
+            .await?)
+    }
+
+    /// Daemon version.
+    pub async fn version(&self) -> Result<String> {
+        Ok(self.manager.version().await?)
+    }
+
+    /// All endpoints, in the daemon's order.
+    pub async fn endpoints(&self) -> Result<Vec<EndpointInfo>> {
+        Ok(self.manager.list_endpoints().await?)
+    }
+
+    /// One endpoint.
+    pub async fn endpoint(&self, id: &str) -> Result<EndpointInfo> {
+        Ok(self.manager.get_endpoint(id).await?)
+    }
+
+    /// Create an endpoint (with its key when one was typed); its id.
+    pub async fn add_endpoint(&self, spec: EndpointSpec, api_key: &str) -> Result<String> {
+        Ok(self.manager.add_endpoint(spec, api_key).await?)
+    }
+
+    /// Replace an endpoint's settings.
+    pub async fn update_endpoint(&self, id: &str, spec: EndpointSpec) -> Result<()> {
+        Ok(self.manager.update_endpoint(id, spec).await?)
+    }
+
+    /// Store an endpoint's key; where it went.
+    pub async fn set_api_key(&self, id: &str, api_key: &str) -> Result<String> {
+        Ok(self.manager.set_api_key(id, api_key).await?)
+    }
+
+    /// Delete an endpoint and its key.
+    pub async fn remove_endpoint(&self, id: &str) -> Result<()> {
+        Ok(self.manager.remove_endpoint(id).await?)
+    }
+
+    /// Make an endpoint the default.
+    pub async fn set_default(&self, id: &str) -> Result<()> {
+        Ok(self.manager.set_default_endpoint(id).await?)
+    }
+
+    /// Provider presets.
+    pub async fn presets(&self) -> Result<Vec<Preset>> {
+        Ok(self.manager.list_presets().await?)
+    }
+
+    /// Ask the provider for its models (merged into the endpoint by the daemon).
+    pub async fn fetch_models(&self, id: &str) -> Result<Vec<ModelSpec>> {
+        Ok(self.manager.fetch_models(id).await?)
+    }
+
+    /// Add pasted model ids; how many were new.
+    pub async fn import_models(&self, id: &str, text: &str) -> Result<u32> {
+        Ok(self.manager.import_models(id, text).await?)
+    }
+
+    /// The profile bundle.
+    pub async fn export_profile(&self, include_keys: bool) -> Result<String> {
+        Ok(self.manager.export_profile(include_keys).await?)
+    }
+
+    /// Import a bundle; the ids created or updated.
+    pub async fn import_profile(&self, bundle: &str) -> Result<Vec<String>> {
+        Ok(self.manager.import_profile(bundle).await?)
+    }
+
+    /// Import the legacy launcher's endpoints.json (empty path: the daemon's default).
+    pub async fn import_legacy(&self, path: &str) -> Result<Vec<String>> {
+        Ok(self.manager.import_legacy(path).await?)
+    }
+
+    /// Proxy counters and usage.
+    pub async fn proxy_status(&self) -> Result<ProxyStatus> {
+        Ok(self.manager.proxy_status().await?)
+    }
+
+    /// Start a session; its object path.
+    pub async fn launch(
+        &self,
+        kind: model::LaunchKind,
+        endpoint: &str,
+        model: &str,
+    ) -> Result<OwnedObjectPath> {
+        let (endpoint, model, mode) = kind.request(endpoint, model);
+        Ok(self
+            .manager
+            .launch(endpoint, model, mode, HashMap::new())
+            .await?)
+    }
+
+    /// Every session of this daemon run.
+    pub async fn sessions(&self) -> Result<Vec<OwnedObjectPath>> {
+        Ok(self.manager.list_sessions().await?)
+    }
+
+    /// Find (dry run) or remove what earlier sessions left behind.
+    pub async fn cleanup(&self, dry_run: bool) -> Result<Vec<CleanupItem>> {
+        Ok(self.manager.cleanup(dry_run).await?)
+    }
+}
+
+/// Read what the panel shows of a session from its proxy.
+pub async fn session_view(
+    path: &OwnedObjectPath,
+    s: &SessionProxy<'_>,
+) -> Result<model::SessionView> {
+    Ok(model::SessionView {
+        path: path.to_string(),
+        endpoint: s.endpoint().await?,
+        model: s.model().await?,
+        mode: s.mode().await?,
+        state: s.state().await?,
+        started: s.started().await?,
+        ended: None,
+        exit_code: s.exit_code().await?,
+        requests: s.requests().await.unwrap_or(0),
+        tokens_in: s.tokens_in().await.unwrap_or(0),
+        tokens_out: s.tokens_out().await.unwrap_or(0),
+    })
+}
+
+/// The traffic counters of a session: `(requests, tokens in, tokens out)`.
+pub async fn session_traffic(s: &SessionProxy<'_>) -> Result<(u64, u64, u64)> {
+    Ok((
+        s.requests().await?,
+        s.tokens_in().await?,
+        s.tokens_out().await?,
+    ))
+}

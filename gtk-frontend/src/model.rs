@@ -1,0 +1,859 @@
+//! The view model: plain Rust, no GTK. Everything the widgets show that needs a decision
+//! (ordering, preselection, labels, number formatting, what a launch button sends) is a
+//! function here, unit-tested without a display.
+//!
+//! The panel decides nothing the daemon decides: it never validates an endpoint, parses a
+//! model list or guesses a session's state. These functions only turn what the daemon said
+//! into text and back.
+
+use codex_launcher_dbus::{CleanupItem, EndpointInfo, EndpointSpec, ModelSpec, Preset, Usage};
+
+/// The backends the contract names (`EndpointSpec::backend`), in the order the picker shows.
+pub const BACKENDS: [&str; 4] = [
+    "openai-compat",
+    "anthropic",
+    "command-code",
+    "openai-responses",
+];
+
+/// One session as the panel shows it, built from the Session object's properties.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionView {
+    /// Object path.
+    pub path: String,
+    /// Endpoint id (empty for Codex Default).
+    pub endpoint: String,
+    /// Model slug (empty for Codex Default).
+    pub model: String,
+    /// `cli`, `exec`, `desktop`, `default-cli`, `default-desktop`.
+    pub mode: String,
+    /// `starting`, `running`, `stalled`, `stopping`, `exited`.
+    pub state: String,
+    /// Start time, seconds since the epoch.
+    pub started: u64,
+    /// When the panel saw it end (seconds since the epoch); `None` while it runs or when it
+    /// had ended before the panel started (the daemon does not say when).
+    pub ended: Option<u64>,
+    /// Exit code, -1 before the end.
+    pub exit_code: i32,
+    /// Requests through the proxy.
+    pub requests: u64,
+    /// Input tokens.
+    pub tokens_in: u64,
+    /// Output tokens.
+    pub tokens_out: u64,
+}
+
+impl SessionView {
+    /// The session's number: the last element of its path (`…/session/7` → 7).
+    pub fn number(&self) -> u64 {
+        session_number(&self.path)
+    }
+
+    /// Whether it still runs (a Stop button makes sense).
+    pub fn is_live(&self) -> bool {
+        self.state != "exited"
+    }
+
+    /// `deepseek · deepseek-chat`, or `Codex's own login` for Codex Default.
+    pub fn target_label(&self) -> String {
+        match (self.endpoint.is_empty(), self.model.is_empty()) {
+            (true, _) => "Codex's own login".to_owned(),
+            (false, true) => self.endpoint.clone(),
+            (false, false) => format!("{} · {}", self.endpoint, self.model),
+        }
+    }
+
+    /// The duration label at `now`.
+    pub fn duration_label(&self, now: u64) -> String {
+        match (self.is_live(), self.ended) {
+            (true, _) => duration_label(now.saturating_sub(self.started)),
+            (false, Some(end)) => duration_label(end.saturating_sub(self.started)),
+            (false, None) => "—".to_owned(),
+        }
+    }
+}
+
+/// The number at the end of a session path (0 when there is none).
+pub fn session_number(path: &str) -> u64 {
+    path.rsplit('/')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Newest session first.
+pub fn session_order(a: &SessionView, b: &SessionView) -> std::cmp::Ordering {
+    b.number().cmp(&a.number())
+}
+
+/// `45 s`, `3 min 05 s`, `2 h 07 min`.
+pub fn duration_label(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min {:02} s", s / 60, s % 60),
+        s => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// `950`, `12.3k`, `4.1M` (one decimal below 100 of a unit).
+pub fn compact_count(n: u64) -> String {
+    fn scaled(n: u64, unit: u64, suffix: &str) -> String {
+        let whole = n / unit;
+        if whole >= 100 {
+            format!("{whole}{suffix}")
+        } else {
+            let tenths = (n % unit) * 10 / unit;
+            format!("{whole}.{tenths}{suffix}")
+        }
+    }
+    match n {
+        n if n < 1_000 => n.to_string(),
+        n if n < 1_000_000 => scaled(n, 1_000, "k"),
+        n if n < 1_000_000_000 => scaled(n, 1_000_000, "M"),
+        n => scaled(n, 1_000_000_000, "G"),
+    }
+}
+
+/// `12.3k in · 950 out`; `no traffic` before the first request (and always for Codex
+/// Default, which does not use the proxy).
+pub fn tokens_label(requests: u64, tokens_in: u64, tokens_out: u64) -> String {
+    if requests == 0 && tokens_in == 0 && tokens_out == 0 {
+        return "no traffic".to_owned();
+    }
+    format!(
+        "{} in · {} out",
+        compact_count(tokens_in),
+        compact_count(tokens_out)
+    )
+}
+
+/// What a mode is called on screen.
+pub fn mode_label(mode: &str) -> String {
+    match mode {
+        "cli" => "CLI".to_owned(),
+        "exec" => "Headless".to_owned(),
+        "desktop" => "Desktop".to_owned(),
+        "default-cli" => "Codex Default (CLI)".to_owned(),
+        "default-desktop" => "Codex Default (Desktop)".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// What a state is called on screen. The exit code tells how it ended: `Exited (0)`,
+/// `Killed (signal 9)` (128 + signal, the contract's convention).
+pub fn state_label(state: &str, exit_code: i32) -> String {
+    match state {
+        "starting" => "Starting".to_owned(),
+        "running" => "Running".to_owned(),
+        "stalled" => "Stalled".to_owned(),
+        "stopping" => "Stopping".to_owned(),
+        "exited" if exit_code > 128 => format!("Killed (signal {})", exit_code - 128),
+        "exited" if exit_code >= 0 => format!("Exited ({exit_code})"),
+        "exited" => "Exited".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// The CSS class of a state label (libadwaita's `success`, `warning`, `error`, `dim-label`).
+pub fn state_style(state: &str, exit_code: i32) -> &'static str {
+    match state {
+        "running" => "success",
+        "stalled" | "stopping" | "starting" => "warning",
+        "exited" if exit_code == 0 => "dim-label",
+        _ => "error",
+    }
+}
+
+/// What the four launch buttons send as `Launch(endpoint, model, mode, …)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaunchKind {
+    /// Codex CLI in a terminal, through the chosen endpoint and model.
+    Cli,
+    /// Codex Desktop through the chosen endpoint and model.
+    Desktop,
+    /// Codex CLI on its own login.
+    DefaultCli,
+    /// Codex Desktop on its own login.
+    DefaultDesktop,
+}
+
+impl LaunchKind {
+    /// The contract's mode string.
+    pub fn mode(self) -> &'static str {
+        match self {
+            LaunchKind::Cli => "cli",
+            LaunchKind::Desktop => "desktop",
+            LaunchKind::DefaultCli => "default-cli",
+            LaunchKind::DefaultDesktop => "default-desktop",
+        }
+    }
+
+    /// Whether it goes through an endpoint (the Codex Default modes take none).
+    pub fn needs_endpoint(self) -> bool {
+        matches!(self, LaunchKind::Cli | LaunchKind::Desktop)
+    }
+
+    /// `(endpoint, model, mode)` for `Manager.Launch`. Codex Default gets empty endpoint
+    /// and model: it runs Codex on its own login, with none of the launcher's settings.
+    pub fn request<'a>(
+        self,
+        endpoint: &'a str,
+        model: &'a str,
+    ) -> (&'a str, &'a str, &'static str) {
+        if self.needs_endpoint() {
+            (endpoint, model, self.mode())
+        } else {
+            ("", "", self.mode())
+        }
+    }
+}
+
+/// The endpoint picker: labels in the daemon's order, and which one to preselect (the
+/// default endpoint, else the one chosen before if still there, else the first).
+pub fn endpoint_choices(endpoints: &[EndpointInfo], previous: Option<&str>) -> (Vec<String>, u32) {
+    let labels = endpoints.iter().map(endpoint_label).collect();
+    let index = |pred: &dyn Fn(&EndpointInfo) -> bool| endpoints.iter().position(pred);
+    let selected = previous
+        .and_then(|prev| index(&|e| e.id == prev))
+        .or_else(|| index(&|e| e.is_default))
+        .unwrap_or(0);
+    (labels, u32::try_from(selected).unwrap_or(0))
+}
+
+/// `DeepSeek (deepseek)`; the name alone when it is the id.
+pub fn endpoint_label(e: &EndpointInfo) -> String {
+    if e.spec.name.is_empty() || e.spec.name == e.id {
+        e.id.clone()
+    } else {
+        format!("{} ({})", e.spec.name, e.id)
+    }
+}
+
+/// The model picker for an endpoint: its model ids, the one chosen before preselected when
+/// still there, else the default model (listed first when it is not among the models).
+pub fn model_choices(e: &EndpointInfo, previous: Option<&str>) -> (Vec<String>, u32) {
+    let (ids, default) = default_model_choices(&e.spec.models, &e.spec.default_model);
+    let selected = previous
+        .and_then(|p| ids.iter().position(|id| id == p))
+        .and_then(|i| u32::try_from(i).ok())
+        .unwrap_or(default);
+    (ids, selected)
+}
+
+/// One line under an endpoint's name in the endpoint manager.
+pub fn endpoint_subtitle(e: &EndpointInfo) -> String {
+    let models = match e.spec.models.len() {
+        1 => "1 model".to_owned(),
+        n => format!("{n} models"),
+    };
+    let key = if e.has_key {
+        match e.key_storage.as_str() {
+            "" => "key stored".to_owned(),
+            s => format!("key in {s}"),
+        }
+    } else {
+        "no key".to_owned()
+    };
+    format!(
+        "{} · {} · {models} · {key}",
+        e.spec.backend, e.spec.base_url
+    )
+}
+
+/// A D-Bus error as the panel shows it: the short name and the daemon's message
+/// (`InvalidArgument: base URL must be http or https`).
+pub fn error_text(name: &str, message: &str) -> String {
+    let short = name
+        .strip_prefix(codex_launcher_dbus::ERROR_PREFIX)
+        .map(|s| s.trim_start_matches('.'))
+        .or_else(|| name.rsplit('.').next())
+        .unwrap_or(name);
+    match (short.is_empty(), message.is_empty()) {
+        (true, _) => message.to_owned(),
+        (false, true) => short.to_owned(),
+        (false, false) => format!("{short}: {message}"),
+    }
+}
+
+/// `low, medium, high` → the efforts list (the model's metadata field).
+pub fn parse_efforts(text: &str) -> Vec<String> {
+    text.split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The efforts list as the entry shows it.
+pub fn efforts_text(efforts: &[String]) -> String {
+    efforts.join(", ")
+}
+
+/// A model with the metadata typed into its row: the context window and the efforts list.
+/// A default effort no longer in the list is dropped (it would name an effort the model
+/// no longer takes).
+pub fn with_edits(spec: &ModelSpec, context_window: u64, efforts: &str) -> ModelSpec {
+    let reasoning_efforts = parse_efforts(efforts);
+    let default_effort = if reasoning_efforts.contains(&spec.default_effort) {
+        spec.default_effort.clone()
+    } else {
+        String::new()
+    };
+    ModelSpec {
+        context_window,
+        reasoning_efforts,
+        default_effort,
+        ..spec.clone()
+    }
+}
+
+/// The default-model picker of the endpoint dialog: the models' ids, `default` preselected
+/// (listed first when it is not among them). Shared with [`model_choices`].
+pub fn default_model_choices(models: &[ModelSpec], default: &str) -> (Vec<String>, u32) {
+    let mut ids: Vec<String> = models.iter().map(|m| m.id.clone()).collect();
+    if !default.is_empty() && !ids.iter().any(|id| id == default) {
+        ids.insert(0, default.to_owned());
+    }
+    let selected = ids.iter().position(|id| id == default).unwrap_or(0);
+    (ids, u32::try_from(selected).unwrap_or(0))
+}
+
+/// Fill a new endpoint's form from a preset. What the user typed into the name is kept
+/// unless it is still the previous preset's name (or empty).
+pub fn apply_preset(
+    form: &EndpointSpec,
+    previous: Option<&Preset>,
+    preset: &Preset,
+) -> EndpointSpec {
+    let name_untouched =
+        form.name.trim().is_empty() || previous.is_some_and(|p| p.spec.name == form.name);
+    EndpointSpec {
+        name: if name_untouched {
+            preset.spec.name.clone()
+        } else {
+            form.name.clone()
+        },
+        ..preset.spec.clone()
+    }
+}
+
+/// The index in [`BACKENDS`] of a backend (0 for an unknown one).
+pub fn backend_index(backend: &str) -> u32 {
+    BACKENDS
+        .iter()
+        .position(|b| *b == backend)
+        .and_then(|i| u32::try_from(i).ok())
+        .unwrap_or(0)
+}
+
+/// Models after a fetch or import: the daemon's merged list, with the per-model metadata
+/// the user set in the form (not yet saved) kept for models still there.
+pub fn merge_edited_models(daemon: &[ModelSpec], edited: &[ModelSpec]) -> Vec<ModelSpec> {
+    daemon
+        .iter()
+        .map(|m| {
+            edited
+                .iter()
+                .find(|e| e.id == m.id)
+                .cloned()
+                .unwrap_or_else(|| m.clone())
+        })
+        .collect()
+}
+
+/// `2 models added`, `no new models`.
+pub fn imported_label(new: u32) -> String {
+    match new {
+        0 => "no new models".to_owned(),
+        1 => "1 model added".to_owned(),
+        n => format!("{n} models added"),
+    }
+}
+
+/// A bar of the usage chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageBar {
+    /// `endpoint / model`.
+    pub label: String,
+    /// `1.2k in · 300 out · 12 requests · 1 error`.
+    pub detail: String,
+    /// Input tokens as a share of the largest total (0..=1).
+    pub input: f64,
+    /// Output tokens as a share of the largest total (0..=1).
+    pub output: f64,
+    /// Whether some requests failed.
+    pub has_errors: bool,
+}
+
+/// The usage chart: one bar per endpoint and model, most tokens first, scaled to the largest.
+pub fn usage_bars(usage: &[Usage]) -> Vec<UsageBar> {
+    let mut rows: Vec<&Usage> = usage.iter().collect();
+    rows.sort_by(|a, b| {
+        (b.input_tokens + b.output_tokens)
+            .cmp(&(a.input_tokens + a.output_tokens))
+            .then(b.requests.cmp(&a.requests))
+            .then(a.endpoint.cmp(&b.endpoint))
+            .then(a.model.cmp(&b.model))
+    });
+    let max = rows
+        .iter()
+        .map(|u| u.input_tokens + u.output_tokens)
+        .max()
+        .unwrap_or(0);
+    let share = |n: u64| if max == 0 { 0.0 } else { n as f64 / max as f64 };
+    rows.into_iter()
+        .map(|u| {
+            let plural = |n: u64, one: &str, many: &str| {
+                if n == 1 {
+                    format!("1 {one}")
+                } else {
+                    format!("{n} {many}")
+                }
+            };
+            let mut detail = format!(
+                "{} in · {} out · {}",
+                compact_count(u.input_tokens),
+                compact_count(u.output_tokens),
+                plural(u.requests, "request", "requests")
+            );
+            if u.errors > 0 {
+                detail.push_str(&format!(" · {}", plural(u.errors, "error", "errors")));
+            }
+            UsageBar {
+                label: format!("{} / {}", u.endpoint, u.model),
+                detail,
+                input: share(u.input_tokens),
+                output: share(u.output_tokens),
+                has_errors: u.errors > 0,
+            }
+        })
+        .collect()
+}
+
+/// What the Kill & Cleanup confirmation lists: one line per item found by a dry run.
+pub fn cleanup_lines(items: &[CleanupItem]) -> Vec<String> {
+    items
+        .iter()
+        .map(|i| {
+            if i.pid > 0 {
+                format!("{} {} ({}): {}", i.kind, i.pid, i.path, i.description)
+            } else {
+                format!("{} {}: {}", i.kind, i.path, i.description)
+            }
+        })
+        .collect()
+}
+
+/// The toast after Kill & Cleanup: sessions stopped, then what `Cleanup` did, by action.
+pub fn cleanup_summary(sessions_stopped: usize, items: &[CleanupItem]) -> String {
+    let mut parts = Vec::new();
+    if sessions_stopped > 0 {
+        parts.push(match sessions_stopped {
+            1 => "1 session stopped".to_owned(),
+            n => format!("{n} sessions stopped"),
+        });
+    }
+    let count = |pred: &dyn Fn(&str) -> bool| items.iter().filter(|i| pred(&i.action)).count();
+    let terminated = count(&|a| a == "terminated" || a == "killed");
+    let removed = count(&|a| a == "removed");
+    let restored = count(&|a| a == "restored");
+    let failed = count(&|a| a.starts_with("failed"));
+    if terminated > 0 {
+        parts.push(format!(
+            "{terminated} stray process{} ended",
+            plural_es(terminated)
+        ));
+    }
+    if removed > 0 {
+        parts.push(format!("{removed} stale file{} removed", plural_s(removed)));
+    }
+    if restored > 0 {
+        parts.push("config.toml backup restored".to_owned());
+    }
+    if failed > 0 {
+        parts.push(format!("{failed} failed"));
+    }
+    if parts.is_empty() {
+        "Nothing to clean up".to_owned()
+    } else {
+        let mut s = parts.join(", ");
+        if let Some(first) = s.get(..1) {
+            s = first.to_uppercase() + s.get(1..).unwrap_or("");
+        }
+        s
+    }
+}
+
+fn plural_s(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn plural_es(n: usize) -> &'static str {
+    if n == 1 { "" } else { "es" }
+}
+
+/// The proxy summary above the usage chart.
+pub fn proxy_summary(address: &str, requests: u64, active: u64, errors: u64) -> String {
+    format!(
+        "{address} · {} request{} · {active} open stream{} · {errors} error{}",
+        requests,
+        if requests == 1 { "" } else { "s" },
+        if active == 1 { "" } else { "s" },
+        if errors == 1 { "" } else { "s" },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(id: &str, default: bool, models: &[&str], default_model: &str) -> EndpointInfo {
+        EndpointInfo {
+            id: id.into(),
+            is_default: default,
+            spec: EndpointSpec {
+                name: id.to_uppercase(),
+                backend: "openai-compat".into(),
+                base_url: format!("https://{id}.example/v1"),
+                default_model: default_model.into(),
+                models: models
+                    .iter()
+                    .map(|m| ModelSpec {
+                        id: (*m).into(),
+                        ..ModelSpec::default()
+                    })
+                    .collect(),
+                ..EndpointSpec::default()
+            },
+            ..EndpointInfo::default()
+        }
+    }
+
+    fn session(n: u64, state: &str, code: i32) -> SessionView {
+        SessionView {
+            path: format!("/io/github/CodexLauncher1/session/{n}"),
+            endpoint: "ds".into(),
+            model: "deepseek-chat".into(),
+            mode: "cli".into(),
+            state: state.into(),
+            started: 1_000,
+            exit_code: code,
+            ..SessionView::default()
+        }
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration_label(0), "0 s");
+        assert_eq!(duration_label(59), "59 s");
+        assert_eq!(duration_label(60), "1 min 00 s");
+        assert_eq!(duration_label(185), "3 min 05 s");
+        assert_eq!(duration_label(3600), "1 h 00 min");
+        assert_eq!(duration_label(7620), "2 h 07 min");
+    }
+
+    #[test]
+    fn a_running_session_counts_up_and_an_ended_one_stops() {
+        let mut s = session(1, "running", -1);
+        assert_eq!(s.duration_label(1_042), "42 s");
+        s.state = "exited".into();
+        s.exit_code = 0;
+        assert_eq!(s.duration_label(1_042), "—", "end unknown");
+        s.ended = Some(1_010);
+        assert_eq!(s.duration_label(5_000), "10 s");
+        // A clock that went backwards shows 0, not a wrapped number.
+        let s = session(2, "running", -1);
+        assert_eq!(s.duration_label(10), "0 s");
+    }
+
+    #[test]
+    fn counts_are_compact() {
+        assert_eq!(compact_count(0), "0");
+        assert_eq!(compact_count(999), "999");
+        assert_eq!(compact_count(1_000), "1.0k");
+        assert_eq!(compact_count(12_345), "12.3k");
+        assert_eq!(compact_count(123_456), "123k");
+        assert_eq!(compact_count(4_150_000), "4.1M");
+        assert_eq!(compact_count(7_000_000_000), "7.0G");
+    }
+
+    #[test]
+    fn tokens_say_when_there_was_no_traffic() {
+        assert_eq!(tokens_label(0, 0, 0), "no traffic");
+        assert_eq!(tokens_label(3, 12_345, 950), "12.3k in · 950 out");
+        assert_eq!(tokens_label(1, 0, 0), "0 in · 0 out");
+    }
+
+    #[test]
+    fn states_and_modes_have_labels() {
+        assert_eq!(state_label("running", -1), "Running");
+        assert_eq!(state_label("stalled", -1), "Stalled");
+        assert_eq!(state_label("exited", 0), "Exited (0)");
+        assert_eq!(state_label("exited", 1), "Exited (1)");
+        assert_eq!(state_label("exited", 137), "Killed (signal 9)");
+        assert_eq!(state_label("exited", -1), "Exited");
+        assert_eq!(state_label("hibernating", -1), "hibernating");
+        assert_eq!(state_style("running", -1), "success");
+        assert_eq!(state_style("exited", 0), "dim-label");
+        assert_eq!(state_style("exited", 2), "error");
+        assert_eq!(mode_label("default-desktop"), "Codex Default (Desktop)");
+        assert_eq!(mode_label("cli"), "CLI");
+    }
+
+    #[test]
+    fn sessions_are_newest_first_and_numbered_from_their_path() {
+        let mut list = [
+            session(2, "exited", 0),
+            session(10, "running", -1),
+            session(1, "running", -1),
+        ];
+        list.sort_by(session_order);
+        let numbers: Vec<u64> = list.iter().map(SessionView::number).collect();
+        assert_eq!(numbers, [10, 2, 1]);
+        assert_eq!(session_number("/x/session/abc"), 0);
+    }
+
+    #[test]
+    fn a_codex_default_session_names_no_endpoint() {
+        let mut s = session(1, "running", -1);
+        assert_eq!(s.target_label(), "ds · deepseek-chat");
+        s.endpoint.clear();
+        s.model.clear();
+        assert_eq!(s.target_label(), "Codex's own login");
+    }
+
+    #[test]
+    fn codex_default_launches_take_no_endpoint() {
+        assert_eq!(LaunchKind::Cli.request("ds", "m"), ("ds", "m", "cli"));
+        assert_eq!(
+            LaunchKind::Desktop.request("ds", "m"),
+            ("ds", "m", "desktop")
+        );
+        assert_eq!(
+            LaunchKind::DefaultCli.request("ds", "m"),
+            ("", "", "default-cli")
+        );
+        assert_eq!(
+            LaunchKind::DefaultDesktop.request("ds", "m"),
+            ("", "", "default-desktop")
+        );
+    }
+
+    #[test]
+    fn the_default_endpoint_and_model_are_preselected() {
+        let eps = [
+            endpoint("a", false, &["a1"], "a1"),
+            endpoint("b", true, &["b1", "b2", "b3"], "b2"),
+        ];
+        let (labels, selected) = endpoint_choices(&eps, None);
+        assert_eq!(labels, ["A (a)", "B (b)"]);
+        assert_eq!(selected, 1);
+        // A choice the user made survives a reload while the endpoint exists.
+        assert_eq!(endpoint_choices(&eps, Some("a")).1, 0);
+        assert_eq!(endpoint_choices(&eps, Some("gone")).1, 1);
+        assert_eq!(endpoint_choices(&[], None), (vec![], 0));
+
+        let b = vec!["b1".to_owned(), "b2".into(), "b3".into()];
+        assert_eq!(model_choices(&eps[1], None), (b.clone(), 1));
+        assert_eq!(model_choices(&eps[1], Some("b3")), (b.clone(), 2));
+        assert_eq!(model_choices(&eps[1], Some("gone")), (b, 1));
+        // A default model the list lacks is offered first.
+        let odd = endpoint("c", false, &["c1"], "c0");
+        assert_eq!(
+            model_choices(&odd, None),
+            (vec!["c0".into(), "c1".into()], 0)
+        );
+        let none = endpoint("d", false, &[], "");
+        assert_eq!(model_choices(&none, None), (vec![], 0));
+    }
+
+    #[test]
+    fn endpoint_subtitles_say_where_the_key_is() {
+        let mut e = endpoint("ds", true, &["x"], "x");
+        assert_eq!(
+            endpoint_subtitle(&e),
+            "openai-compat · https://ds.example/v1 · 1 model · no key"
+        );
+        e.has_key = true;
+        e.key_storage = "secret-service".into();
+        e.spec.models.push(ModelSpec::default());
+        assert!(endpoint_subtitle(&e).ends_with("2 models · key in secret-service"));
+    }
+
+    #[test]
+    fn errors_show_the_short_name_and_the_daemons_message() {
+        assert_eq!(
+            error_text(
+                "io.github.CodexLauncher1.Error.InvalidArgument",
+                "base URL must be http or https"
+            ),
+            "InvalidArgument: base URL must be http or https"
+        );
+        assert_eq!(
+            error_text("org.freedesktop.DBus.Error.ServiceUnknown", "no such name"),
+            "ServiceUnknown: no such name"
+        );
+        assert_eq!(error_text("", "connection refused"), "connection refused");
+        assert_eq!(
+            error_text("io.github.CodexLauncher1.Error.NotFound", ""),
+            "NotFound"
+        );
+    }
+
+    #[test]
+    fn efforts_round_trip_through_the_entry() {
+        assert_eq!(
+            parse_efforts(" low, medium ,high "),
+            ["low", "medium", "high"]
+        );
+        assert_eq!(parse_efforts("low high"), ["low", "high"]);
+        assert!(parse_efforts(" , ").is_empty());
+        assert_eq!(efforts_text(&parse_efforts("low,high")), "low, high");
+    }
+
+    #[test]
+    fn a_preset_fills_the_form_but_keeps_a_typed_name() {
+        let preset = |id: &str, name: &str| Preset {
+            id: id.into(),
+            spec: EndpointSpec {
+                name: name.into(),
+                preset: id.into(),
+                backend: "openai-compat".into(),
+                base_url: format!("https://{id}.example/v1"),
+                default_model: format!("{id}-chat"),
+                ..EndpointSpec::default()
+            },
+            notes: String::new(),
+        };
+        let ds = preset("deepseek", "DeepSeek");
+        let kimi = preset("kimi", "Kimi");
+        let filled = apply_preset(&EndpointSpec::default(), None, &ds);
+        assert_eq!(filled, ds.spec);
+        // Switching presets replaces the preset's own name...
+        let switched = apply_preset(&filled, Some(&ds), &kimi);
+        assert_eq!(switched.name, "Kimi");
+        assert_eq!(switched.base_url, "https://kimi.example/v1");
+        // ...but not one the user typed.
+        let typed = EndpointSpec {
+            name: "My work account".into(),
+            ..filled
+        };
+        assert_eq!(
+            apply_preset(&typed, Some(&ds), &kimi).name,
+            "My work account"
+        );
+    }
+
+    #[test]
+    fn a_models_row_edits_its_metadata_only() {
+        let spec = ModelSpec {
+            id: "k2".into(),
+            display_name: "Kimi K2".into(),
+            context_window: 0,
+            reasoning_efforts: vec!["low".into(), "high".into()],
+            default_effort: "high".into(),
+            parallel_tool_calls: true,
+            ..ModelSpec::default()
+        };
+        let kept = with_edits(&spec, 131_072, "low, high");
+        assert_eq!(kept.context_window, 131_072);
+        assert_eq!(kept.default_effort, "high");
+        assert!(kept.parallel_tool_calls);
+        assert_eq!(kept.display_name, "Kimi K2");
+        let dropped = with_edits(&spec, 0, "low");
+        assert_eq!(dropped.reasoning_efforts, ["low"]);
+        assert_eq!(dropped.default_effort, "", "high is no longer offered");
+    }
+
+    #[test]
+    fn backends_have_fixed_positions() {
+        assert_eq!(backend_index("anthropic"), 1);
+        assert_eq!(backend_index("openai-responses"), 3);
+        assert_eq!(backend_index("nonsense"), 0);
+    }
+
+    #[test]
+    fn a_fetch_keeps_unsaved_model_edits() {
+        let m = |id: &str, ctx: u64| ModelSpec {
+            id: id.into(),
+            context_window: ctx,
+            ..ModelSpec::default()
+        };
+        let merged = merge_edited_models(
+            &[m("a", 0), m("b", 0), m("c", 9)],
+            &[m("b", 128_000), m("gone", 1)],
+        );
+        assert_eq!(merged, [m("a", 0), m("b", 128_000), m("c", 9)]);
+        assert_eq!(imported_label(0), "no new models");
+        assert_eq!(imported_label(1), "1 model added");
+        assert_eq!(imported_label(3), "3 models added");
+    }
+
+    #[test]
+    fn usage_bars_are_scaled_to_the_busiest_model() {
+        let u = |ep: &str, model: &str, i: u64, o: u64, req: u64, err: u64| Usage {
+            endpoint: ep.into(),
+            model: model.into(),
+            requests: req,
+            input_tokens: i,
+            output_tokens: o,
+            errors: err,
+        };
+        let bars = usage_bars(&[
+            u("ds", "chat", 100, 100, 2, 0),
+            u("kimi", "k2", 3_000, 1_000, 1, 1),
+        ]);
+        assert_eq!(bars[0].label, "kimi / k2");
+        assert_eq!(bars[0].input, 0.75);
+        assert_eq!(bars[0].output, 0.25);
+        assert_eq!(bars[0].detail, "3.0k in · 1.0k out · 1 request · 1 error");
+        assert!(bars[0].has_errors);
+        assert_eq!(bars[1].detail, "100 in · 100 out · 2 requests");
+        assert_eq!(bars[1].input, 0.025);
+        // Nothing yet: bars of zero, not a division by zero.
+        let idle = usage_bars(&[u("ds", "chat", 0, 0, 0, 0)]);
+        assert_eq!((idle[0].input, idle[0].output), (0.0, 0.0));
+    }
+
+    #[test]
+    fn cleanup_is_summed_up_by_what_was_done() {
+        let item = |kind: &str, pid: u32, action: &str| CleanupItem {
+            kind: kind.into(),
+            pid,
+            path: "/opt/codex-desktop/codex-desktop".into(),
+            description: "no session owns it".into(),
+            action: action.into(),
+        };
+        assert_eq!(cleanup_summary(0, &[]), "Nothing to clean up");
+        assert_eq!(
+            cleanup_summary(
+                2,
+                &[
+                    item("process", 42, "terminated"),
+                    item("process", 43, "killed"),
+                    item("pid-file", 0, "removed"),
+                    item("backup", 0, "restored"),
+                    item("socket", 0, "failed: busy"),
+                ]
+            ),
+            "2 sessions stopped, 2 stray processes ended, 1 stale file removed, config.toml backup restored, 1 failed"
+        );
+        assert_eq!(cleanup_summary(1, &[]), "1 session stopped");
+        assert_eq!(
+            cleanup_lines(&[item("process", 42, "found"), item("socket", 0, "found")]),
+            [
+                "process 42 (/opt/codex-desktop/codex-desktop): no session owns it",
+                "socket /opt/codex-desktop/codex-desktop: no session owns it"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_proxy_summary_counts_in_words() {
+        assert_eq!(
+            proxy_summary("http://127.0.0.1:47821", 1, 0, 2),
+            "http://127.0.0.1:47821 · 1 request · 0 open streams · 2 errors"
+        );
+    }
+}

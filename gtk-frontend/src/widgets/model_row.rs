@@ -1,0 +1,118 @@
+//! `ClModelRow`: one model of the endpoint being edited, with its context window and
+//! reasoning efforts. Emits `remove` when its Remove button is clicked.
+
+use codex_launcher_dbus::ModelSpec;
+use gtk::glib;
+use gtk::glib::subclass::Signal;
+use gtk::prelude::*;
+use gtk::subclass::prelude::*;
+
+use crate::model;
+
+mod imp {
+    use std::cell::RefCell;
+    use std::sync::OnceLock;
+
+    use super::*;
+
+    #[derive(Debug, Default, gtk::CompositeTemplate)]
+    #[template(file = "model_row.ui")]
+    pub struct ClModelRow {
+        #[template_child]
+        pub id_label: TemplateChild<gtk::Label>,
+        #[template_child]
+        pub context_spin: TemplateChild<gtk::SpinButton>,
+        #[template_child]
+        pub efforts_entry: TemplateChild<gtk::Entry>,
+        #[template_child]
+        pub remove_button: TemplateChild<gtk::Button>,
+        /// The model as the daemon sent it (fields the row does not edit are kept).
+        pub spec: RefCell<ModelSpec>,
+    }
+
+    #[glib::object_subclass]
+    impl ObjectSubclass for ClModelRow {
+        const NAME: &'static str = "ClModelRow";
+        type Type = super::ClModelRow;
+        type ParentType = gtk::ListBoxRow;
+
+        fn class_init(klass: &mut Self::Class) {
+            klass.bind_template();
+        }
+
+        fn instance_init(obj: &glib::subclass::InitializingObject<Self>) {
+            obj.init_template();
+        }
+    }
+
+    impl ObjectImpl for ClModelRow {
+        fn constructed(&self) {
+            self.parent_constructed();
+            let row = self.obj().downgrade();
+            self.remove_button.connect_clicked(move |_| {
+                if let Some(row) = row.upgrade() {
+                    row.emit_by_name::<()>("remove", &[]);
+                }
+            });
+        }
+
+        fn signals() -> &'static [Signal] {
+            static SIGNALS: OnceLock<Vec<Signal>> = OnceLock::new();
+            SIGNALS.get_or_init(|| vec![Signal::builder("remove").build()])
+        }
+    }
+
+    impl WidgetImpl for ClModelRow {}
+    impl ListBoxRowImpl for ClModelRow {}
+}
+
+glib::wrapper! {
+    /// One model row.
+    pub struct ClModelRow(ObjectSubclass<imp::ClModelRow>)
+        @extends gtk::ListBoxRow, gtk::Widget,
+        @implements gtk::Actionable, gtk::Buildable, gtk::ConstraintTarget;
+}
+
+impl ClModelRow {
+    /// A row for `spec`.
+    pub fn new(spec: ModelSpec) -> ClModelRow {
+        let row: ClModelRow = glib::Object::new();
+        let imp = row.imp();
+        imp.id_label.set_text(&spec.id);
+        if !spec.display_name.is_empty() && spec.display_name != spec.id {
+            imp.id_label.set_tooltip_text(Some(&spec.display_name));
+        }
+        imp.context_spin.set_value(spec.context_window as f64);
+        imp.efforts_entry
+            .set_text(&model::efforts_text(&spec.reasoning_efforts));
+        imp.remove_button
+            .set_tooltip_text(Some(&format!("Remove {} from this endpoint", spec.id)));
+        imp.spec.replace(spec);
+        row
+    }
+
+    /// The model with what the user set here.
+    pub fn spec(&self) -> ModelSpec {
+        let imp = self.imp();
+        model::with_edits(
+            &imp.spec.borrow(),
+            u64::try_from(imp.context_spin.value_as_int()).unwrap_or(0),
+            &imp.efforts_entry.text(),
+        )
+    }
+
+    /// The model id.
+    pub fn id(&self) -> String {
+        self.imp().spec.borrow().id.clone()
+    }
+
+    /// The context window spin button (for tests).
+    pub fn context_spin(&self) -> gtk::SpinButton {
+        self.imp().context_spin.get()
+    }
+
+    /// The efforts entry (for tests).
+    pub fn efforts_entry(&self) -> gtk::Entry {
+        self.imp().efforts_entry.get()
+    }
+}
