@@ -143,11 +143,15 @@ pub enum Command {
         follow: bool,
     },
 
-    /// Check the set-up: Codex CLI, daemon, units, port, keyring.
+    /// Check the set-up: Codex CLI, daemon, units, port, keyring; or probe an endpoint.
     #[command(
-        after_help = "Each check prints ok, warn, fail or skip, with a fix for the ones that are not ok.\nExits 1 when a check fails.\n\nExamples:\n  codexctl doctor\n  CODEX_BIN=~/bin/codex codexctl doctor --json"
+        after_help = "Each check prints ok, warn, fail or skip, with a fix for the ones that are not ok.\nExits 1 when a check fails.\n\nWith --probe, real round trips to the endpoint's provider through the proxy: a text turn,\na tool call, parallel tool calls and a reasoning turn handed back with the tool result.\nQuirks found (a refused field, no parallel calls, reasoning required back) are recorded\ninto the endpoint, so the proxy adapts. This sends a few small requests you may pay for.\n\nExamples:\n  codexctl doctor\n  CODEX_BIN=~/bin/codex codexctl doctor --json\n  codexctl doctor --probe deepseek\n  codexctl doctor --probe openrouter qwen/qwen3-coder"
     )]
-    Doctor,
+    Doctor {
+        /// Probe ENDPOINT [MODEL] (default model: the endpoint's).
+        #[arg(long, num_args = 1..=2, value_names = ["ENDPOINT", "MODEL"])]
+        probe: Option<Vec<String>>,
+    },
 
     /// Print a shell completion script.
     #[command(

@@ -182,6 +182,65 @@ pub async fn model_fetch(m: &ManagerProxy<'_>, endpoint: &str, json: bool) -> Re
     Ok(())
 }
 
+/// `codexctl doctor --probe ENDPOINT [MODEL]`: real round trips, with a spinner on a TTY.
+pub async fn probe(m: &ManagerProxy<'_>, endpoint: &str, model: &str, json: bool) -> Result<()> {
+    let mut spinner = Spinner::new(format!(
+        "probing {endpoint}: text, tool call, parallel calls, reasoning"
+    ));
+    let call = m.probe_endpoint(endpoint, model);
+    tokio::pin!(call);
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let result = loop {
+        tokio::select! {
+            result = &mut call => break result,
+            _ = tick.tick() => spinner.tick(),
+        }
+    };
+    spinner.clear();
+    let report = result?;
+    let failed = report
+        .checks
+        .iter()
+        .filter(|c| c.verdict == "failed")
+        .count();
+    if json {
+        output::json(&serde_json::json!({
+            "endpoint": report.endpoint,
+            "model": report.model,
+            "ok": failed == 0,
+            "checks": report.checks.iter().map(|c| serde_json::json!({
+                "check": c.name, "verdict": c.verdict, "detail": c.detail,
+            })).collect::<Vec<_>>(),
+            "quirks": serde_json::from_str::<serde_json::Value>(&report.quirks_json)
+                .unwrap_or(serde_json::Value::Null),
+        }))?;
+    } else {
+        let style = crate::output::Style::stdout();
+        output::out(&format!(
+            "probe of {} with {}",
+            report.endpoint, report.model
+        ));
+        for c in &report.checks {
+            let verdict = match c.verdict.as_str() {
+                "ok" => style.green("ok   "),
+                "quirk" => style.yellow("quirk"),
+                _ => style.red("fail "),
+            };
+            output::out(&format!("{verdict}  {:<20} {}", c.name, c.detail));
+        }
+        if !report.quirks_json.is_empty() {
+            output::out(&format!("quirks recorded: {}", report.quirks_json));
+        }
+    }
+    if failed > 0 {
+        return Err(CliError::new(
+            crate::error::Kind::Upstream,
+            format!("{failed} probe check(s) failed"),
+        ));
+    }
+    Ok(())
+}
+
 /// Read a file, or stdin for `-`.
 pub fn read_input(path: &Path) -> Result<String> {
     if path == Path::new("-") {

@@ -70,7 +70,7 @@ async fn run(cli: Cli) -> Result<u8> {
             return Ok(0);
         }
         Command::Logs { follow } => return system::logs(follow).map(|()| 0),
-        Command::Doctor => return system::doctor(json).await.map(|()| 0),
+        Command::Doctor { probe: None } => return system::doctor(json).await.map(|()| 0),
         _ => {}
     }
     let conn = bus::connect().await?;
@@ -130,9 +130,14 @@ async fn run(cli: Cli) -> Result<u8> {
         Command::Cleanup { dry_run } => sessions::cleanup(&m, dry_run, json).await,
         Command::Sessions => sessions::list(&conn, &m, json).await,
         Command::Stop { session } => sessions::stop(&conn, &m, &session, json).await,
-        Command::Completions { .. } | Command::Man | Command::Logs { .. } | Command::Doctor => {
-            Ok(())
+        Command::Doctor { probe: Some(args) } => {
+            let model = args.get(1).map(String::as_str).unwrap_or("");
+            commands::probe(&m, &args[0], model, json).await
         }
+        Command::Completions { .. }
+        | Command::Man
+        | Command::Logs { .. }
+        | Command::Doctor { probe: None } => Ok(()),
     };
     done.map(|()| 0)
 }

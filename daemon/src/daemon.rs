@@ -110,7 +110,7 @@ async fn main_loop() -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let proxy = Arc::new(ProxyState::new(Settings::default())?);
     let token = access_token(&paths)?;
-    proxy.set_access_token(ApiKey::new(token));
+    proxy.set_access_token(ApiKey::new(token.clone()));
     match Backups::at(&paths.state).recover() {
         Ok(Some(report)) => tracing::warn!(sessions = ?report.sessions, "after a crash: {report}"),
         Ok(None) => {}
@@ -122,7 +122,7 @@ async fn main_loop() -> anyhow::Result<()> {
         .context("cannot connect to the session D-Bus")?;
     let (keys, why) = KeyStore::open(Some(&conn), FileKeys::new(&paths.keys_file())).await;
     tracing::info!("{why}");
-    let service = Arc::new(Service::new(paths, keys, proxy.clone(), addr).await?);
+    let service = Arc::new(Service::new(paths, keys, proxy.clone(), addr, token).await?);
     let (sessions, announcer) = Sessions::new(conn.clone(), service.clone());
     let stall_watch = sessions.watch_stalls(conn.clone());
     conn.object_server()

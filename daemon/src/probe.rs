@@ -1,12 +1,411 @@
-//! `ProbeEndpoint`: real round trips to a provider through the proxy's own translation.
+//! `ProbeEndpoint`: real round trips to a provider, made the way Codex makes them — Responses
+//! requests to our own proxy, which translates them for the provider — so what the probe
+//! sees is what a session would see. Four checks: a text turn, a tool call, parallel tool
+//! calls, and a reasoning turn whose reasoning goes back with the tool result.
+//!
+//! A failure that names a Chat Completions quirk the proxy knows how to handle (the
+//! `parallel_tool_calls` field refused; `reasoning_content` required on tool-call turns) is
+//! recorded into the endpoint's quirk overrides and the check retried: verdict `quirk`. A
+//! model that answers one call when asked for two gets `parallel_tool_calls = false` on its
+//! model entry, so Codex's catalog stops offering parallel calls.
 
-use codex_launcher_dbus::{Error, ProbeReport};
+use codex_launcher_dbus::{Error, ProbeCheck, ProbeReport};
+use serde_json::{Map, Value, json};
 
 use crate::service::Service;
 
+const TOOL: &str = "probe_weather";
+
 /// Run the probe.
-pub async fn run(_service: &Service, id: &str, model: &str) -> Result<ProbeReport, Error> {
-    Err(Error::Internal(format!(
-        "probing {id}/{model} is not available yet"
-    )))
+pub async fn run(service: &Service, id: &str, model: &str) -> Result<ProbeReport, Error> {
+    let info = service.get(id)?;
+    let model = match model.trim() {
+        "" => info.spec.default_model.clone(),
+        m => m.to_owned(),
+    };
+    if model.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "endpoint `{id}` has no default model: name one"
+        )));
+    }
+    let chat = info.spec.backend == "openai-compat";
+    let probe = Probe {
+        service,
+        id: id.to_owned(),
+        model: model.clone(),
+    };
+    let span = tracing::info_span!("probe", endpoint = %id, model = %model);
+    let checks = tracing::Instrument::instrument(probe.checks(chat), span).await?;
+    let quirks_json = service.get(id)?.spec.quirks_json;
+    Ok(ProbeReport {
+        endpoint: id.to_owned(),
+        model,
+        checks,
+        quirks_json,
+    })
+}
+
+struct Probe<'a> {
+    service: &'a Service,
+    id: String,
+    model: String,
+}
+
+impl Probe<'_> {
+    async fn checks(&self, chat: bool) -> Result<Vec<ProbeCheck>, Error> {
+        let (probe, model) = (self, &self.model);
+        let mut checks = Vec::new();
+
+        checks.push(match probe.exchange(text_request(model)).await {
+            Ok(out) if !output_text(&out).is_empty() => check("text", "ok", "answered"),
+            Ok(_) => check("text", "failed", "the answer had no text"),
+            Err(e) => check("text", "failed", &e),
+        });
+
+        let (result, adapted) = probe
+            .adaptive(tool_request(model, false, None), chat)
+            .await?;
+        checks.push(match result {
+            Ok(out) => match calls(&out).len() {
+                0 => check("tool-call", "failed", "the model answered without calling the tool"),
+                _ if !calls(&out).iter().all(|c| args_ok(c)) => {
+                    check("tool-call", "failed", "the tool arguments are not valid JSON")
+                }
+                _ if adapted => check(
+                    "tool-call",
+                    "quirk",
+                    "the provider refuses the `parallel_tool_calls` field: no longer sent; then called the tool",
+                ),
+                _ => check("tool-call", "ok", "called the tool with valid JSON arguments"),
+            },
+            Err(e) => check("tool-call", "failed", &e),
+        });
+        checks.push(probe.parallel(chat).await?);
+        checks.push(probe.reasoning(chat).await?);
+        for c in &checks {
+            tracing::info!(check = %c.name, verdict = %c.verdict, detail = %c.detail, "probe check");
+        }
+        Ok(checks)
+    }
+
+    /// One Responses request through the proxy: the output items, or what went wrong.
+    async fn exchange(&self, body: Value) -> Result<Vec<Value>, String> {
+        let url = format!(
+            "http://{}/e/{}/v1/responses",
+            self.service.proxy_addr, self.id
+        );
+        let resp = self
+            .service
+            .proxy
+            .client()
+            .post(&url)
+            .bearer_auth(&self.service.token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| format!("the proxy could not be reached: {e}"))?;
+        let status = resp.status();
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| format!("the answer broke off: {e}"))?;
+        if !status.is_success() {
+            let message = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+                .unwrap_or(text);
+            return Err(format!("HTTP {}: {message}", status.as_u16()));
+        }
+        terminal_output(&text)
+    }
+
+    /// [`Probe::exchange`]; if a Chat provider refuses the `parallel_tool_calls` field,
+    /// record that and try once more. Whether it did.
+    async fn adaptive(
+        &self,
+        body: Value,
+        chat: bool,
+    ) -> Result<(Result<Vec<Value>, String>, bool), Error> {
+        match self.exchange(body.clone()).await {
+            Err(e) if chat && mentions(&e, "parallel_tool_calls") => {
+                self.record(json!({"parallel_tool_calls": false}), None)?;
+                Ok((self.exchange(body).await, true))
+            }
+            other => Ok((other, false)),
+        }
+    }
+
+    async fn parallel(&self, chat: bool) -> Result<ProbeCheck, Error> {
+        let name = "parallel-tool-calls";
+        let (result, refused) = self
+            .adaptive(tool_request(&self.model, true, None), chat)
+            .await?;
+        let out = match result {
+            Ok(out) => out,
+            Err(e) => return Ok(check(name, "failed", &e)),
+        };
+        let n = calls(&out).len();
+        Ok(match (n, refused) {
+            (0, _) => check(
+                name,
+                "failed",
+                "the model answered without calling the tool",
+            ),
+            (1, refused) => {
+                self.record(json!({}), Some(false))?;
+                let field = if refused {
+                    "the provider refuses the `parallel_tool_calls` field (no longer sent); "
+                } else {
+                    ""
+                };
+                check(
+                    name,
+                    "quirk",
+                    &format!(
+                        "{field}asked for two calls, made one: parallel tool calls turned off for this model"
+                    ),
+                )
+            }
+            (_, true) => check(
+                name,
+                "quirk",
+                "the provider refuses the `parallel_tool_calls` field: no longer sent; it still made several calls",
+            ),
+            (n, false) => check(name, "ok", &format!("{n} calls in one turn")),
+        })
+    }
+
+    async fn reasoning(&self, chat: bool) -> Result<ProbeCheck, Error> {
+        let name = "reasoning-pass-back";
+        let mut recorded = false;
+        for attempt in 0..2 {
+            let first = match self
+                .exchange(tool_request(&self.model, false, Some("medium")))
+                .await
+            {
+                Ok(out) => out,
+                Err(e) => return Ok(check(name, "failed", &e)),
+            };
+            let reasoned = first.iter().any(|i| i["type"] == "reasoning");
+            if calls(&first).is_empty() {
+                return Ok(check(name, "failed", "no tool call to answer"));
+            }
+            match self.exchange(follow_up(&self.model, &first)).await {
+                Ok(_) if recorded => {
+                    return Ok(check(
+                        name,
+                        "quirk",
+                        "the provider wants `reasoning_content` back on tool-call turns: now sent",
+                    ));
+                }
+                Ok(_) if reasoned => {
+                    return Ok(check(
+                        name,
+                        "ok",
+                        "reasoning came back with the tool result and was accepted",
+                    ));
+                }
+                Ok(_) => {
+                    return Ok(check(
+                        name,
+                        "ok",
+                        "the model returned no reasoning; the tool-result turn was accepted",
+                    ));
+                }
+                Err(e) if chat && attempt == 0 && mentions(&e, "reasoning_content") => {
+                    self.record(
+                        json!({"reasoning_echo": "reasoning_content", "reasoning_required_on_tool_calls": true}),
+                        None,
+                    )?;
+                    recorded = true;
+                }
+                Err(e) => return Ok(check(name, "failed", &e)),
+            }
+        }
+        Ok(check(
+            name,
+            "failed",
+            "still refused after the quirk was recorded",
+        ))
+    }
+
+    /// Merge `quirks` into the endpoint's overrides and set the model's parallel flag.
+    fn record(&self, quirks: Value, parallel: Option<bool>) -> Result<(), Error> {
+        let mut spec = self.service.get(&self.id)?.spec;
+        let mut map: Map<String, Value> = if spec.quirks_json.trim().is_empty() {
+            Map::new()
+        } else {
+            serde_json::from_str(&spec.quirks_json).unwrap_or_default()
+        };
+        if let Value::Object(add) = quirks {
+            map.extend(add);
+        }
+        spec.quirks_json = if map.is_empty() {
+            String::new()
+        } else {
+            Value::Object(map).to_string()
+        };
+        if let Some(parallel) = parallel
+            && let Some(m) = spec.models.iter_mut().find(|m| m.id == self.model)
+        {
+            m.parallel_tool_calls = parallel;
+        }
+        tracing::info!(quirks = %spec.quirks_json, ?parallel, "probe recorded a quirk");
+        self.service.update(&self.id, spec)
+    }
+}
+
+fn check(name: &str, verdict: &str, detail: &str) -> ProbeCheck {
+    ProbeCheck {
+        name: name.to_owned(),
+        verdict: verdict.to_owned(),
+        detail: detail.to_owned(),
+    }
+}
+
+fn mentions(error: &str, field: &str) -> bool {
+    error.contains(field)
+}
+
+fn user(text: &str) -> Value {
+    json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]})
+}
+
+fn base(model: &str, input: Vec<Value>) -> Value {
+    json!({
+        "model": model,
+        "instructions": "You are a connectivity probe. Follow the user's instruction exactly.",
+        "input": input,
+        "stream": true,
+        "store": false,
+    })
+}
+
+fn text_request(model: &str) -> Value {
+    base(model, vec![user("Reply with the single word OK.")])
+}
+
+fn tool_request(model: &str, parallel: bool, effort: Option<&str>) -> Value {
+    let ask = if parallel {
+        "Call probe_weather twice in this one turn, in parallel: once for Paris and once for Tokyo."
+    } else {
+        "Call probe_weather for Paris."
+    };
+    let mut body = base(model, vec![user(ask)]);
+    body["tools"] = json!([{
+        "type": "function",
+        "name": TOOL,
+        "description": "The weather in a city.",
+        "strict": false,
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+            "additionalProperties": false
+        }
+    }]);
+    body["tool_choice"] = json!("auto");
+    body["parallel_tool_calls"] = json!(parallel);
+    if let Some(effort) = effort {
+        body["reasoning"] = json!({"effort": effort, "summary": "auto"});
+        body["include"] = json!(["reasoning.encrypted_content"]);
+    }
+    body
+}
+
+/// Turn two: what the model said, as Codex replays it (reasoning included), and the results.
+fn follow_up(model: &str, first: &[Value]) -> Value {
+    let mut input = vec![user("Call probe_weather for Paris.")];
+    input.extend(
+        first
+            .iter()
+            .filter(|i| matches!(i["type"].as_str(), Some("reasoning" | "function_call")))
+            .cloned(),
+    );
+    for c in calls(first) {
+        input.push(json!({
+            "type": "function_call_output",
+            "call_id": c["call_id"],
+            "output": "sunny, 21 °C",
+        }));
+    }
+    let mut body = base(model, input);
+    body["reasoning"] = json!({"effort": "medium", "summary": "auto"});
+    body["include"] = json!(["reasoning.encrypted_content"]);
+    body
+}
+
+fn calls(out: &[Value]) -> Vec<&Value> {
+    out.iter()
+        .filter(|i| i["type"] == "function_call")
+        .collect()
+}
+
+fn args_ok(call: &Value) -> bool {
+    call["arguments"]
+        .as_str()
+        .is_some_and(|a| serde_json::from_str::<Value>(a).is_ok_and(|v| v.is_object()))
+}
+
+fn output_text(out: &[Value]) -> String {
+    out.iter()
+        .filter(|i| i["type"] == "message")
+        .flat_map(|i| i["content"].as_array().cloned().unwrap_or_default())
+        .filter_map(|c| c["text"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The output of the terminal event of a Responses SSE stream, or its error.
+fn terminal_output(sse: &str) -> Result<Vec<Value>, String> {
+    for block in sse.split("\n\n") {
+        let data: String = block
+            .lines()
+            .filter_map(|l| l.strip_prefix("data:"))
+            .map(str::trim_start)
+            .collect();
+        let Ok(event) = serde_json::from_str::<Value>(&data) else {
+            continue;
+        };
+        match event["type"].as_str() {
+            Some("response.completed" | "response.incomplete") => {
+                return Ok(event["response"]["output"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default());
+            }
+            Some("response.failed") => {
+                let e = &event["response"]["error"];
+                return Err(format!(
+                    "{}: {}",
+                    e["code"].as_str().unwrap_or("failed"),
+                    e["message"].as_str().unwrap_or("the response failed")
+                ));
+            }
+            Some("error") => {
+                return Err(event["message"]
+                    .as_str()
+                    .unwrap_or("stream error")
+                    .to_owned());
+            }
+            _ => {}
+        }
+    }
+    Err("the stream ended without a final event".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_terminal_event() {
+        let ok = "event: response.created\ndata: {\"type\":\"response.created\"}\n\n\
+                  event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"output\":[{\"type\":\"function_call\",\"call_id\":\"c\",\"arguments\":\"{}\"}]}}\n\n";
+        let out = terminal_output(ok).unwrap_or_default();
+        assert_eq!(calls(&out).len(), 1);
+        assert!(args_ok(calls(&out)[0]));
+        let failed = "data: {\"type\":\"response.failed\",\"response\":{\"error\":{\"code\":\"invalid_prompt\",\"message\":\"Missing `reasoning_content`\"}}}\n\n";
+        assert!(terminal_output(failed).is_err_and(|e| mentions(&e, "reasoning_content")));
+        assert!(terminal_output("").is_err());
+    }
 }

@@ -53,6 +53,8 @@ pub struct Service {
     key_cache: Mutex<HashMap<String, String>>,
     pub proxy: Arc<ProxyState>,
     pub proxy_addr: SocketAddr,
+    /// The install-wide proxy token (the probe calls the proxy with it).
+    pub token: String,
 }
 
 fn store_err(e: StoreError) -> Error {
@@ -78,6 +80,7 @@ impl Service {
         keys: KeyStore,
         proxy: Arc<ProxyState>,
         proxy_addr: SocketAddr,
+        token: String,
     ) -> anyhow::Result<Service> {
         let store = EndpointStore::load(&paths.endpoints_file())?;
         let svc = Service {
@@ -87,6 +90,7 @@ impl Service {
             key_cache: Mutex::default(),
             proxy,
             proxy_addr,
+            token,
         };
         svc.reload_keys().await;
         svc.refresh_proxy();

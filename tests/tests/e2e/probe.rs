@@ -1,0 +1,236 @@
+//! `codexctl doctor --probe`: real round trips through a real daemon to mock providers with
+//! quirks — one whose schema refuses `parallel_tool_calls` and whose model makes one call
+//! when asked for two, one that insists on getting `reasoning_content` back (DeepSeek's
+//! thinking-mode rule) — and the quirks recorded into the endpoint.
+
+use codex_launcher_dbus::{EndpointSpec, ManagerProxy, ModelSpec};
+use codex_launcher_e2e::daemon::{DaemonProcess, Listen, PrivateBus};
+use codex_launcher_e2e::workspace_bin;
+use codex_launcher_mock_upstream::{
+    Flavor, MockConfig, MockUpstream, Reply, StrictRules, ToolCall,
+};
+use serde_json::{Value, json};
+
+async fn manager(bus: &PrivateBus) -> ManagerProxy<'static> {
+    let conn = bus.connect().await;
+    ManagerProxy::builder(&conn)
+        .cache_properties(zbus::proxy::CacheProperties::No)
+        .build()
+        .await
+        .expect("manager proxy")
+}
+
+async fn endpoint(m: &ManagerProxy<'_>, name: &str, url: &str, provider: &str) -> String {
+    let spec = EndpointSpec {
+        provider: provider.into(),
+        name: name.into(),
+        backend: "openai-compat".into(),
+        base_url: url.into(),
+        default_model: "probe-model".into(),
+        models: vec![ModelSpec {
+            id: "probe-model".into(),
+            parallel_tool_calls: true,
+            ..ModelSpec::default()
+        }],
+        ..EndpointSpec::default()
+    };
+    m.add_endpoint(spec, "sk-test-probe-key")
+        .await
+        .expect("add")
+}
+
+fn ctl(bus: &PrivateBus, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(workspace_bin("codexctl"))
+        .args(args)
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .output()
+        .expect("run codexctl");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn verdicts(report: &Value) -> Vec<(String, String)> {
+    report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap_or_default().to_owned(),
+                c["verdict"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn weather(id: &str, city: &str) -> ToolCall {
+    ToolCall {
+        id: id.into(),
+        name: "probe_weather".into(),
+        arguments: json!({"city": city}).to_string(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probe_records_a_refused_field_and_missing_parallel_calls() {
+    let mock = MockUpstream::start(MockConfig {
+        flavor: Flavor::OpenAi,
+        api_key: Some("sk-test-probe-key".into()),
+        rules: StrictRules {
+            reject_fields: vec!["parallel_tool_calls".into()],
+            ..StrictRules::default()
+        },
+        ..MockConfig::default()
+    })
+    .await
+    .expect("mock");
+    mock.push(Reply::text("OK"));
+    mock.push(Reply::tool_call(
+        "c1",
+        "probe_weather",
+        json!({"city": "Paris"}),
+    ));
+    // Asked for two calls, the model makes one.
+    mock.push(Reply::tool_call(
+        "c2",
+        "probe_weather",
+        json!({"city": "Paris"}),
+    ));
+    mock.push(Reply::tool_call(
+        "c3",
+        "probe_weather",
+        json!({"city": "Paris"}),
+    ));
+    mock.push(Reply::text("It is sunny."));
+
+    let bus = PrivateBus::start(None, &[]);
+    let daemon = DaemonProcess::start(&bus, Listen::Own);
+    daemon.wait_notify("READY=1");
+    let m = manager(&bus).await;
+    // Set up as OpenAI proper, which takes `parallel_tool_calls`: this host's closed schema
+    // refuses it.
+    let id = endpoint(&m, "NIM-like", &mock.base_url(), "openai").await;
+
+    let (code, out, err) = ctl(&bus, &["doctor", "--probe", &id, "--json"]);
+    assert_eq!(code, Some(0), "{out}{err}\n{}", daemon.stderr());
+    let report: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        verdicts(&report),
+        [
+            ("text".into(), "ok".into()),
+            ("tool-call".into(), "quirk".into()),
+            ("parallel-tool-calls".into(), "quirk".into()),
+            ("reasoning-pass-back".into(), "ok".into()),
+        ],
+        "{report:#}"
+    );
+    assert_eq!(report["quirks"]["parallel_tool_calls"], false, "{report:#}");
+    let info = m.get_endpoint(&id).await.expect("endpoint");
+    assert!(
+        info.spec
+            .quirks_json
+            .contains("\"parallel_tool_calls\":false")
+    );
+    assert!(
+        !info.spec.models[0].parallel_tool_calls,
+        "the model makes one call per turn"
+    );
+    // After the quirk, the field is not sent any more.
+    let bodies: Vec<Value> = mock.requests().iter().map(|r| r.body.clone()).collect();
+    assert!(
+        bodies
+            .last()
+            .is_some_and(|b| b.get("parallel_tool_calls").is_none())
+    );
+    assert!(
+        mock.requests()
+            .iter()
+            .all(|r| r.header("authorization") == Some("Bearer sk-test-probe-key"))
+    );
+
+    // The table, for people.
+    let (code, table, err) = ctl(&bus, &["doctor", "--probe", &id]);
+    assert_eq!(
+        code,
+        Some(7),
+        "the mock is out of replies: probe checks fail\n{table}{err}"
+    );
+    assert!(table.contains("fail") && table.contains("text"), "{table}");
+    assert!(err.contains("probe check(s) failed"), "{err}");
+    let (code, _, err) = ctl(&bus, &["doctor", "--probe", "no-such-endpoint"]);
+    assert_eq!(code, Some(3), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probe_finds_that_reasoning_must_be_passed_back() {
+    let mock = MockUpstream::start(MockConfig {
+        flavor: Flavor::DeepSeek,
+        api_key: Some("sk-test-probe-key".into()),
+        rules: StrictRules {
+            require_reasoning_passback: true,
+            ..StrictRules::default()
+        },
+        ..MockConfig::default()
+    })
+    .await
+    .expect("mock");
+    mock.push(Reply::text("OK"));
+    mock.push(Reply::tool_call(
+        "c1",
+        "probe_weather",
+        json!({"city": "Paris"}),
+    ));
+    mock.push(Reply::tool_calls(vec![
+        weather("c2", "Paris"),
+        weather("c3", "Tokyo"),
+    ]));
+    // Reasoning turn: the follow-up without `reasoning_content` is refused by the rule
+    // (no reply consumed), the probe records the quirk and starts the turn again.
+    mock.push(
+        Reply::tool_call("c4", "probe_weather", json!({"city": "Paris"}))
+            .with_reasoning("The user wants Paris."),
+    );
+    mock.push(
+        Reply::tool_call("c5", "probe_weather", json!({"city": "Paris"}))
+            .with_reasoning("Paris again."),
+    );
+    mock.push(Reply::text("Sunny in Paris."));
+
+    let bus = PrivateBus::start(None, &[]);
+    let daemon = DaemonProcess::start(&bus, Listen::Own);
+    daemon.wait_notify("READY=1");
+    let m = manager(&bus).await;
+    // Set up as OpenAI proper, which never gets reasoning back: the probe finds out.
+    let id = endpoint(&m, "DeepSeek-like", &mock.base_url(), "openai").await;
+
+    let report = m.probe_endpoint(&id, "").await.expect("probe");
+    let got: Vec<(&str, &str)> = report
+        .checks
+        .iter()
+        .map(|c| (c.name.as_str(), c.verdict.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("text", "ok"),
+            ("tool-call", "ok"),
+            ("parallel-tool-calls", "ok"),
+            ("reasoning-pass-back", "quirk"),
+        ],
+        "{report:#?}\nrejections: {:?}",
+        mock.rejections()
+    );
+    assert_eq!(report.model, "probe-model");
+    let quirks: Value = serde_json::from_str(&report.quirks_json).expect("quirks");
+    assert_eq!(quirks["reasoning_echo"], "reasoning_content");
+    assert_eq!(quirks["reasoning_required_on_tool_calls"], true);
+    assert_eq!(mock.rejections().len(), 1, "refused once, then accepted");
+    let info = m.get_endpoint(&id).await.expect("endpoint");
+    assert!(
+        info.spec.models[0].parallel_tool_calls,
+        "two calls came back"
+    );
+}
