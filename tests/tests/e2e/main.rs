@@ -10,6 +10,7 @@ mod codexctl;
 mod conformance;
 mod daemon;
 mod faults;
+mod probe;
 mod proxy_http;
 mod secrets;
 mod sessions;
