@@ -10,6 +10,8 @@ mod codexctl;
 mod conformance;
 mod daemon;
 mod faults;
+mod gtk;
+mod interactive;
 mod probe;
 mod proxy_http;
 mod secrets;
