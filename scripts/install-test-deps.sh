@@ -35,6 +35,9 @@ command -v pgrep >/dev/null || need_pkgs+=(procps)
 [ -e /usr/lib/systemd/user/dbus.socket ] || need_pkgs+=(dbus-user-session)
 # A real Secret Service for the keyring test.
 command -v gnome-keyring-daemon >/dev/null || need_pkgs+=(gnome-keyring)
+# A real terminal emulator on a virtual X display for the `cli` session test.
+command -v xterm >/dev/null || need_pkgs+=(xterm)
+command -v Xvfb >/dev/null || need_pkgs+=(xvfb)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
     say "installing Debian packages: ${need_pkgs[*]}"
     as_root apt-get update -qq
