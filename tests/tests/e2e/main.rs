@@ -17,3 +17,4 @@ mod proxy_http;
 mod secrets;
 mod sessions;
 mod supervision;
+mod terminal;
