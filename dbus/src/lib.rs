@@ -275,10 +275,12 @@ pub trait Manager {
 
     /// Start a Codex session on an endpoint; returns the session object's path.
     ///
-    /// `mode`: `cli` (interactive Codex in a terminal emulator) or `exec` (headless
-    /// `codex exec` on one prompt, without approvals or sandbox: for automation and tests).
-    /// `options`: `prompt` (required for `exec`), `workdir` (absolute; default: home),
-    /// `effort` (reasoning effort), `grace_ms` (SIGTERM to SIGKILL on stop; default 5000).
+    /// `mode`: `cli` (interactive Codex in a terminal emulator), `exec` (headless
+    /// `codex exec` on one prompt, without approvals or sandbox: for automation and tests),
+    /// `desktop` (Codex Desktop), `default-cli` or `default-desktop` (Codex on its own login;
+    /// no endpoint). `options`: `prompt` (required for `exec`), `workdir` (absolute; default:
+    /// home), `effort` (reasoning effort), `grace_ms` (SIGTERM to SIGKILL on stop; default
+    /// 5000), `stall_secs` (report a stall after this long without traffic or CPU).
     /// Unknown endpoint: `NotFound`; bad mode, model or option: `InvalidArgument`.
     fn launch(
         &self,
@@ -365,7 +367,7 @@ pub trait Session {
     #[zbus(property)]
     fn model(&self) -> zbus::Result<String>;
 
-    /// `cli` or `exec`.
+    /// `cli`, `exec`, `desktop`, `default-cli`, `default-desktop` or `run`.
     #[zbus(property)]
     fn mode(&self) -> zbus::Result<String>;
 
