@@ -363,6 +363,16 @@ impl ClEndpointDialog {
             .collect()
     }
 
+    /// The default-model picker (for tests).
+    pub fn default_model_row(&self) -> adw::ComboRow {
+        self.imp().default_model_row.get()
+    }
+
+    /// The name field (for tests).
+    pub fn name_row(&self) -> adw::EntryRow {
+        self.imp().name_row.get()
+    }
+
     /// The model rows (for tests).
     pub fn model_rows(&self) -> Vec<ClModelRow> {
         self.imp().rows.borrow().clone()

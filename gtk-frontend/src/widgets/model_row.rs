@@ -111,6 +111,11 @@ impl ClModelRow {
         self.imp().context_spin.get()
     }
 
+    /// The Remove button (for tests).
+    pub fn remove_button(&self) -> gtk::Button {
+        self.imp().remove_button.get()
+    }
+
     /// The efforts entry (for tests).
     pub fn efforts_entry(&self) -> gtk::Entry {
         self.imp().efforts_entry.get()

@@ -167,7 +167,7 @@ fn bar_row(bar: &UsageBar) -> gtk::ListBoxRow {
                 .unwrap_or(fallback)
         };
         let trough = color("borders", (0.8, 0.8, 0.8));
-        cr.set_source_rgba(trough.0, trough.1, trough.2, 0.5);
+        cr.set_source_rgba(trough.0, trough.1, trough.2, 0.3);
         cr.rectangle(0.0, 0.0, w, h);
         let _ = cr.fill();
         let accent = color("accent_color", (0.21, 0.52, 0.89));

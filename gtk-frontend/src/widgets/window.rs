@@ -391,6 +391,32 @@ impl ClWindow {
         imp.model_row.set_selected(selected);
     }
 
+    /// The endpoint picker (for tests).
+    pub fn endpoint_row(&self) -> adw::ComboRow {
+        self.imp().endpoint_row.get()
+    }
+
+    /// The launch buttons: CLI, Desktop, Codex Default CLI, Codex Default Desktop (for
+    /// tests).
+    pub fn launch_buttons(&self) -> [gtk::Button; 4] {
+        let imp = self.imp();
+        [
+            imp.launch_cli_button.get(),
+            imp.launch_desktop_button.get(),
+            imp.default_cli_button.get(),
+            imp.default_desktop_button.get(),
+        ]
+    }
+
+    /// The unreachable page's description (for tests).
+    pub fn unreachable_text(&self) -> String {
+        self.imp()
+            .unreachable_page
+            .description()
+            .map(String::from)
+            .unwrap_or_default()
+    }
+
     /// The id of the endpoint chosen in the picker.
     pub fn selected_endpoint_id(&self) -> Option<String> {
         let imp = self.imp();

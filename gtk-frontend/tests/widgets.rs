@@ -1,0 +1,471 @@
+//! Widget tests: the real widgets, in process, on a real (virtual) display.
+//!
+//! GTK needs a display and must be driven from one thread, and without a display it dies
+//! with SIGSEGV rather than failing. So this binary brings its own: run as a test it starts
+//! `Xvfb -displayfd` and runs itself again on that display (`GDK_BACKEND=x11`,
+//! `GSK_RENDERER=cairo`, `GTK_A11Y=none`, and a session bus address that leads nowhere, so
+//! the window meets an unreachable daemon), then runs every test on the GTK thread, one
+//! after another. `cargo test` needs nothing more than `Xvfb` installed
+//! (scripts/install-test-deps.sh). A name given on the command line runs only the tests
+//! whose names contain it, as libtest does.
+//!
+//! Rendered widgets are saved to `target/test-artifacts/widgets/*.png`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::cell::Cell;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use adw::prelude::*;
+use codex_launcher_dbus::{EndpointInfo, EndpointSpec, ModelSpec, Preset, ProxyStatus, Usage};
+use codex_launcher_gtk::model::SessionView;
+use codex_launcher_gtk::widgets::{ClEndpointDialog, ClSessionRow, ClUsageWindow, ClWindow};
+use gtk::glib;
+
+const CHILD_ENV: &str = "CODEX_LAUNCHER_GTK_WIDGET_TESTS";
+
+type Test = (&'static str, fn());
+
+const TESTS: &[Test] = &[
+    (
+        "session_row_shows_a_session_and_asks_to_stop_it",
+        session_row,
+    ),
+    (
+        "endpoint_dialog_preset_fills_the_form",
+        endpoint_dialog_preset,
+    ),
+    (
+        "endpoint_dialog_model_rows_edit_remove_and_default",
+        endpoint_dialog_models,
+    ),
+    (
+        "usage_window_draws_one_bar_per_endpoint_and_model",
+        usage_window,
+    ),
+    (
+        "main_window_preselects_the_default_endpoint_and_model",
+        main_window_pickers,
+    ),
+    (
+        "main_window_without_a_daemon_offers_retry",
+        main_window_unreachable,
+    ),
+];
+
+fn main() -> ExitCode {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return on_own_display();
+    }
+    gtk::init().expect("gtk init");
+    adw::init().expect("adw init");
+    let mut failed = Vec::new();
+    let mut ran = 0;
+    for (name, test) in TESTS {
+        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        ran += 1;
+        let result = std::panic::catch_unwind(test);
+        let verdict = if result.is_ok() { "ok" } else { "FAILED" };
+        let _ = writeln!(std::io::stdout(), "test {name} ... {verdict}");
+        if result.is_err() {
+            failed.push(*name);
+        }
+    }
+    let _ = writeln!(
+        std::io::stdout(),
+        "\nwidget tests: {} passed; {} failed{}",
+        ran - failed.len(),
+        failed.len(),
+        if failed.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", failed.join(", "))
+        }
+    );
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Start Xvfb and run this binary again on it.
+fn on_own_display() -> ExitCode {
+    let mut xvfb = match Command::new("Xvfb")
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1280x900x24",
+            "-nolisten",
+            "tcp",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "the widget tests need Xvfb ({e}): apt install xvfb (scripts/install-test-deps.sh does)"
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut line = String::new();
+    let _ = BufReader::new(xvfb.stdout.take().expect("stdout")).read_line(&mut line);
+    let display = format!(":{}", line.trim());
+    let status = Command::new(std::env::current_exe().expect("current_exe"))
+        .args(std::env::args_os().skip(1))
+        .env(CHILD_ENV, "1")
+        .env("DISPLAY", &display)
+        .env_remove("WAYLAND_DISPLAY")
+        .env("GDK_BACKEND", "x11")
+        .env("GSK_RENDERER", "cairo")
+        .env("GTK_A11Y", "none")
+        .env("GSETTINGS_BACKEND", "memory")
+        .env("ADW_DISABLE_PORTAL", "1")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/codex-launcher-test-bus",
+        )
+        .status();
+    let _ = xvfb.kill();
+    let _ = xvfb.wait();
+    match status {
+        Ok(s) if s.success() => ExitCode::SUCCESS,
+        Ok(s) => {
+            let _ = writeln!(std::io::stderr(), "widget tests: {s}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "widget tests: cannot run: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Run the main loop until `cond` holds (the tick timer wakes it at least every second).
+fn run_until(what: &str, cond: impl Fn() -> bool) {
+    let ctx = glib::MainContext::default();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        ctx.iteration(true);
+    }
+}
+
+/// Let pending idle work and redraws happen.
+fn settle() {
+    let ctx = glib::MainContext::default();
+    while ctx.pending() {
+        ctx.iteration(false);
+    }
+}
+
+fn artifacts_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-artifacts/widgets")
+}
+
+/// Render a shown window to `target/test-artifacts/widgets/<name>.png`.
+fn save_png(window: &impl IsA<gtk::Window>, name: &str) {
+    let window = window.as_ref();
+    run_until("the window to be mapped", || {
+        window.is_mapped() && window.width() > 0
+    });
+    settle();
+    let paintable = gtk::WidgetPaintable::new(Some(window));
+    let (w, h) = (window.width(), window.height());
+    let snapshot = gtk::Snapshot::new();
+    paintable.snapshot(&snapshot, f64::from(w), f64::from(h));
+    let node = snapshot.to_node().expect("something was drawn");
+    let renderer = window.renderer().expect("a renderer");
+    let texture = renderer.render_texture(&node, None);
+    std::fs::create_dir_all(artifacts_dir()).expect("artifacts dir");
+    let path = artifacts_dir().join(format!("{name}.png"));
+    texture.save_to_png(&path).expect("save png");
+}
+
+fn session(n: u64, state: &str, code: i32) -> SessionView {
+    SessionView {
+        path: format!("/io/github/CodexLauncher1/session/{n}"),
+        endpoint: "deepseek".into(),
+        model: "deepseek-chat".into(),
+        mode: "cli".into(),
+        state: state.into(),
+        started: 1_000,
+        exit_code: code,
+        requests: 3,
+        tokens_in: 12_345,
+        tokens_out: 950,
+        ..SessionView::default()
+    }
+}
+
+fn session_row() {
+    let row = ClSessionRow::new(session(7, "running", -1), 1_065);
+    assert_eq!(
+        row.texts(),
+        [
+            "#7 · CLI".to_owned(),
+            "deepseek · deepseek-chat".into(),
+            "1 min 05 s · 12.3k in · 950 out".into(),
+            "Running".into()
+        ]
+    );
+    assert!(row.stop_button().is_visible());
+    let asked = Rc::new(Cell::new(0));
+    let count = asked.clone();
+    row.connect_local("stop", false, move |_| {
+        count.set(count.get() + 1);
+        None
+    });
+    row.stop_button().emit_clicked();
+    assert_eq!(asked.get(), 1, "Stop asks the window to stop the session");
+    row.update(1_100, |v| {
+        v.state = "exited".into();
+        v.exit_code = 137;
+        v.ended = Some(1_090);
+    });
+    assert_eq!(row.texts()[3], "Killed (signal 9)");
+    assert_eq!(
+        row.texts()[2],
+        "1 min 30 s · 12.3k in · 950 out",
+        "the clock stopped"
+    );
+    assert!(!row.stop_button().is_visible(), "nothing to stop");
+}
+
+fn preset(id: &str, name: &str, models: &[&str]) -> Preset {
+    Preset {
+        id: id.into(),
+        spec: EndpointSpec {
+            name: name.into(),
+            preset: id.into(),
+            backend: if id == "anthropic" {
+                "anthropic"
+            } else {
+                "openai-compat"
+            }
+            .into(),
+            base_url: format!("https://api.{id}.example/v1"),
+            default_model: models.first().map(|m| (*m).to_owned()).unwrap_or_default(),
+            models: models
+                .iter()
+                .map(|m| ModelSpec {
+                    id: (*m).into(),
+                    context_window: 64_000,
+                    ..ModelSpec::default()
+                })
+                .collect(),
+            browser_ua: id == "opencode",
+            ..EndpointSpec::default()
+        },
+        notes: format!("{name} notes"),
+    }
+}
+
+fn endpoint_dialog_preset() {
+    let d = ClEndpointDialog::detached();
+    d.set_presets(vec![
+        preset(
+            "deepseek",
+            "DeepSeek",
+            &["deepseek-chat", "deepseek-reasoner"],
+        ),
+        preset("anthropic", "Anthropic", &["claude-sonnet"]),
+        preset("opencode", "OpenCode Zen", &[]),
+    ]);
+    d.pick_preset(0);
+    let spec = d.spec();
+    assert_eq!(spec.name, "DeepSeek");
+    assert_eq!(spec.preset, "deepseek");
+    assert_eq!(spec.base_url, "https://api.deepseek.example/v1");
+    assert_eq!(spec.backend, "openai-compat");
+    assert_eq!(spec.default_model, "deepseek-chat");
+    assert_eq!(spec.models.len(), 2);
+    assert_eq!(spec.models[0].context_window, 64_000);
+
+    d.pick_preset(1);
+    let spec = d.spec();
+    assert_eq!(spec.name, "Anthropic", "the preset's own name is replaced");
+    assert_eq!(spec.backend, "anthropic");
+    assert_eq!(spec.models.len(), 1);
+
+    d.name_row().set_text("Work account");
+    d.pick_preset(2);
+    let spec = d.spec();
+    assert_eq!(spec.name, "Work account", "a typed name is kept");
+    assert!(spec.browser_ua);
+    assert!(spec.models.is_empty());
+    assert_eq!(spec.default_model, "");
+    d.present();
+    save_png(&d, "endpoint-dialog");
+    d.close();
+}
+
+fn endpoint_dialog_models() {
+    let d = ClEndpointDialog::detached();
+    let m = |id: &str| ModelSpec {
+        id: id.into(),
+        default_effort: "high".into(),
+        reasoning_efforts: vec!["low".into(), "high".into()],
+        ..ModelSpec::default()
+    };
+    d.set_models(vec![m("a"), m("b"), m("c")], "b");
+    assert_eq!(d.spec().default_model, "b");
+    let rows = d.model_rows();
+    rows[0].context_spin().set_value(131_072.0);
+    rows[0].efforts_entry().set_text("low");
+    let spec = d.spec();
+    assert_eq!(spec.models[0].context_window, 131_072);
+    assert_eq!(spec.models[0].reasoning_efforts, ["low"]);
+    assert_eq!(
+        spec.models[0].default_effort, "",
+        "high is no longer offered"
+    );
+    assert_eq!(spec.models[1].default_effort, "high");
+
+    // Removing the default model leaves the picker on another model.
+    rows[1].remove_button().emit_clicked();
+    let spec = d.spec();
+    let ids: Vec<&str> = spec.models.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["a", "c"]);
+    assert_eq!(spec.default_model, "a");
+    assert_eq!(d.default_model_row().model().map(|m| m.n_items()), Some(2));
+}
+
+fn usage_window() {
+    let w = ClUsageWindow::detached();
+    let u = |ep: &str, model: &str, i: u64, o: u64, err: u64| Usage {
+        endpoint: ep.into(),
+        model: model.into(),
+        requests: 4,
+        input_tokens: i,
+        output_tokens: o,
+        errors: err,
+    };
+    w.set_status(&ProxyStatus {
+        address: "http://127.0.0.1:47821".into(),
+        requests: 8,
+        active_streams: 1,
+        errors: 1,
+        usage: vec![
+            u("ds", "chat", 1_200, 300, 0),
+            u("kimi", "k2", 30_000, 9_000, 1),
+        ],
+    });
+    assert_eq!(
+        w.summary(),
+        "http://127.0.0.1:47821 · 8 requests · 1 open stream · 1 error"
+    );
+    let labels: Vec<String> = w.bars().into_iter().map(|b| b.label).collect();
+    assert_eq!(labels, ["kimi / k2", "ds / chat"]);
+    w.present();
+    save_png(&w, "usage");
+    w.close();
+}
+
+fn endpoint(id: &str, default: bool, models: &[&str], default_model: &str) -> EndpointInfo {
+    EndpointInfo {
+        id: id.into(),
+        is_default: default,
+        spec: EndpointSpec {
+            name: id.to_uppercase(),
+            backend: "openai-compat".into(),
+            default_model: default_model.into(),
+            models: models
+                .iter()
+                .map(|m| ModelSpec {
+                    id: (*m).into(),
+                    ..ModelSpec::default()
+                })
+                .collect(),
+            ..EndpointSpec::default()
+        },
+        ..EndpointInfo::default()
+    }
+}
+
+fn app() -> adw::Application {
+    // Non-unique: registering needs no bus name (and finds no bus here); it runs
+    // `startup`, after which windows may be added.
+    let app = adw::Application::builder()
+        .application_id("io.github.CodexLauncher.WidgetTests")
+        .flags(gtk::gio::ApplicationFlags::NON_UNIQUE)
+        .build();
+    app.register(gtk::gio::Cancellable::NONE)
+        .expect("register the application");
+    app
+}
+
+fn main_window_pickers() {
+    let app = app();
+    let w = ClWindow::new(&app);
+    w.set_endpoints(Vec::new());
+    let [cli, desktop, default_cli, default_desktop] = w.launch_buttons();
+    assert!(
+        !cli.is_sensitive() && !desktop.is_sensitive(),
+        "no endpoint to launch on"
+    );
+    assert!(default_cli.is_sensitive() && default_desktop.is_sensitive());
+
+    w.set_endpoints(vec![
+        endpoint("a", false, &["a1"], "a1"),
+        endpoint("b", true, &["b1", "b2"], "b2"),
+    ]);
+    assert!(cli.is_sensitive());
+    assert_eq!(
+        w.selected_endpoint_id().as_deref(),
+        Some("b"),
+        "the default endpoint"
+    );
+    assert_eq!(
+        w.selected_model().as_deref(),
+        Some("b2"),
+        "its default model"
+    );
+    w.endpoint_row().set_selected(0);
+    assert_eq!(
+        w.selected_model().as_deref(),
+        Some("a1"),
+        "models follow the endpoint"
+    );
+    // A reload keeps the user's choice.
+    w.set_endpoints(vec![
+        endpoint("a", false, &["a1", "a2"], "a1"),
+        endpoint("b", true, &["b1", "b2"], "b2"),
+    ]);
+    assert_eq!(w.selected_endpoint_id().as_deref(), Some("a"));
+    w.close();
+}
+
+fn main_window_unreachable() {
+    let app = app();
+    let w = ClWindow::new(&app);
+    w.present();
+    run_until("the unreachable page", || w.page() == "unreachable");
+    assert!(
+        w.unreachable_text().contains("session bus"),
+        "{}",
+        w.unreachable_text()
+    );
+    save_png(&w, "main-window-unreachable");
+    WidgetExt::activate_action(&w, "win.retry", None).expect("retry action");
+    assert_eq!(w.page(), "loading", "Retry connects again");
+    run_until("the unreachable page again", || w.page() == "unreachable");
+    w.close();
+}
