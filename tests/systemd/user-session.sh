@@ -111,6 +111,12 @@ for _ in $(seq 200); do
     sleep 0.05
 done
 check "user manager running" test "$state" = running
+# The daemon started later gets this from the manager: a stand-in for Codex that records how
+# it was started and exits 3.
+stub="$home/codex-stub"
+printf '#!/bin/sh\nenv > "$0.env"\nprintf "%%s\\n" "$@" > "$0.args"\nexit 3\n' > "$stub"
+chown "$uid:$gid" "$stub"; chmod 755 "$stub"
+as_user systemctl --user set-environment "CODEX_LAUNCHER_CODEX_CMD=$stub"
 
 # 3. Install as the user, the README's way (binaries prebuilt: the user has no cargo).
 mkdir -p "$stage/target/release"
@@ -153,6 +159,16 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H "authorization: Bearer $token" 
     -H 'content-type: application/json' -d '{"model":"m","input":"hi","stream":true}' \
     "http://127.0.0.1:$port/e/dead/v1/responses")
 check "unreachable upstream is a retryable 502" test "$code" = 502
+
+# Sessions under the user manager: `codexctl run` starts the stand-in here, the daemon
+# supervises it, its exit code is passed on; Kill & Cleanup finds nothing to do.
+run_rc=0
+as_user bash -c "cd '$home' && '$home/.local/bin/codexctl' run -e dead -- --version" >/dev/null 2>&1 || run_rc=$?
+check "codexctl run passes Codex's exit code on" test "$run_rc" = 3
+check "the session's own token, no provider key" bash -c 'grep -q "^CODEX_LAUNCHER_TOKEN=cls" "$1.env" && ! grep -q sk-test "$1.env"' _ "$stub"
+sessions_json=$(as_user "$home/.local/bin/codexctl" sessions --json 2>&1 || true)
+check "the run session is listed with its exit code" grep -q '"exit_code": 3' <<<"$sessions_json"
+check "codexctl cleanup --dry-run" grep -q "nothing to clean up" <<<"$(as_user "$home/.local/bin/codexctl" cleanup --dry-run 2>&1)"
 
 # 6. Reload (ExecReload → SIGHUP → RELOADING=1 … READY=1).
 check "systemctl reload" as_user systemctl --user reload codex-launcherd.service

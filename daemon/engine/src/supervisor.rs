@@ -538,7 +538,16 @@ impl Supervisor {
             return Err(SupervisorError::NotStarting(id));
         }
         lock(&self.shared.reported).insert(id, code);
-        self.shared.exited.notify_all();
+        // The caller reports after its wait returned, so the process is normally gone: end
+        // the session now rather than when the watcher wakes, so the caller's next look at
+        // it (`codexctl sessions` right after `run`) sees it exited.
+        let pidfd = lock(&self.shared.pidfds).get(&id).cloned();
+        if pidfd.is_some_and(|fd| wait_gone(&fd, Duration::ZERO)) {
+            let code = lock(&self.shared.reported).remove(&id);
+            if let Some(code) = code {
+                finish(&self.shared, id, code);
+            }
+        }
         Ok(())
     }
 
@@ -660,6 +669,14 @@ fn watch_attached(shared: &Shared, id: u64, pidfd: &OwnedFd) {
         if let Some(code) = reported.remove(&id) {
             break code;
         }
+        if shared
+            .lock()
+            .get(&id)
+            .is_none_or(|s| s.state == State::Exited)
+        {
+            // Ended by the report itself.
+            return;
+        }
         let now = Instant::now();
         if now >= deadline {
             break -1;
@@ -672,6 +689,19 @@ fn watch_attached(shared: &Shared, id: u64, pidfd: &OwnedFd) {
     };
     drop(reported);
     finish(shared, id, code);
+}
+
+/// Whether the process behind `pidfd` has ended, waiting at most `timeout`.
+fn wait_gone(pidfd: &OwnedFd, timeout: Duration) -> bool {
+    let ts = rustix::event::Timespec {
+        tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+        tv_nsec: i64::from(timeout.subsec_nanos()),
+    };
+    let mut fds = [rustix::event::PollFd::new(
+        pidfd,
+        rustix::event::PollFlags::IN,
+    )];
+    rustix::event::poll(&mut fds, Some(&ts)).is_ok_and(|n| n > 0)
 }
 
 /// SIGTERM or SIGKILL to the group `pid` leads. Failure (ESRCH: the group is gone) is fine.
