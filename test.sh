@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The project's test command (README "Test"): installs what the tests need, then runs
-# formatting, lint, the whole test suite (unit, golden, end-to-end with the real Codex CLI)
-# and a bounded fuzz run. Set FUZZ_SECONDS=0 to skip fuzzing.
+# formatting, lint, the whole test suite (unit, golden, end-to-end with the real Codex CLI;
+# the panel's widget and end-to-end tests start their own Xvfb, so no DISPLAY is needed),
+# the systemd user-session and .deb checks, and a bounded fuzz run. Set FUZZ_SECONDS=0 to
+# skip fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -23,6 +25,11 @@ cargo test --workspace --locked
 echo "==> systemd user session (install.sh, socket activation, Type=notify, journal)" >&2
 cargo build --release --locked -p codex-launcherd -p codexctl
 tests/systemd/user-session.sh target/release
+
+# The .deb: built with cargo-deb, installed with dpkg on this machine, `codexctl status`
+# against the installed daemon on a private bus, removed (needs root; SKIPPED otherwise).
+echo "==> Debian package (cargo-deb, dpkg -i, codexctl status, dpkg -r)" >&2
+tests/deb/check.sh
 
 fuzz="${FUZZ_SECONDS:-60}"
 if [ "$fuzz" != 0 ] && [ -x daemon/translate/fuzz/run.sh ]; then

@@ -35,6 +35,22 @@ command -v pgrep >/dev/null || need_pkgs+=(procps)
 [ -e /usr/lib/systemd/user/dbus.socket ] || need_pkgs+=(dbus-user-session)
 # A real Secret Service for the keyring test.
 command -v gnome-keyring-daemon >/dev/null || need_pkgs+=(gnome-keyring)
+# The panel (STYLE.md A2): GTK 4.8 and libadwaita 1.2 to build it; for its tests Xvfb (the
+# widget tests and the end-to-end test start their own), the AT-SPI bus and python's gi
+# Atspi (the end-to-end driver, run by the system python), ImageMagick's `import`
+# (screenshots) and a font; for the .deb check dpkg-shlibdeps and desktop-file-validate.
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+have_pkg libgtk-4-dev || need_pkgs+=(libgtk-4-dev)
+have_pkg libadwaita-1-dev || need_pkgs+=(libadwaita-1-dev)
+command -v Xvfb >/dev/null || need_pkgs+=(xvfb)
+command -v xauth >/dev/null || need_pkgs+=(xauth)
+[ -x /usr/libexec/at-spi-bus-launcher ] || need_pkgs+=(at-spi2-core)
+/usr/bin/python3 -c 'import gi; gi.require_version("Atspi", "2.0")' 2>/dev/null ||
+    need_pkgs+=(python3-gi gir1.2-atspi-2.0)
+command -v import >/dev/null || need_pkgs+=(imagemagick)
+have_pkg fonts-dejavu-core || need_pkgs+=(fonts-dejavu-core)
+command -v dpkg-shlibdeps >/dev/null || need_pkgs+=(dpkg-dev)
+command -v desktop-file-validate >/dev/null || need_pkgs+=(desktop-file-utils)
 # A real terminal emulator on a virtual X display for the `cli` session test.
 command -v xterm >/dev/null || need_pkgs+=(xterm)
 command -v Xvfb >/dev/null || need_pkgs+=(xvfb)
@@ -53,6 +69,13 @@ fi
 
 say "fetching Rust crates"
 (cd "$here" && cargo fetch --locked >/dev/null)
+
+# cargo-deb, pinned, for the package check (tests/deb/check.sh via packaging/deb/build.sh).
+CARGO_DEB_VERSION="${CARGO_DEB_VERSION:-3.8.0}"
+if ! cargo deb --version 2>/dev/null | grep -qF "$CARGO_DEB_VERSION"; then
+    say "installing cargo-deb $CARGO_DEB_VERSION"
+    cargo install cargo-deb --locked --version "$CARGO_DEB_VERSION"
+fi
 
 # cargo-fuzz, for daemon/translate/fuzz/run.sh (which runs it on stable with RUSTC_BOOTSTRAP=1).
 if ! cargo fuzz --version >/dev/null 2>&1; then

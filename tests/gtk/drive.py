@@ -3,9 +3,10 @@
 
 Add an endpoint from the DeepSeek preset pointed at a mock provider, fetch its models, save,
 launch a CLI session, see it run, let it end (by creating GO_FILE, which the stand-in Codex
-waits for), see it end. Screenshots of the endpoint dialog and the main window go to
-ARTIFACTS. Prints one `step: ...` line per step; exits non-zero with the reason (and a dump
-of the window it was looking at) when a condition does not come true in time.
+waits for), see it end, then Kill & Cleanup (confirmed) and its result toast. Screenshots
+of the endpoint dialog and the main window go to ARTIFACTS. Prints one `step: ...` line
+per step; exits non-zero with the reason (and a dump of the window it was looking at) when
+a condition does not come true in time.
 
 Runs with the system python (gi + Atspi: python3-gi, gir1.2-atspi-2.0), on the display and
 session bus the panel uses. Waits are on conditions, polled, each with a deadline.
@@ -148,11 +149,24 @@ def labels(root):
     return [text(n) for n in walk(root) if role(n) == "label" and showing(n)]
 
 
+def find_button(root, label):
+    """A button named `label`, or holding a label that reads `label` (libadwaita 1.2's
+    message dialog names its buttons `_Mnemonic Label`)."""
+    for n in walk(root):
+        if role(n) != "push button" or not showing(n):
+            continue
+        if name(n) == label or any(
+            role(c) == "label" and text(c) == label for c in children(n)
+        ):
+            return n
+    return None
+
+
 def click(root, button):
     node = wait(
         f"an enabled button {button!r}",
         lambda: (lambda b: b if b is not None and enabled(b) else None)(
-            find(root, "push button", button)
+            find_button(root, button)
         ),
     )
     node.do_action(0)
@@ -250,6 +264,26 @@ def run(args):
     wait("the session to end", lambda: "Exited (0)" in session_labels())
     step(f"session row: {session_labels()}")
     screenshot("Codex Launcher", os.path.join(args.artifacts, "main-window-exited.png"))
+
+    step("Kill & Cleanup, confirmed")
+    click(main, "Kill & Cleanup")
+    click(wait("the confirmation", app), "Kill & Clean Up")
+    outcome = wait(
+        "the cleanup's toast",
+        lambda: next(
+            (
+                t
+                for t in labels(main)
+                if t.startswith("Nothing to clean up") or "cleanup failed" in t
+                or any(w in t for w in (" stopped", " ended", " removed", " restored"))
+            ),
+            None,
+        ),
+    )
+    step(f"cleanup: {outcome}")
+    screenshot("Codex Launcher", os.path.join(args.artifacts, "main-window-cleanup.png"))
+    if "failed" in outcome:
+        raise Failed(f"Kill & Cleanup: {outcome}")
     step("done")
 
 
@@ -263,6 +297,9 @@ def main():
     args = p.parse_args()
     # Every wait has its deadline; this bounds the whole run whatever happens.
     signal.alarm(int(TIMEOUT * 5))
+    failure = os.path.join(args.artifacts, "failure.png")
+    if os.path.exists(failure):
+        os.remove(failure)
     try:
         run(args)
     except Failed as e:
@@ -270,7 +307,7 @@ def main():
         a = app()
         if a is not None:
             print("\n".join(dump(a)), file=sys.stderr)
-        subprocess.run(["import", "-window", "root", os.path.join(args.artifacts, "failure.png")])
+        subprocess.run(["import", "-window", "root", failure])
         sys.exit(1)
 
 

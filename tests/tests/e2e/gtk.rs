@@ -2,7 +2,8 @@
 //! bus, with a mock provider, on its own Xvfb, driven over AT-SPI by `tests/gtk/drive.py`
 //! (the system python with gi's Atspi) the way a user would: an endpoint added from the
 //! DeepSeek preset and pointed at the mock, its models fetched, saved, a CLI session
-//! launched, seen running and seen ending. Then the daemon is asked what really happened.
+//! launched, seen running and seen ending; then Kill & Cleanup, confirmed, and its toast.
+//! Then the daemon is asked what really happened.
 //!
 //! Screenshots of the endpoint dialog and the main window are left in
 //! `target/test-artifacts/gtk/` (the README's are copies of them, in `docs/screenshots/`).
@@ -188,6 +189,10 @@ async fn the_panel_adds_an_endpoint_fetches_models_and_runs_a_session() {
         daemon.stderr()
     );
     assert!(steps.contains("step: done"), "{steps}");
+    assert!(
+        steps.contains("step: cleanup: "),
+        "Kill & Cleanup reported: {steps}"
+    );
 
     // What the daemon says happened.
     let conn = bus.connect().await;
