@@ -225,3 +225,29 @@ pub async fn session_traffic(s: &SessionProxy<'_>) -> Result<(u64, u64, u64)> {
         s.tokens_out().await?,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bus_errors_keep_the_name_and_message() {
+        let e = BusError::from(zbus::Error::FDO(Box::new(
+            zbus::fdo::Error::ServiceUnknown(
+                "The name io.github.CodexLauncher1 was not provided by any .service files".into(),
+            ),
+        )));
+        assert_eq!(e.name, "org.freedesktop.DBus.Error.ServiceUnknown");
+        assert_eq!(
+            e.to_string(),
+            "ServiceUnknown: The name io.github.CodexLauncher1 was not provided by any .service files"
+        );
+        let e = BusError::from(zbus::Error::InterfaceNotFound);
+        assert_eq!(e.name, "", "not a D-Bus error name");
+        assert!(!e.to_string().is_empty());
+        assert_eq!(
+            BusError::local("cannot read x").to_string(),
+            "cannot read x"
+        );
+    }
+}

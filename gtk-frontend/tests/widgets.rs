@@ -23,7 +23,9 @@ use std::time::{Duration, Instant};
 use adw::prelude::*;
 use codex_launcher_dbus::{EndpointInfo, EndpointSpec, ModelSpec, Preset, ProxyStatus, Usage};
 use codex_launcher_gtk::model::SessionView;
-use codex_launcher_gtk::widgets::{ClEndpointDialog, ClSessionRow, ClUsageWindow, ClWindow};
+use codex_launcher_gtk::widgets::{
+    ClEndpointDialog, ClEndpointsWindow, ClSessionRow, ClUsageWindow, ClWindow,
+};
 use gtk::glib;
 
 const CHILD_ENV: &str = "CODEX_LAUNCHER_GTK_WIDGET_TESTS";
@@ -46,6 +48,10 @@ const TESTS: &[Test] = &[
     (
         "usage_window_draws_one_bar_per_endpoint_and_model",
         usage_window,
+    ),
+    (
+        "endpoints_window_lists_endpoints_with_their_actions",
+        endpoints_window,
     ),
     (
         "main_window_preselects_the_default_endpoint_and_model",
@@ -398,6 +404,41 @@ fn endpoint(id: &str, default: bool, models: &[&str], default_model: &str) -> En
         },
         ..EndpointInfo::default()
     }
+}
+
+fn endpoints_window() {
+    let w = ClEndpointsWindow::detached();
+    let mut ds = endpoint("deepseek", true, &["deepseek-chat"], "deepseek-chat");
+    ds.spec.name = "DeepSeek <work>".into();
+    ds.spec.base_url = "https://api.deepseek.com/v1".into();
+    ds.has_key = true;
+    ds.key_storage = "secret-service".into();
+    let mut kimi = endpoint("kimi", false, &[], "");
+    kimi.spec.base_url = "https://api.moonshot.ai/v1".into();
+    w.set_endpoints(vec![ds, kimi]);
+    let rows = w.rows();
+    assert_eq!(
+        rows,
+        [
+            (
+                "DeepSeek <work>".to_owned(),
+                "openai-compat · https://api.deepseek.com/v1 · 1 model · key in secret-service"
+                    .to_owned(),
+                vec!["Delete".to_owned(), "Edit".into(), "[Default]".into()]
+            ),
+            (
+                "KIMI".to_owned(),
+                "openai-compat · https://api.moonshot.ai/v1 · 0 models · no key".to_owned(),
+                vec!["Delete".to_owned(), "Edit".into(), "Make Default".into()]
+            ),
+        ],
+        "names are shown as typed (no markup), the default has a badge instead of a button"
+    );
+    w.set_endpoints(Vec::new());
+    assert!(w.rows().is_empty());
+    w.present();
+    save_png(&w, "endpoints-empty");
+    w.close();
 }
 
 fn app() -> adw::Application {

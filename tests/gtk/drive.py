@@ -226,12 +226,22 @@ def run(args):
     step("pointing it at the mock provider, with a key")
     type_into(dialog, "Base URL", args.mock_url)
     key = wait("the API Key field", lambda: find(dialog, "text", "API Key"))
-    Atspi.EditableText.set_text_contents(key, args.api_key)
+    Atspi.EditableText.set_text_contents(key, "sk-test-not-the-key")
     screenshot("Add Endpoint", os.path.join(args.artifacts, "endpoint-preset.png"))
 
-    step("Fetch from API")
+    step("Fetch from API with a wrong key: the provider's refusal is shown inline")
     click(dialog, "Fetch from API")
     dialog = wait("the dialog, now editing", lambda: window("Edit Endpoint"))
+    refusal = wait(
+        "the fetch error",
+        lambda: next((t for t in labels(dialog) if t.startswith("Fetch failed: ")), None),
+    )
+    step(f"inline: {refusal}")
+
+    step("the right key, Fetch from API again")
+    key = wait("the API Key field", lambda: find(dialog, "text", "API Key"))
+    Atspi.EditableText.set_text_contents(key, args.api_key)
+    click(dialog, "Fetch from API")
     for model in args.expect_model:
         wait(f"model {model!r} in the list", lambda m=model: m in labels(dialog))
     status = wait(

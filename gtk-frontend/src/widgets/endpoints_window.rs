@@ -98,6 +98,44 @@ impl ClEndpointsWindow {
         w
     }
 
+    /// A manager with no daemon behind it (widget tests).
+    pub fn detached() -> ClEndpointsWindow {
+        glib::Object::new()
+    }
+
+    /// Each row's title, subtitle and button labels (for tests).
+    pub fn rows(&self) -> Vec<(String, String, Vec<String>)> {
+        let mut out = Vec::new();
+        let list = &self.imp().list;
+        let mut i = 0;
+        while let Some(row) = list.row_at_index(i) {
+            i += 1;
+            let Ok(row) = row.downcast::<adw::ActionRow>() else {
+                continue;
+            };
+            let mut labels = Vec::new();
+            let mut stack: Vec<gtk::Widget> = row.first_child().into_iter().collect();
+            while let Some(w) = stack.pop() {
+                if let Some(b) = w.downcast_ref::<gtk::Button>() {
+                    labels.extend(b.label().map(String::from));
+                } else if let Some(l) = w.downcast_ref::<gtk::Label>()
+                    && l.text() == "Default"
+                {
+                    labels.push("[Default]".to_owned());
+                }
+                stack.extend(w.next_sibling());
+                stack.extend(w.first_child());
+            }
+            labels.sort();
+            out.push((
+                row.title().into(),
+                row.subtitle().map(String::from).unwrap_or_default(),
+                labels,
+            ));
+        }
+        out
+    }
+
     fn client(&self) -> Option<Client> {
         self.imp().client.borrow().clone()
     }

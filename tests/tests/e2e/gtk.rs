@@ -1,7 +1,8 @@
 //! The panel end to end: the real `codex-launcher-gtk` against a real daemon on a private
 //! bus, with a mock provider, on its own Xvfb, driven over AT-SPI by `tests/gtk/drive.py`
 //! (the system python with gi's Atspi) the way a user would: an endpoint added from the
-//! DeepSeek preset and pointed at the mock, its models fetched, saved, a CLI session
+//! DeepSeek preset and pointed at the mock, a fetch with a wrong key refused (the daemon's
+//! error shown inline), its models fetched with the right one, saved, a CLI session
 //! launched, seen running and seen ending; then Kill & Cleanup, confirmed, and its toast.
 //! Then the daemon is asked what really happened.
 //!
@@ -189,6 +190,10 @@ async fn the_panel_adds_an_endpoint_fetches_models_and_runs_a_session() {
         daemon.stderr()
     );
     assert!(steps.contains("step: done"), "{steps}");
+    assert!(
+        steps.contains("step: inline: Fetch failed: Upstream: "),
+        "a refused key is an Upstream error, shown as the daemon named it: {steps}"
+    );
     assert!(
         steps.contains("step: cleanup: "),
         "Kill & Cleanup reported: {steps}"
