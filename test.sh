@@ -15,6 +15,15 @@ echo "==> cargo fmt --check" >&2
 cargo fmt --all --check
 echo "==> cargo clippy" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# STYLE.md Hazard 1: features unify across the workspace, so zbus's `tokio` feature enabled
+# by any crate would put zbus on tokio in the panel too, which runs on the GLib main loop
+# with no tokio runtime (zbus would panic there). The e2e test runs the workspace-built panel.
+echo "==> zbus on its own executor (no \`tokio\` feature anywhere)" >&2
+zbus_features=$(cargo tree --workspace --locked -e features -i zbus)
+if grep -q 'zbus feature "tokio' <<<"$zbus_features"; then
+    echo "zbus's tokio feature is enabled in the workspace: the GTK panel needs zbus's default executor (ARCHITECTURE.md, \"zbus runtime flavour\")" >&2
+    exit 1
+fi
 echo "==> cargo build (binaries the end-to-end tests run)" >&2
 cargo build --workspace --bins --locked
 echo "==> cargo test" >&2
