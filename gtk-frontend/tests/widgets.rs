@@ -64,10 +64,7 @@ const TESTS: &[Test] = &[
 ];
 
 fn main() -> ExitCode {
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
+    let (filters, skips) = parse_args(std::env::args().skip(1));
     if std::env::var_os(CHILD_ENV).is_none() {
         return on_own_display();
     }
@@ -76,7 +73,9 @@ fn main() -> ExitCode {
     let mut failed = Vec::new();
     let mut ran = 0;
     for (name, test) in TESTS {
-        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
+        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str()))
+            || skips.iter().any(|s| name.contains(s.as_str()))
+        {
             continue;
         }
         ran += 1;
@@ -103,6 +102,31 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// libtest's command line, as far as it matters here: names to run (substrings) and
+/// `--skip` names; other flags (and the values of those that take one) are ignored.
+fn parse_args(args: impl Iterator<Item = String>) -> (Vec<String>, Vec<String>) {
+    const WITH_VALUE: [&str; 6] = [
+        "--test-threads",
+        "--format",
+        "--logfile",
+        "--color",
+        "--report-time",
+        "-Z",
+    ];
+    let (mut filters, mut skips) = (Vec::new(), Vec::new());
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        if arg == "--skip" {
+            skips.extend(args.next());
+        } else if WITH_VALUE.contains(&arg.as_str()) {
+            args.next();
+        } else if !arg.starts_with('-') {
+            filters.push(arg);
+        }
+    }
+    (filters, skips)
 }
 
 /// Start Xvfb and run this binary again on it.
