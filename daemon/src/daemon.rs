@@ -162,8 +162,17 @@ async fn main_loop() -> anyhow::Result<()> {
     let watchdog = systemd::watchdog_interval();
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     let mut status_tick = tokio::time::interval(Duration::from_secs(10));
+    let bus_gone = bus_gone(conn.clone());
+    tokio::pin!(bus_gone);
     loop {
         tokio::select! {
+            _ = &mut bus_gone => {
+                // Nobody can reach us any more, and the user session this bus belonged to
+                // is over (dbus-run-session, a logout without systemd): stop like on SIGTERM
+                // rather than linger unreachable.
+                tracing::warn!("the session bus connection closed or the name was taken over; stopping");
+                break;
+            }
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = hup.recv() => {
@@ -196,4 +205,37 @@ async fn main_loop() -> anyhow::Result<()> {
     }
     drop(conn);
     Ok(())
+}
+
+/// Resolves when the bus connection ends or our well-known name is lost.
+async fn bus_gone(conn: zbus::Connection) {
+    tokio::select! {
+        () = conn.closed() => {}
+        () = name_lost(&conn) => {}
+    }
+}
+
+async fn name_lost(conn: &zbus::Connection) {
+    use futures::StreamExt;
+    let lost = match zbus::fdo::DBusProxy::new(conn).await {
+        Ok(dbus) => dbus.receive_name_lost().await,
+        Err(e) => Err(e),
+    };
+    let mut lost = match lost {
+        Ok(stream) => stream,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch our bus name");
+            return std::future::pending().await;
+        }
+    };
+    while let Some(signal) = lost.next().await {
+        if signal
+            .args()
+            .is_ok_and(|a| a.name().as_str() == codex_launcher_dbus::BUS_NAME)
+        {
+            return;
+        }
+    }
+    // The stream ended: so did the connection, which `closed` reports.
+    std::future::pending().await
 }

@@ -820,3 +820,28 @@ async fn keys_in_the_secret_service() {
     assert!(!again.has_key, "the old key was deleted from the keyring");
     assert!(!daemon.stderr().contains("sk-test-keyring-key"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_stops_when_its_bus_goes_away() {
+    let bus = PrivateBus::start(None, &[]);
+    let mut daemon = DaemonProcess::start(&bus, Listen::Own);
+    daemon.wait_notify("READY=1");
+    // The user session is over (dbus-run-session returned, a logout without systemd).
+    drop(bus);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let code = daemon.wait();
+        let _ = tx.send(code);
+        daemon
+    });
+    let code = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the daemon lingered after its bus went away");
+    let daemon = waiter.join().expect("waiter");
+    assert_eq!(code, Some(0), "{}", daemon.stderr());
+    assert!(
+        daemon.stderr().contains("session bus connection closed"),
+        "{}",
+        daemon.stderr()
+    );
+}
