@@ -41,6 +41,11 @@ pub struct Pump {
     events: Vec<ResponseEvent>,
     on_done: Option<OnDone>,
     started: bool,
+    /// While streaming: fires at the earliest moment a keep-alive could be due. It is not
+    /// re-armed per chunk (a timer per chunk was a measurable share of a stream's CPU); when
+    /// it fires, `last_activity` says whether the stream was really silent that long.
+    idle: Option<Pin<Box<tokio::time::Sleep>>>,
+    last_activity: tokio::time::Instant,
 }
 
 impl Pump {
@@ -60,6 +65,8 @@ impl Pump {
             events: Vec::new(),
             on_done: Some(on_done),
             started: false,
+            idle: None,
+            last_activity: tokio::time::Instant::now(),
         }
     }
 
@@ -79,6 +86,8 @@ impl Pump {
             events: Vec::new(),
             on_done: Some(on_done),
             started: false,
+            idle: None,
+            last_activity: tokio::time::Instant::now(),
         }
     }
 
@@ -99,6 +108,7 @@ impl Pump {
                         Err(_) => self.transducer.keepalive(&mut self.events),
                         Ok(Ok(resp)) if resp.status().is_success() => {
                             self.phase = Phase::Streaming(Box::pin(resp.bytes_stream()));
+                            self.last_activity = tokio::time::Instant::now();
                         }
                         Ok(Ok(resp)) => {
                             let failure = failure_from_response(&self.endpoint, resp).await;
@@ -111,15 +121,38 @@ impl Pump {
                     }
                 }
                 Phase::Streaming(body) => {
-                    match tokio::time::timeout(self.keepalive, body.next()).await {
-                        Err(_) => self.transducer.keepalive(&mut self.events),
-                        Ok(Some(Ok(bytes))) => self.transducer.feed(&bytes, &mut self.events),
-                        Ok(Some(Err(e))) => {
+                    let keepalive = self.keepalive;
+                    let last = self.last_activity;
+                    let idle = self.idle.get_or_insert_with(|| {
+                        Box::pin(tokio::time::sleep_until(last + keepalive))
+                    });
+                    let next = tokio::select! {
+                        biased;
+                        next = body.next() => Some(next),
+                        () = idle.as_mut() => None,
+                    };
+                    match next {
+                        None => {
+                            let now = tokio::time::Instant::now();
+                            let due = self.last_activity + keepalive;
+                            if now >= due {
+                                self.transducer.keepalive(&mut self.events);
+                                self.last_activity = now;
+                                idle.as_mut().reset(now + keepalive);
+                            } else {
+                                idle.as_mut().reset(due);
+                            }
+                        }
+                        Some(Some(Ok(bytes))) => {
+                            self.last_activity = tokio::time::Instant::now();
+                            self.transducer.feed(&bytes, &mut self.events);
+                        }
+                        Some(Some(Err(e))) => {
                             let mut failure = failure_from_transport(&self.endpoint, &e);
                             failure.kind = codex_launcher_translate::FailureKind::StreamCut;
                             self.transducer.fail(failure, &mut self.events);
                         }
-                        Ok(None) => self.transducer.end_of_stream(&mut self.events),
+                        Some(None) => self.transducer.end_of_stream(&mut self.events),
                     }
                 }
             }
@@ -147,10 +180,15 @@ impl Pump {
     /// The SSE body.
     pub fn into_sse(self) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
         futures::stream::unfold(self, |mut pump| async move {
-            let events = pump.next_events().await?;
+            let mut events = pump.next_events().await?;
             let mut buf = Vec::with_capacity(events.len() * 256);
             for e in &events {
                 e.write_sse(&mut buf);
+            }
+            // Hand the (emptied) vector back so the next chunk's events reuse its capacity.
+            events.clear();
+            if pump.events.is_empty() {
+                pump.events = events;
             }
             Some((Ok(Bytes::from(buf)), pump))
         })

@@ -219,13 +219,13 @@ async fn handle(
     let endpoint = state.endpoint(endpoint_id.as_deref()).ok_or_else(|| {
         ProxyError::UnknownEndpoint(endpoint_id.clone().unwrap_or_else(|| "default".into()))
     })?;
-    let req = parse_request(&body)?;
+    let mut req = parse_request(&body)?;
     let span = tracing::Span::current();
     span.record("endpoint", endpoint.id.as_str());
     span.record("model", req.model.as_str());
     span.record("stream", req.stream);
 
-    let items = expand_input(&state, &req)?;
+    let items = expand_input(&state, &mut req)?;
     let response_id = new_response_id(n);
     let created_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -250,13 +250,16 @@ async fn handle(
         .body(prepared.body)
         .send();
     let mut pending: crate::pump::PendingResponse = Box::pin(send);
+    let store = req.store != Some(false);
     let on_done = completion_hook(
         state.clone(),
         endpoint.id.clone(),
         req.model.clone(),
         session,
-        req.store != Some(false),
-        items,
+        store,
+        // Kept for the whole stream only when the response will be stored: Codex sends
+        // `store: false` and its whole history every turn, which need not stay in memory.
+        if store { items } else { Vec::new() },
         tracing::Span::current(),
     );
     let keepalive = state.settings.keepalive;
@@ -342,9 +345,13 @@ async fn passthrough(
     Ok(out)
 }
 
-/// Input items, with the chain of `previous_response_id` in front.
-fn expand_input(state: &ProxyState, req: &ResponsesRequest) -> Result<Vec<InputItem>, ProxyError> {
-    let own = req.input.clone().into_items();
+/// Input items, with the chain of `previous_response_id` in front. Takes `req.input` (nothing
+/// reads it afterwards: translation gets the items), so a long history is not copied.
+fn expand_input(
+    state: &ProxyState,
+    req: &mut ResponsesRequest,
+) -> Result<Vec<InputItem>, ProxyError> {
+    let own = std::mem::take(&mut req.input).into_items();
     let Some(prev) = &req.previous_response_id else {
         return Ok(own);
     };

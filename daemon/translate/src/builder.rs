@@ -15,8 +15,8 @@ use crate::error::{Failure, FailureKind};
 use crate::events::{Emitter, ResponseEvent};
 use crate::reasoning_codec::ReasoningPayload;
 use crate::responses::{
-    IncompleteDetails, OutputContent, OutputItem, ReasoningParam, ReasoningTextPart, Response,
-    ResponseError, ResponseStatus, ResponseUsage, ResponsesRequest, SummaryPart, Tool,
+    EchoedTools, IncompleteDetails, OutputContent, OutputItem, ReasoningParam, ReasoningTextPart,
+    Response, ResponseError, ResponseStatus, ResponseUsage, ResponsesRequest, SummaryPart,
 };
 use crate::tools::{ToolKind, ToolMap, custom_input};
 
@@ -56,8 +56,8 @@ pub struct RequestEcho {
     pub temperature: Option<f64>,
     /// `tool_choice` (default `"auto"`).
     pub tool_choice: Value,
-    /// `tools`.
-    pub tools: Vec<Tool>,
+    /// `tools`, serialized once for every snapshot.
+    pub tools: EchoedTools,
     /// `top_p`.
     pub top_p: Option<f64>,
 }
@@ -89,7 +89,7 @@ impl ResponseContext {
                     .tool_choice
                     .clone()
                     .unwrap_or_else(|| Value::String("auto".into())),
-                tools: req.tools.clone(),
+                tools: EchoedTools::new(&req.tools),
                 top_p: req.top_p,
             },
         }

@@ -497,7 +497,7 @@ impl Transducer for CommandCodeStreamTranslator {
 
     fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<ResponseEvent>) {
         while !bytes.is_empty() && !self.builder.is_finished() {
-            match bytes.iter().position(|b| *b == b'\n') {
+            match memchr::memchr(b'\n', bytes) {
                 Some(nl) => {
                     self.partial.extend_from_slice(&bytes[..nl]);
                     bytes = &bytes[nl + 1..];

@@ -538,6 +538,50 @@ pub struct NamespaceTool {
 // ---------------------------------------------------------------------------------------------
 // Output side: what we send back.
 
+/// The request's `tools` as a [`Response`] repeats them: serialized once, shared by every
+/// snapshot. Codex sends about 18 KB of tools, and a stream carries three snapshots
+/// (`created`, `in_progress`, `completed`) plus the kept final response: cloning and
+/// re-serializing the tool trees for each was most of the CPU a Codex request cost the proxy.
+#[derive(Debug, Clone, Default)]
+pub struct EchoedTools(Option<std::sync::Arc<serde_json::value::RawValue>>);
+
+impl EchoedTools {
+    /// Serialize `tools` once (none: `[]`).
+    pub fn new(tools: &[Tool]) -> EchoedTools {
+        if tools.is_empty() {
+            return EchoedTools(None);
+        }
+        // Tools came from JSON and serialize back to it: this cannot fail.
+        EchoedTools(
+            serde_json::value::to_raw_value(tools)
+                .ok()
+                .map(std::sync::Arc::from),
+        )
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0
+            .as_deref()
+            .map_or("[]", serde_json::value::RawValue::get)
+    }
+}
+
+impl PartialEq for EchoedTools {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Serialize for EchoedTools {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            Some(raw) => raw.serialize(serializer),
+            None => serializer.collect_seq(std::iter::empty::<()>()),
+        }
+    }
+}
+
 /// A `response` object (OpenAPI `Response`), as sent in lifecycle events and non-stream replies.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Response {
@@ -583,7 +627,7 @@ pub struct Response {
     /// Echo of the request.
     pub tool_choice: Value,
     /// Echo of the request.
-    pub tools: Vec<Tool>,
+    pub tools: EchoedTools,
     /// Echo of the request.
     pub top_p: Option<f64>,
     /// Token usage, once known.

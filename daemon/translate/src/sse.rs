@@ -41,7 +41,8 @@ impl SseParser {
         mut on_event: impl FnMut(SseEvent<'_>),
     ) -> Result<(), SseError> {
         while !bytes.is_empty() {
-            match bytes.iter().position(|b| *b == b'\n') {
+            // memchr: a byte-at-a-time search was the parser's main cost.
+            match memchr::memchr(b'\n', bytes) {
                 Some(nl) => {
                     let (head, rest) = bytes.split_at(nl);
                     bytes = &rest[1..];
@@ -93,8 +94,13 @@ impl SseParser {
             }
             None => (line, &b""[..]),
         };
-        // Invalid UTF-8 cannot be JSON; replace rather than fail the whole stream.
-        let value = String::from_utf8_lossy(value);
+        // Invalid UTF-8 cannot be JSON; replace rather than fail the whole stream. Valid
+        // UTF-8 (every sane stream) is checked by `from_utf8`, which runs word-at-a-time over
+        // ASCII; `from_utf8_lossy` walks byte by byte, a tenth of a stream's CPU.
+        let value = match std::str::from_utf8(value) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(value),
+        };
         match field {
             b"data" => {
                 // Hosts that omit the blank line between JSON events: a new JSON object while
