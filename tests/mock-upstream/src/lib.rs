@@ -76,7 +76,8 @@ pub struct MockConfig {
     /// Answer used when nothing is scripted (benchmarks); without it an unscripted request
     /// gets a 500 and is listed as a rejection.
     pub default_reply: Option<Reply>,
-    /// Pause between streamed events (a slow provider).
+    /// Pause between streamed events (a slow provider). A request's `x-mock-interval-ms`
+    /// header overrides it for that answer.
     pub chunk_interval: Option<Duration>,
 }
 
@@ -461,7 +462,22 @@ async fn render(
     reply: Reply,
     n: u64,
 ) -> Response {
-    let cfg = &shared.config;
+    // `x-mock-interval-ms` paces this one answer (a benchmark holding slow streams open
+    // beside fast requests on one mock).
+    let paced;
+    let cfg = match req
+        .header("x-mock-interval-ms")
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        Some(ms) => {
+            paced = MockConfig {
+                chunk_interval: Some(Duration::from_millis(ms)),
+                ..shared.config.clone()
+            };
+            &paced
+        }
+        None => &shared.config,
+    };
     let mut reply = reply;
     // Delays nest; unwrap them iteratively (async recursion would need boxing).
     while let Reply::Delay { millis, then } = reply {
