@@ -105,6 +105,11 @@ async fn stop_sessions(sessions: &Arc<Sessions>) {
 }
 
 async fn main_loop() -> anyhow::Result<()> {
+    // Handlers first: a signal sent the moment we report READY=1 (or during start-up) is
+    // then queued for the loop below instead of killing us without a drain.
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
     let paths = Paths::from_env().context("HOME is not set (or not absolute)")?;
     let listener = listener().await?;
     let addr = listener.local_addr()?;
@@ -156,9 +161,6 @@ async fn main_loop() -> anyhow::Result<()> {
     tracing::info!(proxy = %addr, bus = codex_launcher_dbus::BUS_NAME, keys = service.key_storage(), "codex-launcherd ready");
     systemd::ready(&service.status_line());
 
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
     let watchdog = systemd::watchdog_interval();
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     let mut status_tick = tokio::time::interval(Duration::from_secs(10));

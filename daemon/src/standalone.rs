@@ -228,6 +228,9 @@ pub fn run(args: ProxyArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(r: Resolved) -> anyhow::Result<()> {
+    // Before the ready line: a SIGTERM sent as soon as we say we are ready must find the
+    // handler in place, not the default action (death without draining).
+    let signals = Signals::new()?;
     let listener = tokio::net::TcpListener::bind(r.listen)
         .await
         .with_context(|| format!("cannot listen on {}", r.listen))?;
@@ -251,7 +254,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
             let _ = rx.await;
         },
     ));
-    wait_for_signal().await?;
+    signals.wait().await;
     tracing::info!(
         active_streams = state.stats().snapshot().active_streams,
         "shutting down; draining streams"
@@ -278,13 +281,25 @@ fn announce(addr: SocketAddr) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+/// SIGTERM and SIGINT, handled from creation on.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
     }
-    Ok(())
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
 }
