@@ -79,6 +79,11 @@ struct FileConfig {
     quirks: Option<serde_json::Map<String, serde_json::Value>>,
     first_byte_grace_ms: Option<u64>,
     keepalive_ms: Option<u64>,
+    /// Longest silence between two reads of an upstream body (default 600 s: reasoning
+    /// models pause for minutes).
+    read_idle_ms: Option<u64>,
+    /// TCP + TLS connect timeout (default 15 s).
+    connect_timeout_ms: Option<u64>,
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -208,6 +213,12 @@ fn resolve(args: ProxyArgs) -> anyhow::Result<Resolved> {
     }
     if let Some(ms) = file.keepalive_ms {
         settings.keepalive = Duration::from_millis(ms.max(1));
+    }
+    if let Some(ms) = file.read_idle_ms {
+        settings.timeouts.read_idle = Duration::from_millis(ms.max(1));
+    }
+    if let Some(ms) = file.connect_timeout_ms {
+        settings.timeouts.connect = Duration::from_millis(ms.max(1));
     }
     Ok(Resolved {
         endpoint,

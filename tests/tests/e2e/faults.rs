@@ -964,3 +964,33 @@ async fn bad_client_requests_get_openai_style_4xx() {
         proxy.stderr()
     );
 }
+
+/// The binary with `read_idle_ms` from its config file: the same timeout, end to end.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binarys_read_idle_timeout_is_configurable() {
+    let backend = BACKENDS[0];
+    let (name, reply) = stalls().into_iter().next().expect("a stall row");
+    let mock = MockUpstream::start(mock_config()).await.expect("mock");
+    mock.push(reply);
+    let proxy = StandaloneProxy::start(json!({
+        "backend": backend.name(),
+        "target_url": backend.target(mock.addr()),
+        "api_key": UPSTREAM_KEY,
+        "keepalive_ms": 200,
+        "first_byte_grace_ms": 100,
+        "read_idle_ms": 1000,
+    }));
+    let addr = proxy.addr();
+    let ex = blocking(move || post(addr, REQUEST)).await;
+    let check = check_expect(
+        &Expect::Failed {
+            code: "server_error",
+            says: "timed out",
+        },
+        &ex,
+    );
+    assert!(check.is_ok(), "{name}: {check:?}\n{}", proxy.stderr());
+    mock.push(Reply::Turn(turn(HEALTHY)));
+    let healthy = blocking(move || check_healthy(addr)).await;
+    assert!(healthy.is_ok(), "{name}: {healthy:?}");
+}
