@@ -180,12 +180,12 @@ async fn codexctl_run_runs_the_real_codex_here_supervised_with_its_exit_code() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_quiet_session_is_reported_stalled_and_active_again() {
     let dir = scratch_dir("stall");
-    let wake = dir.path().join("wake");
-    // No CPU, no traffic, until the test creates `wake`; then busy (CPU time moves).
-    let body = format!(
-        "#!/bin/sh\nwhile [ ! -e {w} ]; do sleep 0.1; done\nwhile :; do :; done\n",
-        w = wake.display()
-    );
+    let wake = dir.path().join("codex.fifo");
+    let made = Command::new("mkfifo").arg(&wake).status().expect("mkfifo");
+    assert!(made.success());
+    // No CPU (blocked on the fifo), no traffic, until the test writes to it; then busy
+    // (CPU time moves).
+    let body = "#!/bin/sh\nread _ < \"$0.fifo\"\nwhile :; do :; done\n".to_owned();
     let script = stub(dir.path(), "codex", &body);
     let bus = PrivateBus::start(None, &[]);
     let daemon = DaemonProcess::start_with_env(
@@ -208,8 +208,6 @@ async fn a_quiet_session_is_reported_stalled_and_active_again() {
     let path = m.launch(&id, "", "exec", options).await.expect("launch");
     let s = session(&conn, path.as_str()).await;
     let mut stalled = s.receive_stalled().await.expect("subscribe");
-    // `sleep 0.1` costs a little CPU each round; the watch counts the group's CPU, and a
-    // sleeping shell's share rounds to no ticks for seconds at a time.
     let signal = tokio::time::timeout(Duration::from_secs(60), stalled.next())
         .await
         .unwrap_or_else(|_| panic!("no Stalled within 60 s\n{}", daemon.stderr()))
@@ -217,7 +215,12 @@ async fn a_quiet_session_is_reported_stalled_and_active_again() {
     assert!(*signal.args().expect("args").idle_secs() >= 1);
     assert_eq!(s.state().await.expect("state"), "stalled");
 
-    std::fs::write(&wake, "").expect("wake");
+    let mut fifo = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&wake)
+        .expect("open the fifo");
+    std::io::Write::write_all(&mut fifo, b"go\n").expect("wake");
+    drop(fifo);
     until(
         "the session to be active again",
         Duration::from_secs(30),
