@@ -72,9 +72,7 @@ fn access_token(paths: &Paths) -> anyhow::Result<String> {
     {
         return Ok(t.trim().to_owned());
     }
-    let mut bytes = [0u8; 32];
-    std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut bytes)?;
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = crate::sessions::random_hex(32)?;
     write_atomic(&path, token.as_bytes(), None)?;
     Ok(token)
 }

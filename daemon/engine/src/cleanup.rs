@@ -18,11 +18,12 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rustix::process::{Pid, Signal};
 
 use crate::procfs::{self, ProcInfo};
+use crate::supervisor::wait_gone;
 
 /// A program whose processes count as the launcher's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -366,27 +367,6 @@ fn stop_process(f: &Found, grace: Duration) -> String {
         Ok(()) if wait_gone(&pidfd, Duration::from_secs(5)) => "killed".into(),
         Ok(()) => "failed: still running after SIGKILL".into(),
         Err(e) => format!("failed: {e}"),
-    }
-}
-
-/// Whether the process behind `pidfd` ended within `timeout`.
-fn wait_gone(pidfd: &std::os::fd::OwnedFd, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let ts = rustix::event::Timespec {
-            tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
-            tv_nsec: i64::from(left.subsec_nanos()),
-        };
-        let mut fds = [rustix::event::PollFd::new(
-            pidfd,
-            rustix::event::PollFlags::IN,
-        )];
-        match rustix::event::poll(&mut fds, Some(&ts)) {
-            Ok(n) if n > 0 => return true,
-            Err(rustix::io::Errno::INTR) => continue,
-            _ => return false,
-        }
     }
 }
 

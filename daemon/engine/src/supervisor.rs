@@ -691,17 +691,26 @@ fn watch_attached(shared: &Shared, id: u64, pidfd: &OwnedFd) {
     finish(shared, id, code);
 }
 
-/// Whether the process behind `pidfd` has ended, waiting at most `timeout`.
-fn wait_gone(pidfd: &OwnedFd, timeout: Duration) -> bool {
-    let ts = rustix::event::Timespec {
-        tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
-        tv_nsec: i64::from(timeout.subsec_nanos()),
-    };
-    let mut fds = [rustix::event::PollFd::new(
-        pidfd,
-        rustix::event::PollFlags::IN,
-    )];
-    rustix::event::poll(&mut fds, Some(&ts)).is_ok_and(|n| n > 0)
+/// Whether the process behind `pidfd` has ended, waiting at most `timeout` (zero: just
+/// look). Kill & Cleanup waits with it too.
+pub(crate) fn wait_gone(pidfd: &OwnedFd, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ts = rustix::event::Timespec {
+            tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(left.subsec_nanos()),
+        };
+        let mut fds = [rustix::event::PollFd::new(
+            pidfd,
+            rustix::event::PollFlags::IN,
+        )];
+        match rustix::event::poll(&mut fds, Some(&ts)) {
+            Ok(n) if n > 0 => return true,
+            Err(rustix::io::Errno::INTR) => continue,
+            _ => return false,
+        }
+    }
 }
 
 /// SIGTERM or SIGKILL to the group `pid` leads. Failure (ESRCH: the group is gone) is fine.
