@@ -68,6 +68,68 @@ pub fn codex_bin() -> PathBuf {
     path
 }
 
+/// An X server of our own, stopped on drop; `-displayfd` has it pick a free display and
+/// say which once it accepts connections.
+pub struct Xvfb {
+    child: Child,
+    /// `:N`, for `DISPLAY`.
+    pub display: String,
+}
+
+impl Xvfb {
+    /// Start one with a screen of `geometry` (`WIDTHxHEIGHTxDEPTH`).
+    pub fn start(geometry: &str) -> Xvfb {
+        let mut child = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                geometry,
+                "-nolisten",
+                "tcp",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn Xvfb (apt install xvfb; scripts/install-test-deps.sh does)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("Xvfb display number");
+        let number: u32 = line.trim().parse().expect("a display number from Xvfb");
+        Xvfb {
+            child,
+            display: format!(":{number}"),
+        }
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An executable stand-in script `name` in `dir`.
+pub fn stub(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let script = dir.join(name);
+    std::fs::write(&script, body).expect("script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    script
+}
+
+/// Whether process `pid` exists and is not a zombie.
+pub fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+    })
+}
+
 /// A scratch directory outside /tmp, removed on drop.
 pub fn scratch_dir(label: &str) -> tempfile::TempDir {
     let home = std::env::var_os("HOME").expect("HOME");

@@ -12,13 +12,12 @@
 //! Needs Xvfb, ImageMagick's `import`, at-spi2-core and python3-gi with gir1.2-atspi-2.0
 //! (scripts/install-test-deps.sh installs them).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use codex_launcher_dbus::{ManagerProxy, SessionProxy};
 use codex_launcher_e2e::daemon::{DaemonProcess, Listen, PrivateBus};
-use codex_launcher_e2e::{scratch_dir, workspace_bin};
+use codex_launcher_e2e::{Xvfb, scratch_dir, workspace_bin};
 use codex_launcher_mock_upstream::{MockConfig, MockUpstream};
 
 const KEY: &str = "sk-test-gtk-e2e-key";
@@ -28,49 +27,6 @@ const KEY: &str = "sk-test-gtk-e2e-key";
 const CODEX_STUB: &str = "#!/bin/sh\n\
 while [ ! -e \"$0.go\" ]; do sleep 0.1; done\n\
 exit 0\n";
-
-/// An X server of our own; `-displayfd` has it pick a free display and say which once it
-/// accepts connections.
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Xvfb {
-    fn start() -> Xvfb {
-        let mut child = Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                "1280x900x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn Xvfb (apt install xvfb; scripts/install-test-deps.sh does)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("Xvfb display number");
-        let number: u32 = line.trim().parse().expect("a display number from Xvfb");
-        Xvfb {
-            child,
-            display: format!(":{number}"),
-        }
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A child process killed on drop.
 struct Killed(Child);
@@ -114,7 +70,7 @@ async fn the_panel_adds_an_endpoint_fetches_models_and_runs_a_session() {
     })
     .await
     .expect("mock provider");
-    let x = Xvfb::start();
+    let x = Xvfb::start("1280x900x24");
     let services = a11y_service_dir();
     let bus = PrivateBus::start(Some(services.path()), &[("DISPLAY", x.display.clone())]);
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use codex_launcher_dbus::{EndpointSpec, ManagerProxy, SESSION_INTERFACE, SessionProxy};
 use codex_launcher_e2e::daemon::{DaemonProcess, Listen, PrivateBus};
-use codex_launcher_e2e::{codex_bin, scratch_dir};
+use codex_launcher_e2e::{codex_bin, scratch_dir, stub};
 use codex_launcher_mock_upstream::{Flavor, MockConfig, MockUpstream, Reply};
 use futures::StreamExt;
 use serde_json::json;
@@ -216,15 +216,6 @@ printf '%s\\n' \"$@\" > \"$0.args\"\n\
 trap '' TERM\n\
 : > \"$0.ready\"\n\
 sleep 120\n";
-
-/// An executable stand-in script `name` in `dir`.
-fn stub(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
-    let script = dir.join(name);
-    std::fs::write(&script, body).expect("script");
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
-    script
-}
 
 /// Pids of the live (not zombie) processes in process group `pgid`.
 fn group_members(pgid: u32) -> Vec<u32> {

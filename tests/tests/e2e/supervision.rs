@@ -2,13 +2,12 @@
 //! supervised by pid), stall reports, and Kill & Cleanup of what earlier sessions left.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use codex_launcher_dbus::{EndpointSpec, ManagerProxy, SessionProxy};
 use codex_launcher_e2e::daemon::{DaemonProcess, Listen, PrivateBus};
-use codex_launcher_e2e::{codex_bin, scratch_dir, workspace_bin};
+use codex_launcher_e2e::{alive, codex_bin, scratch_dir, stub, workspace_bin};
 use codex_launcher_mock_upstream::{Flavor, MockConfig, MockUpstream, Reply};
 use futures::StreamExt;
 
@@ -42,14 +41,6 @@ async fn add_endpoint(m: &ManagerProxy<'_>, url: &str, key: &str) -> String {
     m.add_endpoint(spec, key).await.expect("add endpoint")
 }
 
-fn stub(dir: &Path, name: &str, body: &str) -> PathBuf {
-    let script = dir.join(name);
-    std::fs::write(&script, body).expect("script");
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
-    script
-}
-
 /// Wait (polling, with a deadline) until `f` holds.
 async fn until(what: &str, timeout: Duration, mut f: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + timeout;
@@ -57,24 +48,6 @@ async fn until(what: &str, timeout: Duration, mut f: impl AsyncFnMut() -> bool) 
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| {
-            s.rsplit_once(')')
-                .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
-        })
-        .unwrap_or(false)
-}
-
-fn start_time(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    let rest = stat.rsplit_once(')').expect("comm").1;
-    rest.split_whitespace()
-        .nth(19)
-        .and_then(|v| v.parse().ok())
-        .expect("start time")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -331,7 +304,13 @@ async fn cleanup_stops_and_removes_only_what_earlier_sessions_left() {
     std::fs::create_dir_all(&pids).expect("pid dir");
     std::fs::write(
         pids.join("1000-1.pid"),
-        format!("{} {}\n", orphan.id(), start_time(orphan.id())),
+        format!(
+            "{} {}\n",
+            orphan.id(),
+            codex_launcher_engine::procfs::read(orphan.id())
+                .expect("orphan in /proc")
+                .start_time
+        ),
     )
     .expect("pid file");
     std::fs::write(pids.join("1000-2.pid"), "999999999 1\n").expect("dead pid file");

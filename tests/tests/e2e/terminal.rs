@@ -3,63 +3,12 @@
 //! (Xvfb); Codex gets a real tty. A stand-in script plays Codex.
 
 use std::collections::HashMap;
-use std::io::BufRead;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use codex_launcher_dbus::{EndpointSpec, ManagerProxy, SessionProxy};
 use codex_launcher_e2e::daemon::{DaemonProcess, Listen, PrivateBus};
-use codex_launcher_e2e::scratch_dir;
-
-/// An Xvfb server on a display it picks itself, stopped on drop.
-struct Display {
-    child: Child,
-    name: String,
-}
-
-impl Display {
-    fn start() -> Display {
-        let mut child = Command::new("Xvfb")
-            .args([
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                "800x600x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb (install xvfb)");
-        // Xvfb writes the display number once it accepts clients.
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("display number");
-        Display {
-            child,
-            name: format!(":{}", line.trim()),
-        }
-    }
-}
-
-impl Drop for Display {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn stub(dir: &Path, body: &str) -> std::path::PathBuf {
-    let script = dir.join("codex");
-    std::fs::write(&script, body).expect("script");
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
-    script
-}
+use codex_launcher_e2e::{Xvfb, alive, scratch_dir, stub};
 
 async fn wait_file(path: &Path) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -78,19 +27,13 @@ async fn wait_file(path: &Path) -> String {
     }
 }
 
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
-    })
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cli_session_runs_codex_in_a_real_terminal_and_stops_with_it() {
-    let display = Display::start();
+    let display = Xvfb::start("800x600x24");
     let dir = scratch_dir("terminal");
     let script = stub(
         dir.path(),
+        "codex",
         "#!/bin/sh\n\
          { tty; echo \"TERM=$TERM\"; printf '%s\\n' \"$@\"; } > \"$0.seen.tmp\"\n\
          mv \"$0.seen.tmp\" \"$0.seen\"\n\
@@ -103,7 +46,7 @@ async fn a_cli_session_runs_codex_in_a_real_terminal_and_stops_with_it() {
         Listen::Own,
         &[
             ("CODEX_BIN", script.to_str().expect("utf-8")),
-            ("DISPLAY", &display.name),
+            ("DISPLAY", &display.display),
         ],
     );
     daemon.wait_notify("READY=1");
