@@ -51,9 +51,8 @@ command -v import >/dev/null || need_pkgs+=(imagemagick)
 have_pkg fonts-dejavu-core || need_pkgs+=(fonts-dejavu-core)
 command -v dpkg-shlibdeps >/dev/null || need_pkgs+=(dpkg-dev)
 command -v desktop-file-validate >/dev/null || need_pkgs+=(desktop-file-utils)
-# A real terminal emulator on a virtual X display for the `cli` session test.
+# A real terminal emulator (on the Xvfb above) for the `cli` session test.
 command -v xterm >/dev/null || need_pkgs+=(xterm)
-command -v Xvfb >/dev/null || need_pkgs+=(xvfb)
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
     say "installing Debian packages: ${need_pkgs[*]}"
     as_root apt-get update -qq
