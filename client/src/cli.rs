@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use codex_launcher_dbus::Backend;
 
 /// Control codex-launcherd, the daemon that lets Codex use any model provider.
 #[derive(Debug, Parser)]
@@ -123,14 +124,18 @@ pub enum Command {
         session: String,
     },
 
-    /// Kill & Cleanup: stop what earlier sessions left behind and remove stale files.
+    /// Kill & Cleanup: stop what earlier sessions left behind and remove stale files (with
+    /// --stop-sessions, stop the running sessions first, as the panel's button does).
     #[command(
-        after_help = "Finds Codex Desktop, Electron helper and `codex app-server` processes of yours that no\nlive session owns (matched by executable path, never by name), sessions a crashed daemon\nleft running, stale pid files, Codex Desktop singleton locks of dead processes, and\nconfig.toml backups no session holds (restored). Processes get SIGTERM, then SIGKILL.\nExits 1 when something could not be removed.\n\nExamples:\n  codexctl cleanup --dry-run\n  codexctl cleanup\n  codexctl cleanup --json"
+        after_help = "Finds Codex Desktop, Electron helper and `codex app-server` processes of yours that no\nlive session owns (matched by executable path, never by name), sessions a crashed daemon\nleft running, stale pid files, Codex Desktop singleton locks of dead processes, and\nconfig.toml backups no session holds (restored). Processes get SIGTERM, then SIGKILL.\nWith --stop-sessions the daemon's running sessions are stopped first (SIGTERM, then SIGKILL\nafter their grace period), then what they left is cleaned up too.\nExits 1 when something could not be removed.\n\nExamples:\n  codexctl cleanup --dry-run\n  codexctl cleanup\n  codexctl cleanup --stop-sessions\n  codexctl cleanup --json"
     )]
     Cleanup {
         /// Only list what would be stopped or removed.
         #[arg(long)]
         dry_run: bool,
+        /// Stop this daemon's running sessions first (what the panel's Kill & Cleanup does).
+        #[arg(long)]
+        stop_sessions: bool,
     },
 
     /// Show the daemon's log (journalctl --user -u codex-launcherd).
@@ -247,7 +252,7 @@ pub struct AddArgs {
     /// openai-compat, anthropic, command-code or openai-responses (default: the preset's,
     /// else openai-compat).
     #[arg(long)]
-    pub backend: Option<String>,
+    pub backend: Option<Backend>,
 
     /// Default model id.
     #[arg(long, value_name = "MODEL")]
@@ -286,7 +291,7 @@ pub struct EditArgs {
 
     /// New backend.
     #[arg(long)]
-    pub backend: Option<String>,
+    pub backend: Option<Backend>,
 
     /// New default model.
     #[arg(long, value_name = "MODEL")]

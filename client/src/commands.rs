@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use codex_launcher_dbus::{ManagerProxy, ModelSpec};
+use codex_launcher_dbus::{ManagerProxy, ModelSpec, ProbeVerdict};
 use futures::StreamExt;
 use serde::Serialize;
 
@@ -64,7 +64,7 @@ pub async fn preset_list(m: &ManagerProxy<'_>, json: bool) -> Result<()> {
         t.row(vec![
             p.id.clone(),
             p.spec.name.clone(),
-            p.spec.backend.clone(),
+            p.spec.backend.to_string(),
             or_dash(&p.spec.base_url),
             p.spec.models.len().to_string(),
         ]);
@@ -201,7 +201,7 @@ pub async fn probe(m: &ManagerProxy<'_>, endpoint: &str, model: &str, json: bool
     let failed = report
         .checks
         .iter()
-        .filter(|c| c.verdict == "failed")
+        .filter(|c| c.verdict == ProbeVerdict::Failed)
         .count();
     if json {
         output::json(&serde_json::json!({
@@ -221,10 +221,10 @@ pub async fn probe(m: &ManagerProxy<'_>, endpoint: &str, model: &str, json: bool
             report.endpoint, report.model
         ));
         for c in &report.checks {
-            let verdict = match c.verdict.as_str() {
-                "ok" => style.green("ok   "),
-                "quirk" => style.yellow("quirk"),
-                _ => style.red("fail "),
+            let verdict = match c.verdict {
+                ProbeVerdict::Ok => style.green("ok   "),
+                ProbeVerdict::Quirk => style.yellow("quirk"),
+                ProbeVerdict::Failed => style.red("fail "),
             };
             output::out(&format!("{verdict}  {:<20} {}", c.name, c.detail));
         }

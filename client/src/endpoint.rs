@@ -76,7 +76,7 @@ async fn list(m: &ManagerProxy<'_>, json: bool) -> Result<()> {
             if e.is_default { "*" } else { "" }.to_owned(),
             e.id.clone(),
             e.spec.name.clone(),
-            e.spec.backend.clone(),
+            e.spec.backend.to_string(),
             or_dash(&e.spec.default_model),
             e.spec.models.len().to_string(),
             key_cell(e),
@@ -110,7 +110,7 @@ async fn show(m: &ManagerProxy<'_>, id: &str, json: bool) -> Result<()> {
         ("id", e.id.clone()),
         ("name", e.spec.name.clone()),
         ("preset", or_dash(&e.spec.preset)),
-        ("backend", e.spec.backend.clone()),
+        ("backend", e.spec.backend.to_string()),
         ("url", e.spec.base_url.clone()),
         ("default model", or_dash(&e.spec.default_model)),
         (
@@ -278,9 +278,6 @@ async fn add(m: &ManagerProxy<'_>, args: AddArgs, json: bool) -> Result<()> {
     }
     if let Some(backend) = args.backend {
         spec.backend = backend;
-    }
-    if spec.backend.is_empty() {
-        spec.backend = "openai-compat".to_owned();
     }
     if let Some(model) = args.model {
         spec.default_model = model;

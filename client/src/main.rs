@@ -127,7 +127,10 @@ async fn run(cli: Cli) -> Result<u8> {
             };
             return sessions::run_here(&conn, &m, args).await;
         }
-        Command::Cleanup { dry_run } => sessions::cleanup(&m, dry_run, json).await,
+        Command::Cleanup {
+            dry_run,
+            stop_sessions,
+        } => sessions::cleanup(&m, dry_run, stop_sessions, json).await,
         Command::Sessions => sessions::list(&conn, &m, json).await,
         Command::Stop { session } => sessions::stop(&conn, &m, &session, json).await,
         Command::Doctor { probe: Some(args) } => {

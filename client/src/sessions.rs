@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use codex_launcher_dbus::{ManagerProxy, SESSION_PATH_PREFIX, SessionProxy};
+use codex_launcher_dbus::{
+    CleanupAction, CleanupKind, ManagerProxy, Mode, SESSION_PATH_PREFIX, SessionProxy,
+    SessionState, UnknownName,
+};
 use serde::Serialize;
 
 use crate::error::{CliError, Kind, Result};
@@ -35,9 +38,9 @@ struct SessionJson {
     path: String,
     endpoint: String,
     model: String,
-    mode: String,
+    mode: Mode,
     pid: u32,
-    state: String,
+    state: SessionState,
     started: u64,
     exit_code: Option<i32>,
     requests: u64,
@@ -53,6 +56,12 @@ async fn session_proxy(conn: &zbus::Connection, path: &str) -> Result<SessionPro
         .await?)
 }
 
+/// A mode or state the daemon reported.
+fn contract_name<T: std::str::FromStr<Err = UnknownName>>(s: &str) -> Result<T> {
+    s.parse()
+        .map_err(|e: UnknownName| CliError::new(Kind::Other, format!("the daemon said: {e}")))
+}
+
 /// The number at the end of a session path.
 fn number(path: &str) -> String {
     path.rsplit('/').next().unwrap_or(path).to_owned()
@@ -66,9 +75,9 @@ async fn describe(conn: &zbus::Connection, path: &str) -> Result<SessionJson> {
         path: path.to_owned(),
         endpoint: s.endpoint().await?,
         model: s.model().await?,
-        mode: s.mode().await?,
+        mode: contract_name(&s.mode().await?)?,
         pid: s.pid().await?,
-        state: s.state().await?,
+        state: contract_name(&s.state().await?)?,
         started: s.started().await?,
         // -1 while running.
         exit_code: (exit_code >= 0).then_some(exit_code),
@@ -155,20 +164,23 @@ pub async fn run_here(conn: &zbus::Connection, m: &ManagerProxy<'_>, args: RunAr
 /// One cleanup item, as `cleanup --json` prints it.
 #[derive(Debug, Serialize)]
 struct CleanupJson {
-    kind: String,
+    kind: CleanupKind,
     pid: u32,
     path: String,
     description: String,
-    action: String,
+    action: CleanupAction,
 }
 
-/// `codexctl cleanup [--dry-run]`
-pub async fn cleanup(m: &ManagerProxy<'_>, dry_run: bool, json: bool) -> Result<()> {
-    let items = m.cleanup(dry_run).await?;
-    let failed = items
-        .iter()
-        .filter(|i| i.action.starts_with("failed"))
-        .count();
+/// `codexctl cleanup [--dry-run] [--stop-sessions]`: the daemon's one Kill & Cleanup rule,
+/// as the panel uses it.
+pub async fn cleanup(
+    m: &ManagerProxy<'_>,
+    dry_run: bool,
+    stop_sessions: bool,
+    json: bool,
+) -> Result<()> {
+    let items = m.kill_and_cleanup(dry_run, stop_sessions).await?;
+    let failed = items.iter().filter(|i| i.action.is_failed()).count();
     if json {
         let out: Vec<CleanupJson> = items
             .into_iter()
@@ -187,13 +199,13 @@ pub async fn cleanup(m: &ManagerProxy<'_>, dry_run: bool, json: bool) -> Result<
         let mut t = Table::new(&["KIND", "PID", "ACTION", "PATH", "WHAT"]);
         for i in &items {
             t.row(vec![
-                i.kind.clone(),
+                i.kind.to_string(),
                 if i.pid == 0 {
                     "-".into()
                 } else {
                     i.pid.to_string()
                 },
-                i.action.clone(),
+                i.action.to_string(),
                 i.path.clone(),
                 i.description.clone(),
             ]);
@@ -282,9 +294,9 @@ pub async fn list(conn: &zbus::Connection, m: &ManagerProxy<'_>, json: bool) -> 
             s.session.clone(),
             s.endpoint.clone(),
             s.model.clone(),
-            s.mode.clone(),
+            s.mode.to_string(),
             s.pid.to_string(),
-            s.state.clone(),
+            s.state.to_string(),
             s.exit_code.map_or("-".to_owned(), |c| c.to_string()),
             s.requests.to_string(),
             format!("{}/{}", s.tokens_in, s.tokens_out),

@@ -19,22 +19,23 @@ use std::time::Duration;
 
 use anyhow::Context;
 use codex_launcher_engine::atomic::write_atomic;
-use codex_launcher_engine::backup::Backups;
 use codex_launcher_engine::keys::FileKeys;
 use codex_launcher_engine::paths::Paths;
+use codex_launcher_engine::stall;
 use codex_launcher_proxy::{ApiKey, ProxyState, Settings};
+use codex_launcher_state::clock::SystemClock;
+use codex_launcher_state::planning::{MAX_STALL_SECS, ProcessEnv};
+use codex_launcher_state::{Deps, Handle, random_hex};
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::bus::Manager;
 use crate::keyring::KeyStore;
-use crate::service::Service;
-use crate::sessions::Sessions;
-use crate::systemd;
+use crate::manager::Manager;
+use crate::{announce, systemd};
 
 /// Port used when systemd passes no socket (the socket unit uses the same).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:47821";
-/// SIGTERM to SIGKILL for the sessions still running at shutdown.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Env var with the default stall time in seconds.
+pub const STALL_ENV: &str = "CODEX_LAUNCHER_STALL_SECS";
 
 /// Run the daemon until SIGTERM.
 pub fn run() -> anyhow::Result<()> {
@@ -72,34 +73,22 @@ fn access_token(paths: &Paths) -> anyhow::Result<String> {
     {
         return Ok(t.trim().to_owned());
     }
-    let token = crate::sessions::random_hex(32)?;
+    let token = random_hex(32)?;
     write_atomic(&path, token.as_bytes(), None)?;
     Ok(token)
 }
 
-/// Stop every session and wait for them (bounded: SIGKILL comes after the grace period).
-async fn stop_sessions(sessions: &Arc<Sessions>) {
-    let running = sessions
-        .supervisor
-        .list()
-        .iter()
-        .filter(|s| s.exit_code.is_none())
-        .count();
-    if running == 0 {
-        return;
-    }
-    tracing::info!(running, "stopping Codex sessions");
-    sessions.supervisor.stop_all(SHUTDOWN_GRACE);
-    let sessions = sessions.clone();
-    let waited = tokio::task::spawn_blocking(move || {
-        sessions
-            .supervisor
-            .wait_all(SHUTDOWN_GRACE + Duration::from_secs(2))
-    })
-    .await;
-    if !matches!(waited, Ok(true)) {
-        tracing::warn!("some sessions did not end after SIGKILL");
-    }
+/// The daemon's stall time: [`STALL_ENV`], else the engine's default.
+fn default_stall() -> Duration {
+    std::env::var(STALL_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| (1..=MAX_STALL_SECS).contains(s))
+        .map_or(stall::DEFAULT_STALL, Duration::from_secs)
+}
+
+async fn status(handle: &Handle) -> String {
+    handle.status_line().await.unwrap_or_default()
 }
 
 async fn main_loop() -> anyhow::Result<()> {
@@ -114,27 +103,38 @@ async fn main_loop() -> anyhow::Result<()> {
     let proxy = Arc::new(ProxyState::new(Settings::default())?);
     let token = access_token(&paths)?;
     proxy.set_access_token(ApiKey::new(token.clone()));
-    match Backups::at(&paths.state).recover() {
-        Ok(Some(report)) => tracing::warn!(sessions = ?report.sessions, "after a crash: {report}"),
-        Ok(None) => {}
-        Err(e) => tracing::error!(error = %e, "cannot restore the config.toml backup a crash left"),
-    }
 
     let conn = zbus::Connection::session()
         .await
         .context("cannot connect to the session D-Bus")?;
     let (keys, why) = KeyStore::open(Some(&conn), FileKeys::new(&paths.keys_file())).await;
     tracing::info!("{why}");
-    let service = Arc::new(Service::new(paths, keys, proxy.clone(), addr, token).await?);
-    let (sessions, announcer) = Sessions::new(conn.clone(), service.clone());
-    let stall_watch = sessions.watch_stalls(conn.clone());
+    let started = codex_launcher_state::start(Deps {
+        paths,
+        proxy: proxy.clone(),
+        proxy_addr: addr,
+        token,
+        keys: Box::new(keys),
+        env: Arc::new(ProcessEnv),
+        clock: Arc::new(SystemClock),
+        stall: default_stall(),
+    })
+    .await?;
+    if let Some(report) = &started.recovered {
+        tracing::warn!(sessions = ?report.sessions, "after a crash: {report}");
+    }
+    let handle = started.handle;
+    let announcer = tokio::spawn(announce::run(
+        conn.clone(),
+        handle.clone(),
+        handle.subscribe(),
+    ));
     conn.object_server()
         .at(
             codex_launcher_dbus::OBJECT_PATH,
             Manager {
-                service: service.clone(),
-                sessions: sessions.clone(),
-                runtime: tokio::runtime::Handle::current(),
+                handle: handle.clone(),
+                proxy_addr: addr,
             },
         )
         .await
@@ -156,8 +156,12 @@ async fn main_loop() -> anyhow::Result<()> {
             let _ = stop_rx.await;
         },
     ));
-    tracing::info!(proxy = %addr, bus = codex_launcher_dbus::BUS_NAME, keys = service.key_storage(), "codex-launcherd ready");
-    systemd::ready(&service.status_line());
+    let keys = handle
+        .key_storage()
+        .await
+        .unwrap_or(codex_launcher_types::KeyStorage::File);
+    tracing::info!(proxy = %addr, bus = codex_launcher_dbus::BUS_NAME, keys = %keys, "codex-launcherd ready");
+    systemd::ready(&status(&handle).await);
 
     let watchdog = systemd::watchdog_interval();
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
@@ -177,21 +181,22 @@ async fn main_loop() -> anyhow::Result<()> {
             _ = int.recv() => break,
             _ = hup.recv() => {
                 systemd::reloading();
-                match service.reload().await {
+                match handle.reload().await {
                     Ok(()) => tracing::info!("reloaded endpoints and keys"),
                     Err(e) => tracing::error!(error = %e, "reload failed; keeping the previous endpoints"),
                 }
-                systemd::ready(&service.status_line());
+                systemd::ready(&status(&handle).await);
             }
             _ = watchdog_tick.tick(), if watchdog.is_some() => systemd::watchdog(),
-            _ = status_tick.tick() => systemd::status(&service.status_line()),
+            _ = status_tick.tick() => systemd::status(&status(&handle).await),
         }
     }
     systemd::stopping();
-    stop_sessions(&sessions).await;
+    // Sessions stopped (SIGTERM, SIGKILL after 5 s) and config.toml given back first: a
+    // session cannot outlive its proxy anyway.
+    handle.shutdown().await;
+    let _ = started.task.await;
     announcer.abort();
-    stall_watch.abort();
-    sessions.release_backups();
     tracing::info!(
         active_streams = proxy.stats().snapshot().active_streams,
         "stopping; draining streams"

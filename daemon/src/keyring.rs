@@ -9,6 +9,9 @@
 use std::collections::HashMap;
 
 use codex_launcher_engine::keys::FileKeys;
+use codex_launcher_state::keystore::{self, FileKeyStore, KeyError};
+use codex_launcher_types::KeyStorage;
+use futures::future::BoxFuture;
 use zbus::{OwnedObjectPath, OwnedVariant as OwnedValue, Variant as Value};
 
 const SERVICE: &str = "org.freedesktop.secrets";
@@ -26,7 +29,7 @@ pub enum KeyStore {
     /// The Secret Service.
     SecretService(SecretService),
     /// The fallback file.
-    File(FileKeys),
+    File(FileKeyStore),
 }
 
 /// A connected Secret Service session.
@@ -37,14 +40,6 @@ pub struct SecretService {
 }
 
 impl KeyStore {
-    /// `secret-service` or `file`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            KeyStore::SecretService(_) => "secret-service",
-            KeyStore::File(_) => "file",
-        }
-    }
-
     /// Use the Secret Service if it answers, else the file; the second value says why.
     pub async fn open(conn: Option<&zbus::Connection>, file: FileKeys) -> (KeyStore, String) {
         let Some(conn) = conn else {
@@ -52,7 +47,7 @@ impl KeyStore {
                 "no session bus; keys are kept in {} (mode 0600)",
                 file.path().display()
             );
-            return (KeyStore::File(file), why);
+            return (KeyStore::File(FileKeyStore(file)), why);
         };
         match SecretService::connect(conn).await {
             Ok(ss) => (
@@ -64,31 +59,52 @@ impl KeyStore {
                     "no usable Secret Service ({e}); keys are kept in {} (mode 0600)",
                     file.path().display()
                 );
-                (KeyStore::File(file), why)
+                (KeyStore::File(FileKeyStore(file)), why)
             }
         }
     }
+}
 
-    /// Read a key.
-    pub async fn get(&self, id: &str) -> Result<Option<String>, String> {
+fn key_error(e: zbus::Error) -> KeyError {
+    KeyError(e.to_string())
+}
+
+impl keystore::KeyStore for KeyStore {
+    fn storage(&self) -> KeyStorage {
         match self {
-            KeyStore::SecretService(ss) => ss.get(id).await.map_err(|e| e.to_string()),
+            KeyStore::SecretService(_) => KeyStorage::SecretService,
+            KeyStore::File(_) => KeyStorage::File,
+        }
+    }
+
+    fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<String>, KeyError>> {
+        match self {
+            KeyStore::SecretService(ss) => {
+                Box::pin(async move { ss.get(id).await.map_err(key_error) })
+            }
             KeyStore::File(f) => f.get(id),
         }
     }
 
-    /// Store a key.
-    pub async fn set(&self, id: &str, label: &str, key: &str) -> Result<(), String> {
+    fn set<'a>(
+        &'a self,
+        id: &'a str,
+        label: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<(), KeyError>> {
         match self {
-            KeyStore::SecretService(ss) => ss.set(id, label, key).await.map_err(|e| e.to_string()),
-            KeyStore::File(f) => f.set(id, key),
+            KeyStore::SecretService(ss) => {
+                Box::pin(async move { ss.set(id, label, key).await.map_err(key_error) })
+            }
+            KeyStore::File(f) => f.set(id, label, key),
         }
     }
 
-    /// Delete a key.
-    pub async fn delete(&self, id: &str) -> Result<(), String> {
+    fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), KeyError>> {
         match self {
-            KeyStore::SecretService(ss) => ss.delete(id).await.map_err(|e| e.to_string()),
+            KeyStore::SecretService(ss) => {
+                Box::pin(async move { ss.delete(id).await.map_err(key_error) })
+            }
             KeyStore::File(f) => f.delete(id),
         }
     }

@@ -5,13 +5,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod bus;
+mod announce;
+mod convert;
 mod daemon;
 mod keyring;
 mod logging;
-mod probe;
-mod service;
-mod sessions;
+mod manager;
+mod session;
 mod standalone;
 mod systemd;
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use codex_launcher_proxy::{ApiKey, Backend, Endpoint, ProxyState, Settings};
-use codex_launcher_translate::provider::{ChatProvider, ChatQuirks};
+use codex_launcher_translate::provider::ChatProvider;
 use serde::Deserialize;
 
 /// Flags of `codex-launcherd proxy`.
@@ -161,11 +161,9 @@ fn resolve(args: ProxyArgs) -> anyhow::Result<Resolved> {
         endpoint.quirks = provider.quirks();
     }
     if let Some(overrides) = file.quirks {
-        let mut base = serde_json::to_value(&endpoint.quirks)?;
-        if let Some(obj) = base.as_object_mut() {
-            obj.extend(overrides);
-        }
-        endpoint.quirks = serde_json::from_value::<ChatQuirks>(base)
+        endpoint.quirks = endpoint
+            .quirks
+            .with_overrides(&overrides)
             .context("invalid `quirks` in the config file")?;
     }
     endpoint.browser_ua = args.browser_ua || file.browser_ua;

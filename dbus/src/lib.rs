@@ -19,6 +19,10 @@
 use serde::{Deserialize, Serialize};
 use zbus::zvariant::Type;
 
+pub use codex_launcher_types::{
+    Backend, CleanupAction, CleanupKind, KeyStorage, Mode, ProbeVerdict, SessionState, UnknownName,
+};
+
 /// The well-known bus name the daemon owns.
 pub const BUS_NAME: &str = "io.github.CodexLauncher1";
 /// The object path of the manager object.
@@ -60,8 +64,9 @@ pub struct EndpointSpec {
     pub name: String,
     /// Preset it came from (`deepseek`, `openrouter`, ...; empty: custom).
     pub preset: String,
-    /// `openai-compat`, `anthropic`, `command-code` or `openai-responses`.
-    pub backend: String,
+    /// The upstream protocol (`openai-compat`, `anthropic`, `command-code` or
+    /// `openai-responses` on the wire).
+    pub backend: Backend,
     /// Base URL (http or https).
     pub base_url: String,
     /// Model used when none is chosen.
@@ -139,19 +144,20 @@ pub struct ProxyStatus {
 }
 
 /// Something `Cleanup` found left over from an earlier session.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct CleanupItem {
-    /// `process`, `pid-file`, `socket` or `backup`.
-    pub kind: String,
+    /// What it is (`process`, `pid-file`, `socket`, `backup`; `session` from
+    /// `KillAndCleanup` with `stop_sessions`).
+    pub kind: CleanupKind,
     /// Process id (0 for files).
     pub pid: u32,
     /// Executable of a process, or the file's path.
     pub path: String,
     /// For people: what it is and why it counts as stale.
     pub description: String,
-    /// What was done: `found` (dry run), `terminated`, `killed`, `removed`, `restored` or
-    /// `failed: <reason>`.
-    pub action: String,
+    /// What was done: `found` (dry run), `terminated`, `killed`, `removed`, `restored`,
+    /// `stopped` or `failed: <reason>`.
+    pub action: CleanupAction,
 }
 
 /// What `codexctl run` needs to start Codex in its own terminal for a registered session.
@@ -170,12 +176,12 @@ pub struct RunPlan {
 }
 
 /// One check of `ProbeEndpoint`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct ProbeCheck {
     /// `text`, `tool-call`, `parallel-tool-calls` or `reasoning-pass-back`.
     pub name: String,
     /// `ok`, `quirk` (works once adapted; the quirk is recorded) or `failed`.
-    pub verdict: String,
+    pub verdict: ProbeVerdict,
     /// What was seen.
     pub detail: String,
 }
@@ -299,6 +305,15 @@ pub trait Manager {
     /// and, unless `dry_run`, stop or remove it. Returns what was found and done.
     fn cleanup(&self, dry_run: bool) -> zbus::Result<Vec<CleanupItem>>;
 
+    /// Kill & Cleanup, the one rule every client uses: what [`ManagerProxy::cleanup`] finds
+    /// and, with `stop_sessions`, every live session of this daemon first (SIGTERM, SIGKILL
+    /// after its grace period; listed as `session` items), then what they left behind.
+    fn kill_and_cleanup(
+        &self,
+        dry_run: bool,
+        stop_sessions: bool,
+    ) -> zbus::Result<Vec<CleanupItem>>;
+
     /// Register a session whose Codex the caller runs in its own terminal (`codexctl run`).
     /// Same arguments as `Launch` (mode `cli` implied; `args` option: extra Codex arguments
     /// as a JSON array of strings). The caller starts `program` and calls `Session.Attach`
@@ -325,6 +340,12 @@ pub trait Manager {
     /// The proxy's base address.
     #[zbus(property)]
     fn proxy_address(&self) -> zbus::Result<String>;
+
+    /// Where keys are kept: `secret-service`, `locked` (a Secret Service whose keyring is
+    /// locked: keys can be neither read nor stored until it is unlocked) or `file` (no
+    /// Secret Service on this session: a 0600 file).
+    #[zbus(property)]
+    fn key_storage(&self) -> zbus::Result<String>;
 
     /// Progress of a model fetch: `stage` is `started`, `done` or `failed`.
     #[zbus(signal)]

@@ -192,8 +192,10 @@ impl Client {
     }
 
     /// Find (dry run) or remove what earlier sessions left behind.
-    pub async fn cleanup(&self, dry_run: bool) -> Result<Vec<CleanupItem>> {
-        Ok(self.manager.cleanup(dry_run).await?)
+    /// Kill & Cleanup as every client does it: the daemon stops the live sessions and
+    /// then what earlier ones left (`dry_run`: only lists them).
+    pub async fn kill_and_cleanup(&self, dry_run: bool) -> Result<Vec<CleanupItem>> {
+        Ok(self.manager.kill_and_cleanup(dry_run, true).await?)
     }
 }
 
@@ -206,8 +208,8 @@ pub async fn session_view(
         path: path.to_string(),
         endpoint: s.endpoint().await?,
         model: s.model().await?,
-        mode: s.mode().await?,
-        state: s.state().await?,
+        mode: parse(&s.mode().await?)?,
+        state: parse(&s.state().await?)?,
         started: s.started().await?,
         ended: None,
         exit_code: s.exit_code().await?,
@@ -215,6 +217,12 @@ pub async fn session_view(
         tokens_in: s.tokens_in().await.unwrap_or(0),
         tokens_out: s.tokens_out().await.unwrap_or(0),
     })
+}
+
+/// A contract name (mode, state) the daemon sent.
+fn parse<T: std::str::FromStr<Err = codex_launcher_dbus::UnknownName>>(s: &str) -> Result<T> {
+    s.parse()
+        .map_err(|e: codex_launcher_dbus::UnknownName| BusError::local(e.to_string()))
 }
 
 /// The traffic counters of a session: `(requests, tokens in, tokens out)`.

@@ -6,18 +6,13 @@
 //! model list or guesses a session's state. These functions only turn what the daemon said
 //! into text and back.
 
-use codex_launcher_dbus::{CleanupItem, EndpointInfo, EndpointSpec, ModelSpec, Preset, Usage};
-
-/// The backends the contract names (`EndpointSpec::backend`), in the order the picker shows.
-pub const BACKENDS: [&str; 4] = [
-    "openai-compat",
-    "anthropic",
-    "command-code",
-    "openai-responses",
-];
+use codex_launcher_dbus::{
+    Backend, CleanupAction, CleanupItem, CleanupKind, EndpointInfo, EndpointSpec, Mode, ModelSpec,
+    Preset, SessionState, Usage,
+};
 
 /// One session as the panel shows it, built from the Session object's properties.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionView {
     /// Object path.
     pub path: String,
@@ -25,10 +20,10 @@ pub struct SessionView {
     pub endpoint: String,
     /// Model slug (empty for Codex Default).
     pub model: String,
-    /// `cli`, `exec`, `desktop`, `default-cli`, `default-desktop`.
-    pub mode: String,
-    /// `starting`, `running`, `stalled`, `stopping`, `exited`.
-    pub state: String,
+    /// How it runs.
+    pub mode: Mode,
+    /// Where it is.
+    pub state: SessionState,
     /// Start time, seconds since the epoch.
     pub started: u64,
     /// When the panel saw it end (seconds since the epoch); `None` while it runs or when it
@@ -44,6 +39,25 @@ pub struct SessionView {
     pub tokens_out: u64,
 }
 
+impl Default for SessionView {
+    /// A row before its first read of the session's properties.
+    fn default() -> Self {
+        SessionView {
+            path: String::new(),
+            endpoint: String::new(),
+            model: String::new(),
+            mode: Mode::Cli,
+            state: SessionState::Starting,
+            started: 0,
+            ended: None,
+            exit_code: -1,
+            requests: 0,
+            tokens_in: 0,
+            tokens_out: 0,
+        }
+    }
+}
+
 impl SessionView {
     /// The session's number: the last element of its path (`…/session/7` → 7).
     pub fn number(&self) -> u64 {
@@ -52,7 +66,7 @@ impl SessionView {
 
     /// Whether it still runs (a Stop button makes sense).
     pub fn is_live(&self) -> bool {
-        self.state != "exited"
+        self.state != SessionState::Exited
     }
 
     /// `deepseek · deepseek-chat`, or `Codex's own login` for Codex Default.
@@ -129,39 +143,40 @@ pub fn tokens_label(requests: u64, tokens_in: u64, tokens_out: u64) -> String {
 }
 
 /// What a mode is called on screen.
-pub fn mode_label(mode: &str) -> String {
+pub fn mode_label(mode: Mode) -> &'static str {
     match mode {
-        "cli" => "CLI".to_owned(),
-        "exec" => "Headless".to_owned(),
-        "desktop" => "Desktop".to_owned(),
-        "default-cli" => "Codex Default (CLI)".to_owned(),
-        "default-desktop" => "Codex Default (Desktop)".to_owned(),
-        other => other.to_owned(),
+        Mode::Cli => "CLI",
+        Mode::Exec => "Headless",
+        Mode::Desktop => "Desktop",
+        Mode::DefaultCli => "Codex Default (CLI)",
+        Mode::DefaultDesktop => "Codex Default (Desktop)",
+        Mode::Run => "CLI (codexctl run)",
     }
 }
 
 /// What a state is called on screen. The exit code tells how it ended: `Exited (0)`,
 /// `Killed (signal 9)` (128 + signal, the contract's convention).
-pub fn state_label(state: &str, exit_code: i32) -> String {
+pub fn state_label(state: SessionState, exit_code: i32) -> String {
     match state {
-        "starting" => "Starting".to_owned(),
-        "running" => "Running".to_owned(),
-        "stalled" => "Stalled".to_owned(),
-        "stopping" => "Stopping".to_owned(),
-        "exited" if exit_code > 128 => format!("Killed (signal {})", exit_code - 128),
-        "exited" if exit_code >= 0 => format!("Exited ({exit_code})"),
-        "exited" => "Exited".to_owned(),
-        other => other.to_owned(),
+        SessionState::Starting => "Starting".to_owned(),
+        SessionState::Running => "Running".to_owned(),
+        SessionState::Stalled => "Stalled".to_owned(),
+        SessionState::Stopping => "Stopping".to_owned(),
+        SessionState::Exited if exit_code > 128 => {
+            format!("Killed (signal {})", exit_code - 128)
+        }
+        SessionState::Exited if exit_code >= 0 => format!("Exited ({exit_code})"),
+        SessionState::Exited => "Exited".to_owned(),
     }
 }
 
 /// The CSS class of a state label (libadwaita's `success`, `warning`, `error`, `dim-label`).
-pub fn state_style(state: &str, exit_code: i32) -> &'static str {
+pub fn state_style(state: SessionState, exit_code: i32) -> &'static str {
     match state {
-        "running" => "success",
-        "stalled" | "stopping" | "starting" => "warning",
-        "exited" if exit_code == 0 => "dim-label",
-        _ => "error",
+        SessionState::Running => "success",
+        SessionState::Stalled | SessionState::Stopping | SessionState::Starting => "warning",
+        SessionState::Exited if exit_code == 0 => "dim-label",
+        SessionState::Exited => "error",
     }
 }
 
@@ -179,13 +194,13 @@ pub enum LaunchKind {
 }
 
 impl LaunchKind {
-    /// The contract's mode string.
-    pub fn mode(self) -> &'static str {
+    /// The contract's mode.
+    pub fn mode(self) -> Mode {
         match self {
-            LaunchKind::Cli => "cli",
-            LaunchKind::Desktop => "desktop",
-            LaunchKind::DefaultCli => "default-cli",
-            LaunchKind::DefaultDesktop => "default-desktop",
+            LaunchKind::Cli => Mode::Cli,
+            LaunchKind::Desktop => Mode::Desktop,
+            LaunchKind::DefaultCli => Mode::DefaultCli,
+            LaunchKind::DefaultDesktop => Mode::DefaultDesktop,
         }
     }
 
@@ -202,9 +217,9 @@ impl LaunchKind {
         model: &'a str,
     ) -> (&'a str, &'a str, &'static str) {
         if self.needs_endpoint() {
-            (endpoint, model, self.mode())
+            (endpoint, model, self.mode().as_str())
         } else {
-            ("", "", self.mode())
+            ("", "", self.mode().as_str())
         }
     }
 }
@@ -338,13 +353,22 @@ pub fn apply_preset(
     }
 }
 
-/// The index in [`BACKENDS`] of a backend (0 for an unknown one).
-pub fn backend_index(backend: &str) -> u32 {
-    BACKENDS
+/// The position of a backend in the picker, which lists [`Backend::ALL`] in order.
+pub fn backend_index(backend: Backend) -> u32 {
+    Backend::ALL
         .iter()
         .position(|b| *b == backend)
         .and_then(|i| u32::try_from(i).ok())
         .unwrap_or(0)
+}
+
+/// The backend at a picker position (the first for a position past the end).
+pub fn backend_at(index: u32) -> Backend {
+    usize::try_from(index)
+        .ok()
+        .and_then(|i| Backend::ALL.get(i))
+        .copied()
+        .unwrap_or_default()
 }
 
 /// Models after a fetch or import: the daemon's merged list, with the per-model metadata
@@ -431,10 +455,12 @@ pub fn usage_bars(usage: &[Usage]) -> Vec<UsageBar> {
         .collect()
 }
 
-/// What the Kill & Cleanup confirmation lists: one line per item found by a dry run.
+/// What the Kill & Cleanup confirmation lists: one line per leftover a dry run found
+/// (the live sessions it would stop are counted apart, [`sessions_to_stop`]).
 pub fn cleanup_lines(items: &[CleanupItem]) -> Vec<String> {
     items
         .iter()
+        .filter(|i| i.kind != CleanupKind::Session)
         .map(|i| {
             if i.pid > 0 {
                 format!("{} {} ({}): {}", i.kind, i.pid, i.path, i.description)
@@ -445,20 +471,26 @@ pub fn cleanup_lines(items: &[CleanupItem]) -> Vec<String> {
         .collect()
 }
 
-/// The toast after Kill & Cleanup: sessions stopped, then what `Cleanup` did, by action.
-pub fn cleanup_summary(sessions_stopped: usize, items: &[CleanupItem]) -> String {
+/// The toast after Kill & Cleanup (`KillAndCleanup` with sessions stopped): sessions
+/// stopped, then what was done with the leftovers, by action.
+pub fn cleanup_summary(items: &[CleanupItem]) -> String {
     let mut parts = Vec::new();
+    let sessions_stopped = items
+        .iter()
+        .filter(|i| i.kind == CleanupKind::Session && i.action == CleanupAction::Stopped)
+        .count();
     if sessions_stopped > 0 {
         parts.push(match sessions_stopped {
             1 => "1 session stopped".to_owned(),
             n => format!("{n} sessions stopped"),
         });
     }
-    let count = |pred: &dyn Fn(&str) -> bool| items.iter().filter(|i| pred(&i.action)).count();
-    let terminated = count(&|a| a == "terminated" || a == "killed");
-    let removed = count(&|a| a == "removed");
-    let restored = count(&|a| a == "restored");
-    let failed = count(&|a| a.starts_with("failed"));
+    let count =
+        |pred: &dyn Fn(&CleanupAction) -> bool| items.iter().filter(|i| pred(&i.action)).count();
+    let terminated = count(&|a| matches!(a, CleanupAction::Terminated | CleanupAction::Killed));
+    let removed = count(&|a| *a == CleanupAction::Removed);
+    let restored = count(&|a| *a == CleanupAction::Restored);
+    let failed = count(&CleanupAction::is_failed);
     if terminated > 0 {
         parts.push(format!(
             "{terminated} stray process{} ended",
@@ -483,6 +515,14 @@ pub fn cleanup_summary(sessions_stopped: usize, items: &[CleanupItem]) -> String
         }
         s
     }
+}
+
+/// How many live sessions a Kill & Cleanup dry run would stop.
+pub fn sessions_to_stop(items: &[CleanupItem]) -> usize {
+    items
+        .iter()
+        .filter(|i| i.kind == CleanupKind::Session)
+        .count()
 }
 
 fn plural_s(n: usize) -> &'static str {
@@ -514,7 +554,7 @@ mod tests {
             is_default: default,
             spec: EndpointSpec {
                 name: id.to_uppercase(),
-                backend: "openai-compat".into(),
+                backend: Backend::OpenaiCompat,
                 base_url: format!("https://{id}.example/v1"),
                 default_model: default_model.into(),
                 models: models
@@ -535,8 +575,8 @@ mod tests {
             path: format!("/io/github/CodexLauncher1/session/{n}"),
             endpoint: "ds".into(),
             model: "deepseek-chat".into(),
-            mode: "cli".into(),
-            state: state.into(),
+            mode: Mode::Cli,
+            state: state.parse().expect("a state"),
             started: 1_000,
             exit_code: code,
             ..SessionView::default()
@@ -557,7 +597,7 @@ mod tests {
     fn a_running_session_counts_up_and_an_ended_one_stops() {
         let mut s = session(1, "running", -1);
         assert_eq!(s.duration_label(1_042), "42 s");
-        s.state = "exited".into();
+        s.state = SessionState::Exited;
         s.exit_code = 0;
         assert_eq!(s.duration_label(1_042), "—", "end unknown");
         s.ended = Some(1_010);
@@ -587,18 +627,17 @@ mod tests {
 
     #[test]
     fn states_and_modes_have_labels() {
-        assert_eq!(state_label("running", -1), "Running");
-        assert_eq!(state_label("stalled", -1), "Stalled");
-        assert_eq!(state_label("exited", 0), "Exited (0)");
-        assert_eq!(state_label("exited", 1), "Exited (1)");
-        assert_eq!(state_label("exited", 137), "Killed (signal 9)");
-        assert_eq!(state_label("exited", -1), "Exited");
-        assert_eq!(state_label("hibernating", -1), "hibernating");
-        assert_eq!(state_style("running", -1), "success");
-        assert_eq!(state_style("exited", 0), "dim-label");
-        assert_eq!(state_style("exited", 2), "error");
-        assert_eq!(mode_label("default-desktop"), "Codex Default (Desktop)");
-        assert_eq!(mode_label("cli"), "CLI");
+        assert_eq!(state_label(SessionState::Running, -1), "Running");
+        assert_eq!(state_label(SessionState::Stalled, -1), "Stalled");
+        assert_eq!(state_label(SessionState::Exited, 0), "Exited (0)");
+        assert_eq!(state_label(SessionState::Exited, 1), "Exited (1)");
+        assert_eq!(state_label(SessionState::Exited, 137), "Killed (signal 9)");
+        assert_eq!(state_label(SessionState::Exited, -1), "Exited");
+        assert_eq!(state_style(SessionState::Running, -1), "success");
+        assert_eq!(state_style(SessionState::Exited, 0), "dim-label");
+        assert_eq!(state_style(SessionState::Exited, 2), "error");
+        assert_eq!(mode_label(Mode::DefaultDesktop), "Codex Default (Desktop)");
+        assert_eq!(mode_label(Mode::Cli), "CLI");
     }
 
     #[test]
@@ -719,7 +758,7 @@ mod tests {
             spec: EndpointSpec {
                 name: name.into(),
                 preset: id.into(),
-                backend: "openai-compat".into(),
+                backend: Backend::OpenaiCompat,
                 base_url: format!("https://{id}.example/v1"),
                 default_model: format!("{id}-chat"),
                 ..EndpointSpec::default()
@@ -768,9 +807,10 @@ mod tests {
 
     #[test]
     fn backends_have_fixed_positions() {
-        assert_eq!(backend_index("anthropic"), 1);
-        assert_eq!(backend_index("openai-responses"), 3);
-        assert_eq!(backend_index("nonsense"), 0);
+        assert_eq!(backend_index(Backend::Anthropic), 1);
+        assert_eq!(backend_index(Backend::OpenaiResponses), 3);
+        assert_eq!(backend_at(3), Backend::OpenaiResponses);
+        assert_eq!(backend_at(99), Backend::OpenaiCompat);
     }
 
     #[test]
@@ -819,29 +859,37 @@ mod tests {
     #[test]
     fn cleanup_is_summed_up_by_what_was_done() {
         let item = |kind: &str, pid: u32, action: &str| CleanupItem {
-            kind: kind.into(),
+            kind: kind.parse().expect("a kind"),
             pid,
             path: "/opt/codex-desktop/codex-desktop".into(),
             description: "no session owns it".into(),
-            action: action.into(),
+            action: action.parse().expect("an action"),
         };
-        assert_eq!(cleanup_summary(0, &[]), "Nothing to clean up");
+        assert_eq!(cleanup_summary(&[]), "Nothing to clean up");
         assert_eq!(
-            cleanup_summary(
-                2,
-                &[
-                    item("process", 42, "terminated"),
-                    item("process", 43, "killed"),
-                    item("pid-file", 0, "removed"),
-                    item("backup", 0, "restored"),
-                    item("socket", 0, "failed: busy"),
-                ]
-            ),
+            cleanup_summary(&[
+                item("session", 7, "stopped"),
+                item("session", 8, "stopped"),
+                item("process", 42, "terminated"),
+                item("process", 43, "killed"),
+                item("pid-file", 0, "removed"),
+                item("backup", 0, "restored"),
+                item("socket", 0, "failed: busy"),
+            ]),
             "2 sessions stopped, 2 stray processes ended, 1 stale file removed, config.toml backup restored, 1 failed"
         );
-        assert_eq!(cleanup_summary(1, &[]), "1 session stopped");
         assert_eq!(
-            cleanup_lines(&[item("process", 42, "found"), item("socket", 0, "found")]),
+            cleanup_summary(&[item("session", 7, "stopped")]),
+            "1 session stopped"
+        );
+        let dry = [
+            item("session", 7, "found"),
+            item("process", 42, "found"),
+            item("socket", 0, "found"),
+        ];
+        assert_eq!(sessions_to_stop(&dry), 1);
+        assert_eq!(
+            cleanup_lines(&dry),
             [
                 "process 42 (/opt/codex-desktop/codex-desktop): no session owns it",
                 "socket /opt/codex-desktop/codex-desktop: no session owns it"

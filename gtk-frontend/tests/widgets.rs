@@ -21,7 +21,9 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use adw::prelude::*;
-use codex_launcher_dbus::{EndpointInfo, EndpointSpec, ModelSpec, Preset, ProxyStatus, Usage};
+use codex_launcher_dbus::{
+    Backend, EndpointInfo, EndpointSpec, Mode, ModelSpec, Preset, ProxyStatus, SessionState, Usage,
+};
 use codex_launcher_gtk::model::SessionView;
 use codex_launcher_gtk::widgets::{
     ClEndpointDialog, ClEndpointsWindow, ClSessionRow, ClUsageWindow, ClWindow,
@@ -234,8 +236,8 @@ fn session(n: u64, state: &str, code: i32) -> SessionView {
         path: format!("/io/github/CodexLauncher1/session/{n}"),
         endpoint: "deepseek".into(),
         model: "deepseek-chat".into(),
-        mode: "cli".into(),
-        state: state.into(),
+        mode: Mode::Cli,
+        state: state.parse().expect("a state"),
         started: 1_000,
         exit_code: code,
         requests: 3,
@@ -266,7 +268,7 @@ fn session_row() {
     row.stop_button().emit_clicked();
     assert_eq!(asked.get(), 1, "Stop asks the window to stop the session");
     row.update(1_100, |v| {
-        v.state = "exited".into();
+        v.state = SessionState::Exited;
         v.exit_code = 137;
         v.ended = Some(1_090);
     });
@@ -286,11 +288,10 @@ fn preset(id: &str, name: &str, models: &[&str]) -> Preset {
             name: name.into(),
             preset: id.into(),
             backend: if id == "anthropic" {
-                "anthropic"
+                Backend::Anthropic
             } else {
-                "openai-compat"
-            }
-            .into(),
+                Backend::OpenaiCompat
+            },
             base_url: format!("https://api.{id}.example/v1"),
             default_model: models.first().map(|m| (*m).to_owned()).unwrap_or_default(),
             models: models
@@ -415,7 +416,7 @@ fn endpoint(id: &str, default: bool, models: &[&str], default_model: &str) -> En
         is_default: default,
         spec: EndpointSpec {
             name: id.to_uppercase(),
-            backend: "openai-compat".into(),
+            backend: Backend::OpenaiCompat,
             default_model: default_model.into(),
             models: models
                 .iter()

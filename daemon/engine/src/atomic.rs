@@ -1,13 +1,13 @@
 //! Atomic file writes that never clobber a concurrent edit.
 //!
-//! Order: create a temp file in the same directory (`create_new`, mode 0600), write, `fsync`,
+//! Order: create a uniquely named temp file in the same directory (`create_new`, mode 0600), write, `fsync`,
 //! check the target still has the stamp we read (else [`AtomicError::Conflict`]: someone else
 //! wrote it meanwhile), `rename` over the target, `fsync` the directory. Parents are created
 //! with mode 0700.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -82,32 +82,29 @@ pub fn write_atomic(
         source: std::io::Error::other("no parent directory"),
     })?;
     ensure_dir(dir)?;
+    // A unique temp name per write (`tempfile`: random suffix, `O_EXCL`, mode 0600), so two
+    // writers in one process never share a temp file; it is removed if anything fails.
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(io(&tmp))?;
-        f.write_all(bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-        if let Some(expected) = expected
-            && Stamp::of(path).map_err(io(path))? != expected
-        {
-            return Err(AtomicError::Conflict(path.to_path_buf()));
-        }
-        fs::rename(&tmp, path).map_err(io(path))?;
-        if let Ok(d) = fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Stamp::of(path).map_err(io(path))
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io(dir))?;
+    tmp.write_all(bytes).map_err(io(tmp.path()))?;
+    tmp.as_file().sync_all().map_err(io(path))?;
+    if let Some(expected) = expected
+        && Stamp::of(path).map_err(io(path))? != expected
+    {
+        return Err(AtomicError::Conflict(path.to_path_buf()));
     }
-    result
+    tmp.persist(path).map_err(|e| AtomicError::Io {
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Stamp::of(path).map_err(io(path))
 }
 
 #[cfg(test)]
@@ -145,6 +142,35 @@ mod tests {
             fs::read_dir(path.parent().unwrap()).unwrap().count(),
             1,
             "no temp file left behind"
+        );
+    }
+
+    /// Regression: the temp file was `.{name}.{pid}.tmp`, so two threads writing the same
+    /// file at once shared it and one rename found it gone (or renamed the other's bytes).
+    #[test]
+    fn concurrent_writers_in_one_process_do_not_share_a_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        std::thread::scope(|s| {
+            for t in 0..8u8 {
+                let path = &path;
+                s.spawn(move || {
+                    for i in 0..50u8 {
+                        let bytes = vec![t; 1000 + usize::from(i)];
+                        write_atomic(path, &bytes, None).expect("every write lands");
+                    }
+                });
+            }
+        });
+        let last = fs::read(&path).unwrap();
+        assert!(
+            last.iter().all(|b| *b == last[0]),
+            "one writer's bytes, whole"
+        );
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
         );
     }
 }

@@ -23,12 +23,15 @@
 //!   `config.toml.codex-launcher-<timestamp>`; the [`RestoreReport`] says so. Nothing is
 //!   dropped silently.
 //!
-//! One daemon owns the journal; the in-process lock serialises its sessions.
+//! One daemon owns the journal. In the process, every [`Backups`] for the same directory
+//! shares one lock (whoever made the value), so read-modify-writes of the journal never
+//! interleave.
 
+use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
@@ -262,19 +265,33 @@ impl std::fmt::Display for RestoreReport {
     }
 }
 
-/// The backup of config.toml, kept in a state directory.
-#[derive(Debug)]
+/// The backup of config.toml, kept in a state directory. Cheap to clone; clones (and any
+/// other value for the same directory) share the journal's lock.
+#[derive(Debug, Clone)]
 pub struct Backups {
     dir: PathBuf,
-    lock: Mutex<()>,
+    lock: Arc<Mutex<()>>,
+}
+
+/// The journal lock of each backup directory in this process. A lock per value was not
+/// enough: two values for one directory (every caller used to make its own) each held their
+/// own lock while both rewrote the same journal.
+fn dir_lock(dir: &Path) -> Arc<Mutex<()>> {
+    static LOCKS: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();
+    let mut locks = LOCKS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    locks.entry(dir.to_path_buf()).or_default().clone()
 }
 
 impl Backups {
     /// Backups kept under `state_dir` (`$XDG_STATE_HOME/codex-launcher`), in `config-backup/`.
     pub fn at(state_dir: &Path) -> Backups {
+        let dir = state_dir.join(DIR);
         Backups {
-            dir: state_dir.join(DIR),
-            lock: Mutex::new(()),
+            lock: dir_lock(&dir),
+            dir,
         }
     }
 
@@ -678,25 +695,21 @@ fn now_secs() -> u64 {
         .unwrap_or(0)
 }
 
-/// `20261201T081734Z` for Unix seconds (UTC; civil-from-days after H. Hinnant).
+/// `20261201T081734Z` for Unix seconds (UTC), from `httpdate`'s IMF-fixdate
+/// (`Tue, 01 Dec 2026 08:17:34 GMT`) rather than a calendar computation of our own.
 fn timestamp(secs: u64) -> String {
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let imf = httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(secs));
+    let words: Vec<&str> = imf.split([' ', ':']).collect();
+    match words.as_slice() {
+        [_, day, month, year, h, m, s, _] => {
+            let month = MONTHS.iter().position(|n| n == month).map_or(0, |i| i + 1);
+            format!("{year}{month:02}{day}T{h}{m}{s}Z")
+        }
+        _ => format!("{secs}"),
+    }
 }
 
 fn fnv1a64(bytes: &[u8]) -> String {
@@ -713,6 +726,7 @@ mod tests {
     use super::*;
     use crate::codex_config::{Target, apply_to_config, proxy_url};
     use crate::model::{Endpoint, Model};
+    use codex_launcher_types::Backend;
 
     const ORIGINAL_TOML: &str =
         "# my settings\nmodel = \"gpt-5.5\"  # default\n\n[tui]\nnotifications = false\n";
@@ -769,7 +783,7 @@ mod tests {
         let e = Endpoint {
             id: id.into(),
             name: id.to_uppercase(),
-            backend: "openai-compat".into(),
+            backend: Backend::OpenaiCompat,
             base_url: "https://api.example.com/v1".into(),
             models: vec![Model::bare("m")],
             ..Endpoint::default()
@@ -780,6 +794,42 @@ mod tests {
     fn apply(id: &str) -> impl FnOnce(&str) -> Result<String, ConfigError> {
         let t = target(id);
         move |text| apply_to_config(text, &t)
+    }
+
+    /// Regression: every caller made its own `Backups`, each with its own lock, so journal
+    /// read-modify-writes from two threads interleaved: a holder went missing from the
+    /// journal and the file came back while a session still held it (or never came back).
+    #[test]
+    fn separate_values_for_one_directory_share_the_journal_lock() {
+        let e = env();
+        let original = "model = \"gpt-5\"\n# the user's own file\n";
+        e.write(original, 0o640);
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let e = &e;
+                s.spawn(move || {
+                    for i in 0..25 {
+                        // A value of its own per operation, as every caller used to make.
+                        let key = format!("s{t}-{i}");
+                        e.backups().acquire(&key, &e.config).expect("acquire");
+                        e.backups().update(&key, apply("ds")).expect("update");
+                        assert!(
+                            e.backups().sessions().unwrap().contains(&key),
+                            "{key} is recorded as a holder"
+                        );
+                        e.backups().release(&key).expect("release");
+                    }
+                });
+            }
+        });
+        assert_eq!(e.backups().sessions().unwrap(), Vec::<String>::new());
+        assert_eq!(
+            e.read().as_deref(),
+            Some(original),
+            "restored byte for byte"
+        );
+        assert_eq!(e.mode(), 0o640);
+        assert!(e.backup_dir_empty());
     }
 
     #[test]

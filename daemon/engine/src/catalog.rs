@@ -521,13 +521,14 @@ pub fn instructions_from_codex_catalog(json: &[u8]) -> Result<String, CatalogErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use codex_launcher_types::Backend;
     use serde_json::{Value, json};
 
     fn endpoint() -> Endpoint {
         Endpoint {
             id: "ds".into(),
             name: "DeepSeek".into(),
-            backend: "openai-compat".into(),
+            backend: Backend::OpenaiCompat,
             base_url: "https://api.deepseek.com/v1".into(),
             default_model: "deepseek-reasoner".into(),
             models: vec![

@@ -20,6 +20,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use codex_launcher_types::{CleanupAction, CleanupKind};
 use rustix::process::{Pid, Signal};
 
 use crate::procfs::{self, ProcInfo};
@@ -166,13 +167,12 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The name on the bus.
-    pub fn as_str(&self) -> &'static str {
+    /// What it is, as the contract names it (coarser than [`Kind`]).
+    pub fn public(&self) -> CleanupKind {
         match self {
-            Kind::Process | Kind::SessionGroup => "process",
-            Kind::PidFile => "pid-file",
-            Kind::Lock => "pid-file",
-            Kind::Socket => "socket",
+            Kind::Process | Kind::SessionGroup => CleanupKind::Process,
+            Kind::PidFile | Kind::Lock => CleanupKind::PidFile,
+            Kind::Socket => CleanupKind::Socket,
         }
     }
 }
@@ -323,32 +323,32 @@ fn scan_singleton(
     }
 }
 
-/// Stop or remove one leftover; what was done (`terminated`, `killed`, `removed`, or
-/// `failed: …`). Processes get SIGTERM, then SIGKILL after `grace`.
-pub fn act(f: &Found, grace: Duration) -> String {
+/// Stop or remove one leftover; what was done. Processes get SIGTERM, then SIGKILL after
+/// `grace`.
+pub fn act(f: &Found, grace: Duration) -> CleanupAction {
     match f.kind {
         Kind::Process | Kind::SessionGroup => stop_process(f, grace),
         Kind::PidFile | Kind::Lock | Kind::Socket => match std::fs::remove_file(&f.path) {
-            Ok(()) => "removed".into(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "removed".into(),
-            Err(e) => format!("failed: {e}"),
+            Ok(()) => CleanupAction::Removed,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => CleanupAction::Removed,
+            Err(e) => CleanupAction::failed(e),
         },
     }
 }
 
-fn stop_process(f: &Found, grace: Duration) -> String {
+fn stop_process(f: &Found, grace: Duration) -> CleanupAction {
     let Some(pid) = i32::try_from(f.pid).ok().and_then(Pid::from_raw) else {
-        return "failed: not a pid".into();
+        return CleanupAction::failed("not a pid");
     };
     let pidfd = match rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) {
         Ok(fd) => fd,
-        Err(rustix::io::Errno::SRCH) => return "terminated".into(),
-        Err(e) => return format!("failed: {e}"),
+        Err(rustix::io::Errno::SRCH) => return CleanupAction::Terminated,
+        Err(e) => return CleanupAction::failed(e),
     };
     // The pidfd pins a process; make sure it is the one that was found, not a newcomer
     // with its recycled pid.
     if procfs::read(f.pid).is_none_or(|p| p.start_time != f.start_time) {
-        return "terminated".into();
+        return CleanupAction::Terminated;
     }
     let send = |sig: Signal| {
         if f.kind == Kind::SessionGroup {
@@ -358,15 +358,15 @@ fn stop_process(f: &Found, grace: Duration) -> String {
         }
     };
     if let Err(e) = send(Signal::TERM) {
-        return format!("failed: {e}");
+        return CleanupAction::failed(e);
     }
     if wait_gone(&pidfd, grace) {
-        return "terminated".into();
+        return CleanupAction::Terminated;
     }
     match send(Signal::KILL) {
-        Ok(()) if wait_gone(&pidfd, Duration::from_secs(5)) => "killed".into(),
-        Ok(()) => "failed: still running after SIGKILL".into(),
-        Err(e) => format!("failed: {e}"),
+        Ok(()) if wait_gone(&pidfd, Duration::from_secs(5)) => CleanupAction::Killed,
+        Ok(()) => CleanupAction::failed("still running after SIGKILL"),
+        Err(e) => CleanupAction::failed(e),
     }
 }
 
@@ -449,7 +449,7 @@ mod tests {
 
         let actions: Vec<String> = found
             .iter()
-            .map(|f| act(f, Duration::from_secs(5)))
+            .map(|f| act(f, Duration::from_secs(5)).to_string())
             .collect();
         assert_eq!(actions, ["terminated", "removed", "removed", "removed"]);
         assert!(stale.wait().unwrap().signal().is_some());

@@ -35,6 +35,9 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, Item, Table, Value};
 
+use codex_launcher_translate::base_url::host;
+use codex_launcher_types::Backend;
+
 use crate::model::Endpoint;
 
 /// Every launcher provider id (and profile name) starts with this.
@@ -126,15 +129,9 @@ pub fn proxy_url(port: u16, endpoint_id: &str) -> String {
 
 /// An `openai-responses` endpoint on OpenAI itself: Codex can talk to it without the proxy.
 pub fn is_native_openai(endpoint: &Endpoint) -> bool {
-    endpoint.backend == "openai-responses" && host(&endpoint.base_url) == Some("api.openai.com")
-}
-
-fn host(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("https://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit('@').next()?;
-    let host = host.split(':').next()?;
-    Some(host.trim_end_matches('.')).filter(|h| !h.is_empty())
+    endpoint.backend == Backend::OpenaiResponses
+        && endpoint.base_url.trim().starts_with("https://")
+        && host(&endpoint.base_url).as_deref() == Some("api.openai.com")
 }
 
 /// The provider's display name: the endpoint's, never "OpenAI" (Codex turns on OpenAI-only
@@ -633,7 +630,7 @@ mod tests {
         Endpoint {
             id: "ds".into(),
             name: "DeepSeek".into(),
-            backend: "openai-compat".into(),
+            backend: Backend::OpenaiCompat,
             base_url: "https://api.deepseek.com/v1".into(),
             models: vec![Model::bare("deepseek-chat")],
             ..Endpoint::default()
@@ -764,7 +761,7 @@ model = "gpt-5.5"
         let e = Endpoint {
             id: "oa".into(),
             name: "OpenAI".into(),
-            backend: "openai-responses".into(),
+            backend: Backend::OpenaiResponses,
             base_url: "https://api.openai.com/v1".into(),
             ..Endpoint::default()
         };
@@ -789,7 +786,7 @@ model = "gpt-5.5"
         other.base_url = "https://api.openai.com.evil.example/v1".into();
         assert!(!is_native_openai(&other));
         let mut other = e.clone();
-        other.backend = "openai-compat".into();
+        other.backend = Backend::OpenaiCompat;
         assert!(!is_native_openai(&other));
         let mut other = e;
         other.base_url = "http://api.openai.com/v1".into();

@@ -6,17 +6,30 @@ use serde_json::Value;
 
 use crate::model::Model;
 
-/// Parse a models response body. Unknown shapes give an error message for the user.
-pub fn parse_models(body: &str) -> Result<Vec<Model>, String> {
-    let v: Value =
-        serde_json::from_str(body).map_err(|e| format!("the models list is not JSON: {e}"))?;
+/// A models response we cannot read; the message is for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    /// Not JSON.
+    #[error("the models list is not JSON: {0}")]
+    NotJson(#[from] serde_json::Error),
+    /// An object without a list.
+    #[error("the models list has neither `data` nor `models`")]
+    NoList,
+    /// Neither an object nor an array.
+    #[error("the models list is neither an object nor an array")]
+    NotAList,
+}
+
+/// Parse a models response body.
+pub fn parse_models(body: &str) -> Result<Vec<Model>, DiscoveryError> {
+    let v: Value = serde_json::from_str(body)?;
     let list = match &v {
         Value::Array(a) => a,
         Value::Object(o) => match o.get("data").or_else(|| o.get("models")) {
             Some(Value::Array(a)) => a,
-            _ => return Err("the models list has neither `data` nor `models`".into()),
+            _ => return Err(DiscoveryError::NoList),
         },
-        _ => return Err("the models list is neither an object nor an array".into()),
+        _ => return Err(DiscoveryError::NotAList),
     };
     let mut out = Vec::new();
     for m in list {

@@ -4,10 +4,34 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::atomic::write_atomic;
+use crate::atomic::{AtomicError, write_atomic};
+
+/// The key file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    /// It is there but not ours to read.
+    #[error("{path} is not valid: {source}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// It cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// It cannot be written.
+    #[error(transparent)]
+    Write(#[from] AtomicError),
+}
 
 /// Keys by endpoint id, in a file.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct FileKeys {
     path: PathBuf,
 }
@@ -25,36 +49,46 @@ impl FileKeys {
         &self.path
     }
 
-    fn read(&self) -> Result<BTreeMap<String, String>, String> {
+    fn read(&self) -> Result<BTreeMap<String, String>, KeyFileError> {
         match std::fs::read(&self.path) {
-            Ok(b) => serde_json::from_slice(&b)
-                .map_err(|e| format!("{} is not valid: {e}", self.path.display())),
+            Ok(b) => serde_json::from_slice(&b).map_err(|source| KeyFileError::Invalid {
+                path: self.path.clone(),
+                source,
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
-            Err(e) => Err(format!("cannot read {}: {e}", self.path.display())),
+            Err(source) => Err(KeyFileError::Read {
+                path: self.path.clone(),
+                source,
+            }),
         }
     }
 
-    fn write(&self, keys: &BTreeMap<String, String>) -> Result<(), String> {
-        let bytes = serde_json::to_vec_pretty(keys).map_err(|e| e.to_string())?;
-        write_atomic(&self.path, &bytes, None)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+    fn write(&self, keys: &BTreeMap<String, String>) -> Result<(), KeyFileError> {
+        // A map of strings always serializes.
+        let bytes = serde_json::to_vec_pretty(keys).unwrap_or_default();
+        write_atomic(&self.path, &bytes, None)?;
+        Ok(())
+    }
+
+    /// Every key, by endpoint id.
+    pub fn all(&self) -> Result<BTreeMap<String, String>, KeyFileError> {
+        self.read()
     }
 
     /// A key.
-    pub fn get(&self, id: &str) -> Result<Option<String>, String> {
+    pub fn get(&self, id: &str) -> Result<Option<String>, KeyFileError> {
         Ok(self.read()?.get(id).cloned())
     }
 
     /// Store a key.
-    pub fn set(&self, id: &str, key: &str) -> Result<(), String> {
+    pub fn set(&self, id: &str, key: &str) -> Result<(), KeyFileError> {
         let mut keys = self.read()?;
         keys.insert(id.to_owned(), key.to_owned());
         self.write(&keys)
     }
 
     /// Delete a key.
-    pub fn delete(&self, id: &str) -> Result<(), String> {
+    pub fn delete(&self, id: &str) -> Result<(), KeyFileError> {
         let mut keys = self.read()?;
         if keys.remove(id).is_some() {
             self.write(&keys)?;

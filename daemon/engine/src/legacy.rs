@@ -5,6 +5,7 @@
 //! strings or objects. Fields we cannot map are kept, as JSON, in the endpoint's note, so
 //! nothing is lost; keys are returned separately for the keyring.
 
+use codex_launcher_types::Backend;
 use serde_json::{Map, Value};
 
 use crate::model::{Endpoint, Model};
@@ -42,11 +43,22 @@ const KNOWN: &[&str] = &[
     "models",
 ];
 
+/// A legacy file we cannot read.
+#[derive(Debug, thiserror::Error)]
+pub enum LegacyError {
+    /// Not JSON.
+    #[error("not JSON: {0}")]
+    NotJson(#[from] serde_json::Error),
+    /// JSON, but not an object.
+    #[error("expected a JSON object")]
+    NotObject,
+}
+
 /// Parse the file's text.
-pub fn parse_legacy(text: &str) -> Result<LegacyFile, String> {
-    let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+pub fn parse_legacy(text: &str) -> Result<LegacyFile, LegacyError> {
+    let v: Value = serde_json::from_str(text)?;
     let Value::Object(root) = v else {
-        return Err("expected a JSON object".into());
+        return Err(LegacyError::NotObject);
     };
     let (entries, default): (Vec<Entry>, Option<String>) = match root.get("endpoints") {
         Some(Value::Array(list)) => (
@@ -134,7 +146,7 @@ pub fn parse_legacy(text: &str) -> Result<LegacyFile, String> {
         endpoints.push(Imported {
             endpoint: Endpoint {
                 name,
-                backend: backend.into(),
+                backend,
                 base_url,
                 default_model,
                 models,
@@ -151,16 +163,16 @@ pub fn parse_legacy(text: &str) -> Result<LegacyFile, String> {
     Ok(LegacyFile { endpoints, default })
 }
 
-fn map_backend(raw: &str) -> &'static str {
+fn map_backend(raw: &str) -> Backend {
     let r = raw.to_ascii_lowercase();
     if r.contains("anthropic") || r.contains("claude") {
-        "anthropic"
+        Backend::Anthropic
     } else if r.contains("command") {
-        "command-code"
+        Backend::CommandCode
     } else if r.contains("responses") || r == "openai-native" || r == "native" {
-        "openai-responses"
+        Backend::OpenaiResponses
     } else {
-        "openai-compat"
+        Backend::OpenaiCompat
     }
 }
 

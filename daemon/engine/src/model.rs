@@ -1,5 +1,6 @@
 //! Endpoints and models as the launcher stores them.
 
+use codex_launcher_types::Backend;
 use serde::{Deserialize, Serialize};
 
 /// A model with the metadata Codex needs.
@@ -56,8 +57,8 @@ pub struct Endpoint {
     /// Preset it came from.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub preset: String,
-    /// Backend name.
-    pub backend: String,
+    /// Upstream protocol.
+    pub backend: Backend,
     /// Normalised base URL.
     pub base_url: String,
     /// Default model id.

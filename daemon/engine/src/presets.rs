@@ -1,6 +1,8 @@
 //! Provider presets: base URL, backend, capability row, known quirks and starter models.
 //! Starter models are examples; "Fetch models" reads the provider's live list.
 
+use codex_launcher_types::Backend;
+
 use crate::model::{Endpoint, Model};
 
 /// A preset.
@@ -36,7 +38,7 @@ fn model(id: &str, context: u64, efforts: &[&str], vision: bool) -> Model {
 struct Row {
     id: &'static str,
     name: &'static str,
-    backend: &'static str,
+    backend: Backend,
     url: &'static str,
     provider: &'static str,
     browser_ua: bool,
@@ -48,7 +50,7 @@ const ROWS: &[Row] = &[
     Row {
         id: "openai",
         name: "OpenAI",
-        backend: "openai-responses",
+        backend: Backend::OpenaiResponses,
         url: "https://api.openai.com/v1",
         provider: "openai",
         browser_ua: false,
@@ -68,7 +70,7 @@ const ROWS: &[Row] = &[
     Row {
         id: "anthropic",
         name: "Anthropic",
-        backend: "anthropic",
+        backend: Backend::Anthropic,
         url: "https://api.anthropic.com",
         provider: "",
         browser_ua: false,
@@ -99,7 +101,7 @@ const ROWS: &[Row] = &[
     Row {
         id: "opencode-zen",
         name: "OpenCode Zen",
-        backend: "openai-compat",
+        backend: Backend::OpenaiCompat,
         url: "https://opencode.ai/zen/v1",
         provider: "opencode",
         browser_ua: true,
@@ -114,7 +116,7 @@ const ROWS: &[Row] = &[
     Row {
         id: "opencode-go",
         name: "OpenCode Go",
-        backend: "openai-compat",
+        backend: Backend::OpenaiCompat,
         url: "https://opencode.ai/zen/go/v1",
         provider: "opencode",
         browser_ua: true,
@@ -124,7 +126,7 @@ const ROWS: &[Row] = &[
     Row {
         id: "command-code",
         name: "Command Code",
-        backend: "command-code",
+        backend: Backend::CommandCode,
         url: "https://api.commandcode.ai",
         provider: "",
         browser_ua: false,
@@ -140,7 +142,7 @@ const ROWS: &[Row] = &[
     Row {
         id: "crof",
         name: "Crof.ai",
-        backend: "openai-compat",
+        backend: Backend::OpenaiCompat,
         url: "https://crof.ai/v1",
         provider: "crof",
         browser_ua: false,
@@ -156,7 +158,7 @@ const ROWS: &[Row] = &[
     Row {
         id: "nvidia-nim",
         name: "NVIDIA NIM",
-        backend: "openai-compat",
+        backend: Backend::OpenaiCompat,
         url: "https://integrate.api.nvidia.com/v1",
         provider: "nim",
         browser_ua: false,
@@ -171,7 +173,7 @@ const ROWS: &[Row] = &[
     Row {
         id: "kilo",
         name: "Kilo.ai Gateway",
-        backend: "openai-compat",
+        backend: Backend::OpenaiCompat,
         url: "https://api.kilo.ai/api/gateway",
         provider: "kilo",
         browser_ua: false,
@@ -191,7 +193,7 @@ const ROWS: &[Row] = &[
     Row {
         id: "openrouter",
         name: "OpenRouter",
-        backend: "openai-compat",
+        backend: Backend::OpenaiCompat,
         url: "https://openrouter.ai/api/v1",
         provider: "openrouter",
         browser_ua: false,
@@ -217,7 +219,7 @@ const ROWS: &[Row] = &[
     Row {
         id: "zai-coding",
         name: "Z.AI (coding plan)",
-        backend: "openai-compat",
+        backend: Backend::OpenaiCompat,
         url: "https://api.z.ai/api/coding/paas/v4",
         provider: "zai",
         browser_ua: false,
@@ -232,7 +234,7 @@ const ROWS: &[Row] = &[
     Row {
         id: "deepseek",
         name: "DeepSeek",
-        backend: "openai-compat",
+        backend: Backend::OpenaiCompat,
         url: "https://api.deepseek.com/v1",
         provider: "deepseek",
         browser_ua: false,
@@ -247,7 +249,7 @@ const ROWS: &[Row] = &[
     Row {
         id: "moonshot",
         name: "Moonshot / Kimi",
-        backend: "openai-compat",
+        backend: Backend::OpenaiCompat,
         url: "https://api.moonshot.ai/v1",
         provider: "kimi",
         browser_ua: false,
@@ -262,7 +264,7 @@ const ROWS: &[Row] = &[
     Row {
         id: "groq",
         name: "Groq",
-        backend: "openai-compat",
+        backend: Backend::OpenaiCompat,
         url: "https://api.groq.com/openai/v1",
         provider: "groq",
         browser_ua: false,
@@ -282,7 +284,7 @@ const ROWS: &[Row] = &[
     Row {
         id: "ollama",
         name: "Ollama (local)",
-        backend: "openai-compat",
+        backend: Backend::OpenaiCompat,
         url: "http://localhost:11434/v1",
         provider: "ollama",
         browser_ua: false,
@@ -297,7 +299,7 @@ const ROWS: &[Row] = &[
     Row {
         id: "custom",
         name: "Custom",
-        backend: "openai-compat",
+        backend: Backend::OpenaiCompat,
         url: "http://127.0.0.1:8000/v1",
         provider: "",
         browser_ua: false,
@@ -317,7 +319,7 @@ pub fn presets() -> Vec<Preset> {
                 endpoint: Endpoint {
                     name: r.name.to_owned(),
                     preset: r.id.to_owned(),
-                    backend: r.backend.to_owned(),
+                    backend: r.backend,
                     base_url: r.url.to_owned(),
                     default_model: models.first().map(|m| m.id.clone()).unwrap_or_default(),
                     models,

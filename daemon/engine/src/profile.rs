@@ -32,14 +32,28 @@ pub struct BundleEndpoint {
     pub api_key: Option<String>,
 }
 
+/// A bundle we cannot import.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// Not a bundle's JSON.
+    #[error("not a profile bundle: {0}")]
+    NotJson(#[from] serde_json::Error),
+    /// Another format marker.
+    #[error("not a profile bundle (format `{0}`)")]
+    Format(String),
+    /// A version we do not know.
+    #[error("unsupported bundle version {0}")]
+    Version(u32),
+}
+
 /// Parse a bundle, checking its format marker.
-pub fn parse_bundle(text: &str) -> Result<Bundle, String> {
-    let b: Bundle = serde_json::from_str(text).map_err(|e| format!("not a profile bundle: {e}"))?;
+pub fn parse_bundle(text: &str) -> Result<Bundle, ProfileError> {
+    let b: Bundle = serde_json::from_str(text)?;
     if b.format != FORMAT {
-        return Err(format!("not a profile bundle (format `{}`)", b.format));
+        return Err(ProfileError::Format(b.format));
     }
     if b.version != 1 {
-        return Err(format!("unsupported bundle version {}", b.version));
+        return Err(ProfileError::Version(b.version));
     }
     Ok(b)
 }

@@ -13,14 +13,6 @@ use serde::{Deserialize, Serialize};
 use crate::atomic::{AtomicError, Stamp, write_atomic};
 use crate::model::{Endpoint, Model};
 
-/// Backends the proxy serves.
-pub const BACKENDS: [&str; 4] = [
-    "openai-compat",
-    "anthropic",
-    "command-code",
-    "openai-responses",
-];
-
 const MAX_NAME: usize = 100;
 const MAX_MODEL_ID: usize = 200;
 const MAX_MODELS: usize = 2_000;
@@ -85,8 +77,9 @@ impl From<AtomicError> for StoreError {
     }
 }
 
-/// The store.
-#[derive(Debug)]
+/// The store. Cloning copies the in-memory state (the owner changes a copy and keeps it
+/// only once the file is written).
+#[derive(Debug, Clone)]
 pub struct EndpointStore {
     path: PathBuf,
     file: StoreFile,
@@ -244,13 +237,6 @@ pub fn validate(e: &mut Endpoint) -> Result<(), StoreError> {
             e.id
         ));
     }
-    if !BACKENDS.contains(&e.backend.as_str()) {
-        return invalid(format!(
-            "unknown backend `{}` (one of: {})",
-            e.backend,
-            BACKENDS.join(", ")
-        ));
-    }
     e.base_url =
         normalize_base_url(&e.base_url).map_err(|err| StoreError::Invalid(err.to_string()))?;
     if e.base_url.contains(char::is_whitespace) {
@@ -345,11 +331,12 @@ pub fn parse_model_list(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use codex_launcher_types::Backend;
 
     fn ep(name: &str) -> Endpoint {
         Endpoint {
             name: name.into(),
-            backend: "openai-compat".into(),
+            backend: Backend::OpenaiCompat,
             base_url: "https://api.deepseek.com/v1/chat/completions/".into(),
             models: vec![Model::bare("deepseek-chat")],
             ..Endpoint::default()
@@ -380,8 +367,7 @@ mod tests {
         let mut bad = ep("x");
         bad.base_url = "ftp://nope".into();
         assert!(matches!(s.add(bad), Err(StoreError::Invalid(_))));
-        let mut bad = ep("");
-        bad.backend = "openai-compat".into();
+        let bad = ep("");
         assert!(matches!(s.add(bad), Err(StoreError::Invalid(_))));
         assert!(!path.exists(), "nothing written");
     }

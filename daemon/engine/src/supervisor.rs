@@ -82,81 +82,8 @@ const SCRUBBED: [&str; 8] = [
     "ANTHROPIC_AUTH_TOKEN",
 ];
 
-/// How a session runs Codex.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Interactive `codex` in a terminal emulator.
-    Cli,
-    /// Headless `codex exec` on one prompt, without approvals or sandbox: for automation
-    /// and the test suite. Output goes to the session's log file.
-    Exec,
-    /// Codex Desktop ([`desktop_command`]). It reads config.toml, not `-c` flags, so the
-    /// daemon writes its provider there for the session (backed up, restored after).
-    Desktop,
-    /// "Codex Default": Codex in a terminal on its built-in OpenAI login, with none of the
-    /// launcher's provider settings (removed from config.toml for the session if present).
-    DefaultCli,
-    /// "Codex Default" for Codex Desktop.
-    DefaultDesktop,
-    /// `codexctl run`: interactive Codex the caller starts in its own terminal and hands
-    /// over ([`Supervisor::attach`]). Not a `Launch` mode.
-    Run,
-}
-
-impl Mode {
-    /// `cli` or `exec`.
-    pub fn parse(name: &str) -> Option<Mode> {
-        match name {
-            "cli" => Some(Mode::Cli),
-            "exec" => Some(Mode::Exec),
-            "desktop" => Some(Mode::Desktop),
-            "default-cli" => Some(Mode::DefaultCli),
-            "default-desktop" => Some(Mode::DefaultDesktop),
-            _ => None,
-        }
-    }
-
-    /// The name [`Mode::parse`] takes.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Cli => "cli",
-            Mode::Exec => "exec",
-            Mode::Desktop => "desktop",
-            Mode::DefaultCli => "default-cli",
-            Mode::DefaultDesktop => "default-desktop",
-            Mode::Run => "run",
-        }
-    }
-}
-
-/// Where a session is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    /// Registered, waiting for the caller's process ([`Supervisor::attach`]).
-    Starting,
-    /// Started, not asked to stop.
-    Running,
-    /// Running, but neither traffic nor CPU for the stall time (see the daemon's stall
-    /// watch). Reported only; it goes back to `Running` on activity.
-    Stalled,
-    /// SIGTERM sent; SIGKILL follows after the grace period.
-    Stopping,
-    /// Exited and reaped.
-    Exited,
-}
-
-impl State {
-    /// `starting`, `running`, `stalled`, `stopping`, `exited`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Starting => "starting",
-            State::Running => "running",
-            State::Stalled => "stalled",
-            State::Stopping => "stopping",
-            State::Exited => "exited",
-        }
-    }
-}
+/// How a session runs Codex, and where it is in its life: the contract's vocabularies.
+pub use codex_launcher_types::{Mode, SessionState as State};
 
 /// A session as the supervisor tracks it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -279,7 +206,9 @@ impl Shared {
     }
 }
 
-/// The running (and exited) sessions.
+/// The running (and exited) sessions. Clones share them (the state owner moves one into
+/// its blocking work).
+#[derive(Clone)]
 pub struct Supervisor {
     shared: Arc<Shared>,
 }
@@ -565,6 +494,40 @@ impl Supervisor {
         true
     }
 
+    /// Drop an exited session from the record (the daemon keeps the last ones only);
+    /// whether it was there and exited.
+    pub fn forget(&self, id: u64) -> bool {
+        let mut sessions = self.shared.lock();
+        if sessions.get(&id).is_some_and(|s| s.state == State::Exited) {
+            sessions.remove(&id);
+            return true;
+        }
+        false
+    }
+
+    /// Wait until none of `ids` is running or stopping, at most `timeout`; whether they
+    /// all ended.
+    pub fn wait_for(&self, ids: &[u64], timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut sessions = self.shared.lock();
+        loop {
+            if ids
+                .iter()
+                .all(|id| sessions.get(id).is_none_or(|s| s.state == State::Exited))
+            {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            sessions = match self.shared.exited.wait_timeout(sessions, deadline - now) {
+                Ok((guard, _)) => guard,
+                Err(p) => p.into_inner().0,
+            };
+        }
+    }
+
     /// [`Supervisor::stop`] every running session (daemon shutdown).
     pub fn stop_all(&self, grace: Duration) {
         let ids: Vec<u64> = self.shared.lock().keys().copied().collect();
@@ -636,14 +599,16 @@ fn mark_exited(sessions: &mut BTreeMap<u64, Session>, id: u64, code: i32) -> Opt
 /// After [`mark_exited`], without the session lock: wake the waiters, tell the hook.
 fn announce(shared: &Shared, snapshot: &Session) {
     lock(&shared.pidfds).remove(&snapshot.id);
-    shared.exited.notify_all();
     tracing::info!(
         session = snapshot.id,
         pid = snapshot.pid,
         exit_code = snapshot.exit_code.unwrap_or(-1),
         "session exited"
     );
+    // The hook first: whoever waits on `exited` ([`Supervisor::wait_all`]) and then talks to
+    // the hook's receiver finds the exit already queued there.
     (shared.on_exit)(snapshot);
+    shared.exited.notify_all();
 }
 
 /// An attached session's watcher: wait for the process to end, then briefly for the

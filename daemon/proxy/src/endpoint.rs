@@ -3,46 +3,11 @@
 use std::collections::HashMap;
 
 use codex_launcher_translate::provider::{ChatProvider, ChatQuirks};
-use serde::{Deserialize, Serialize};
 
 use crate::secret::ApiKey;
 
-/// Upstream wire protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Backend {
-    /// OpenAI-compatible Chat Completions (`POST {base}/chat/completions`).
-    OpenaiCompat,
-    /// Anthropic Messages (`POST {base}/v1/messages`, `x-api-key`).
-    Anthropic,
-    /// Command Code's CLI route (`POST {base}/alpha/generate`, NDJSON).
-    CommandCode,
-    /// Providers that already speak the Responses API: passed through.
-    OpenaiResponses,
-}
-
-impl Backend {
-    /// The CLI / config name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::OpenaiCompat => "openai-compat",
-            Backend::Anthropic => "anthropic",
-            Backend::CommandCode => "command-code",
-            Backend::OpenaiResponses => "openai-responses",
-        }
-    }
-
-    /// Parse a CLI / config name.
-    pub fn from_name(name: &str) -> Option<Backend> {
-        match name {
-            "openai-compat" | "openai" | "chat" | "chat-completions" => Some(Backend::OpenaiCompat),
-            "anthropic" | "anthropic-messages" | "messages" => Some(Backend::Anthropic),
-            "command-code" | "commandcode" => Some(Backend::CommandCode),
-            "openai-responses" | "responses" => Some(Backend::OpenaiResponses),
-            _ => None,
-        }
-    }
-}
+/// Upstream wire protocol: the product's one list ([`codex_launcher_types::Backend`]).
+pub use codex_launcher_types::Backend;
 
 /// One upstream.
 #[derive(Debug, Clone)]

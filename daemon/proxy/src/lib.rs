@@ -12,6 +12,7 @@
 //! - [`backend`]: per-backend request preparation.
 //! - [`pump`]: the streamed response body (keep-alives, cancellation on disconnect).
 //! - [`upstream`]: the reqwest client, header filtering, failure mapping, Retry-After.
+//! - [`models`]: an upstream's model list, through the same client and headers.
 //! - [`endpoint`]: upstream endpoints and URL normalisation.
 //! - [`store`]: bounded store for `previous_response_id`.
 //! - [`error`]: how every failure looks to the client.
@@ -20,6 +21,7 @@
 pub mod backend;
 pub mod endpoint;
 pub mod error;
+pub mod models;
 pub mod pump;
 pub mod routes;
 pub mod secret;
@@ -120,12 +122,35 @@ pub struct ProxyState {
     store: store::ResponseStore,
     settings: Settings,
     stats: Stats,
-    usage: std::sync::Mutex<HashMap<(String, String), UsageCounters>>,
     access_token: RwLock<Option<ApiKey>>,
     /// Per-session tokens (`cls<id>.<secret>`), so traffic is attributed to the session that
-    /// made it.
+    /// made it. Written by the daemon's state owner only.
     session_tokens: RwLock<HashMap<u64, ApiKey>>,
-    sessions: std::sync::Mutex<HashMap<u64, SessionTraffic>>,
+    /// Who hears about traffic (the daemon's state owner; none for the standalone proxy).
+    observer: std::sync::OnceLock<Arc<dyn Observer>>,
+}
+
+/// What the proxy tells its owner about traffic: one call when a request arrives and one
+/// when it ends, never per chunk. Implementations must not block (they run on the
+/// proxy's workers): send to a channel and return.
+pub trait Observer: Send + Sync + std::fmt::Debug {
+    /// A request arrived from `caller`.
+    fn request_started(&self, caller: Caller);
+    /// A request ended.
+    fn request_finished(&self, record: RequestRecord);
+}
+
+/// A finished request, as [`Observer::request_finished`] hears it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// Who sent it.
+    pub caller: Caller,
+    /// Endpoint id.
+    pub endpoint: String,
+    /// Model slug as the client sent it.
+    pub model: String,
+    /// Token counts the upstream reported (zero when it reported none).
+    pub usage: UsageCounters,
 }
 
 /// Who a request comes from, by its token.
@@ -139,35 +164,15 @@ pub enum Caller {
     Session(u64),
 }
 
-/// Traffic of one session.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SessionTraffic {
-    /// Finished requests and their tokens.
-    pub counters: UsageCounters,
-    /// When its last request arrived.
-    pub last_request: Option<std::time::Instant>,
-}
-
-/// Counters of one endpoint and model.
+/// One request's counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct UsageCounters {
-    /// Requests.
-    pub requests: u64,
     /// Input tokens.
     pub input_tokens: u64,
     /// Output tokens.
     pub output_tokens: u64,
-    /// Failed requests.
-    pub errors: u64,
-}
-
-impl UsageCounters {
-    fn add(&mut self, input: u64, output: u64, error: bool) {
-        self.requests += 1;
-        self.input_tokens = self.input_tokens.saturating_add(input);
-        self.output_tokens = self.output_tokens.saturating_add(output);
-        self.errors += u64::from(error);
-    }
+    /// It failed.
+    pub failed: bool,
 }
 
 /// The state could not be built.
@@ -187,11 +192,19 @@ impl ProxyState {
             store: store::ResponseStore::default(),
             settings,
             stats: Stats::default(),
-            usage: std::sync::Mutex::default(),
             access_token: RwLock::new(None),
             session_tokens: RwLock::default(),
-            sessions: std::sync::Mutex::default(),
+            observer: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Tell `observer` about every request from now on (once; a second call is ignored).
+    pub fn set_observer(&self, observer: Arc<dyn Observer>) {
+        let _ = self.observer.set(observer);
+    }
+
+    pub(crate) fn observer(&self) -> Option<&Arc<dyn Observer>> {
+        self.observer.get()
     }
 
     /// Replace all endpoints (on start and on reload). `default` serves the plain `/v1/…` routes.
@@ -267,70 +280,15 @@ impl ProxyState {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id, token.clone());
-        self.sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, SessionTraffic::default());
         Some(token)
     }
 
-    /// Stop accepting session `id`'s token; returns its traffic.
-    pub fn end_session(&self, id: u64) -> SessionTraffic {
+    /// Stop accepting session `id`'s token.
+    pub fn end_session(&self, id: u64) {
         self.session_tokens
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&id);
-        self.session_traffic(id)
-    }
-
-    /// Traffic of session `id` so far.
-    pub fn session_traffic(&self, id: u64) -> SessionTraffic {
-        self.sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&id)
-            .copied()
-            .unwrap_or_default()
-    }
-
-    /// A request from session `id` arrived.
-    pub fn touch_session(&self, id: u64) {
-        if let Some(t) = self
-            .sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(&id)
-        {
-            t.last_request = Some(std::time::Instant::now());
-        }
-    }
-
-    /// Count a finished request of session `id`.
-    pub fn record_session_usage(&self, id: u64, input: u64, output: u64, error: bool) {
-        if let Some(t) = self
-            .sessions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(&id)
-        {
-            t.counters.add(input, output, error);
-        }
-    }
-
-    /// Count a finished request for an endpoint and model.
-    pub fn record_usage(&self, endpoint: &str, model: &str, input: u64, output: u64, error: bool) {
-        let mut map = self.usage.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry((endpoint.to_owned(), model.to_owned()))
-            .or_default()
-            .add(input, output, error);
-    }
-
-    /// Usage per (endpoint, model).
-    pub fn usage(&self) -> Vec<((String, String), UsageCounters)> {
-        let map = self.usage.lock().unwrap_or_else(|e| e.into_inner());
-        let mut v: Vec<_> = map.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v
     }
 }
 
@@ -385,12 +343,7 @@ mod tests {
         assert_eq!(state.caller(Some("Bearer cls8.abc123")), None);
         assert_eq!(state.caller(Some("Bearer cls.x")), None);
         assert_eq!(state.caller(None), None);
-        state.record_session_usage(7, 10, 3, false);
-        state.touch_session(7);
-        let ended = state.end_session(7);
-        assert_eq!(ended.counters.requests, 1);
-        assert_eq!(ended.counters.input_tokens, 10);
-        assert!(ended.last_request.is_some());
+        state.end_session(7);
         assert_eq!(
             state.caller(Some(&bearer)),
             None,

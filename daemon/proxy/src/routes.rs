@@ -160,13 +160,9 @@ async fn responses(
     ) else {
         return forbidden();
     };
-    let session = match caller {
-        Caller::Session(id) => {
-            state.touch_session(id);
-            Some(id)
-        }
-        Caller::Anyone | Caller::Launcher => None,
-    };
+    if let Some(observer) = state.observer() {
+        observer.request_started(caller);
+    }
     state.stats.requests.fetch_add(1, Ordering::Relaxed);
     let n = REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!(
@@ -177,7 +173,7 @@ async fn responses(
         stream = tracing::field::Empty,
     );
     let started = Instant::now();
-    let result = handle(state.clone(), endpoint_id, headers, body, n, session)
+    let result = handle(state.clone(), endpoint_id, headers, body, n, caller)
         .instrument(span.clone())
         .await;
     match result {
@@ -207,7 +203,7 @@ async fn handle(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
     n: u64,
-    session: Option<u64>,
+    caller: Caller,
 ) -> Result<HttpResponse, ProxyError> {
     let body = body.map_err(|rej| {
         if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -255,7 +251,7 @@ async fn handle(
         state.clone(),
         endpoint.id.clone(),
         req.model.clone(),
-        session,
+        caller,
         store,
         // Kept for the whole stream only when the response will be stored: Codex sends
         // `store: false` and its whole history every turn, which need not stay in memory.
@@ -371,7 +367,7 @@ fn completion_hook(
     state: Arc<ProxyState>,
     endpoint: String,
     model: String,
-    session: Option<u64>,
+    caller: Caller,
     store: bool,
     items: Vec<InputItem>,
     span: tracing::Span,
@@ -386,9 +382,17 @@ fn completion_hook(
             .map(|u| (u.input_tokens, u.output_tokens))
             .unwrap_or((0, 0));
         let failed = resp.status == ResponseStatus::Failed;
-        state.record_usage(&endpoint, &model, input, output, failed);
-        if let Some(id) = session {
-            state.record_session_usage(id, input, output, failed);
+        if let Some(observer) = state.observer() {
+            observer.request_finished(crate::RequestRecord {
+                caller,
+                endpoint: endpoint.clone(),
+                model: model.clone(),
+                usage: crate::UsageCounters {
+                    input_tokens: input,
+                    output_tokens: output,
+                    failed,
+                },
+            });
         }
         state.stats.input_tokens.fetch_add(input, Ordering::Relaxed);
         state

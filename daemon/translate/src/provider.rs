@@ -122,6 +122,29 @@ impl Default for ChatQuirks {
     }
 }
 
+impl ChatQuirks {
+    /// This row with an endpoint's per-field overrides (a JSON object of `ChatQuirks`
+    /// fields) laid over it; an unknown field or a wrong type is an error. The one place
+    /// overrides are merged (the endpoint store, the daemon and the standalone proxy use it).
+    pub fn with_overrides(
+        &self,
+        overrides: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<ChatQuirks, serde_json::Error> {
+        let mut merged = serde_json::to_value(self)?;
+        if let Some(fields) = merged.as_object_mut() {
+            for (name, value) in overrides {
+                if !fields.contains_key(name) {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "unknown capability `{name}`"
+                    )));
+                }
+                fields.insert(name.clone(), value.clone());
+            }
+        }
+        serde_json::from_value(merged)
+    }
+}
+
 fn efforts(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
@@ -236,14 +259,7 @@ impl ChatProvider {
 
     /// Guess the provider from a base URL's host.
     pub fn detect(base_url: &str) -> ChatProvider {
-        let host = base_url
-            .split("://")
-            .nth(1)
-            .unwrap_or(base_url)
-            .split(['/', ':'])
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        let host = crate::base_url::host(base_url).unwrap_or_default();
         let table: &[(&str, ChatProvider)] = &[
             ("api.openai.com", ChatProvider::OpenAi),
             ("deepseek.com", ChatProvider::DeepSeek),
@@ -268,7 +284,7 @@ impl ChatProvider {
                 return *provider;
             }
         }
-        if base_url.contains(":11434") {
+        if crate::base_url::port(base_url) == Some(11434) {
             return ChatProvider::Ollama;
         }
         ChatProvider::Generic
@@ -338,6 +354,22 @@ pub fn clamp_effort(effort: &str, accepted: &[String]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overrides_merge_over_the_row_and_unknown_fields_are_refused() {
+        let row = ChatProvider::DeepSeek.quirks();
+        let mut o = serde_json::Map::new();
+        o.insert("parallel_tool_calls".into(), serde_json::Value::Bool(false));
+        let merged = row.with_overrides(&o).expect("merge");
+        assert!(!merged.parallel_tool_calls);
+        assert_eq!(merged.reasoning_echo, row.reasoning_echo);
+        o.insert("paralel_tool_calls".into(), serde_json::Value::Bool(false));
+        let err = row.with_overrides(&o).expect_err("typo");
+        assert_eq!(err.to_string(), "unknown capability `paralel_tool_calls`");
+        let mut o = serde_json::Map::new();
+        o.insert("vision".into(), serde_json::Value::from("yes"));
+        assert!(row.with_overrides(&o).is_err(), "wrong type");
+    }
 
     #[test]
     fn detects_hosts() {

@@ -302,7 +302,7 @@ impl ClEndpointDialog {
         imp.name_row.set_text(&spec.name);
         imp.url_row.set_text(&spec.base_url);
         imp.backend_row
-            .set_selected(model::backend_index(&spec.backend));
+            .set_selected(model::backend_index(spec.backend));
         imp.ua_switch.set_active(spec.browser_ua);
         imp.base.replace(spec.clone());
         self.set_models(spec.models.clone(), &spec.default_model);
@@ -390,14 +390,10 @@ impl ClEndpointDialog {
     /// The endpoint as the form says.
     pub fn spec(&self) -> EndpointSpec {
         let imp = self.imp();
-        let backend = usize::try_from(imp.backend_row.selected())
-            .ok()
-            .and_then(|i| model::BACKENDS.get(i))
-            .copied()
-            .unwrap_or(model::BACKENDS[0]);
+        let backend = model::backend_at(imp.backend_row.selected());
         EndpointSpec {
             name: imp.name_row.text().trim().to_owned(),
-            backend: backend.to_owned(),
+            backend,
             base_url: imp.url_row.text().trim().to_owned(),
             default_model: self.default_model(),
             models: self.models(),

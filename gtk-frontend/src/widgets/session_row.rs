@@ -7,6 +7,8 @@ use gtk::glib::subclass::Signal;
 use gtk::prelude::*;
 use gtk::subclass::prelude::*;
 
+use codex_launcher_dbus::SessionState;
+
 use crate::model::{self, SessionView};
 
 mod imp {
@@ -95,19 +97,21 @@ impl ClSessionRow {
         imp.title_label.set_text(&format!(
             "#{} · {}",
             view.number(),
-            model::mode_label(&view.mode)
+            model::mode_label(view.mode)
         ));
         imp.target_label.set_text(&view.target_label());
         imp.state_label
-            .set_text(&model::state_label(&view.state, view.exit_code));
-        let class = model::state_style(&view.state, view.exit_code);
+            .set_text(&model::state_label(view.state, view.exit_code));
+        let class = model::state_style(view.state, view.exit_code);
         if let Some(old) = imp.state_class.replace(Some(class)) {
             imp.state_label.remove_css_class(old);
         }
         imp.state_label.add_css_class(class);
         imp.stop_button.set_visible(view.is_live());
-        imp.stop_button
-            .set_sensitive(view.state != "stopping" && view.state != "starting");
+        imp.stop_button.set_sensitive(!matches!(
+            view.state,
+            SessionState::Stopping | SessionState::Starting
+        ));
         imp.view.replace(view);
         self.tick(now);
     }

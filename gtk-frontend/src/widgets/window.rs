@@ -14,7 +14,7 @@ use std::pin::Pin;
 
 use adw::prelude::*;
 use adw::subclass::prelude::*;
-use codex_launcher_dbus::{EndpointInfo, SessionProxy};
+use codex_launcher_dbus::{EndpointInfo, SessionProxy, SessionState};
 use futures::{Stream, StreamExt};
 use gtk::{gio, glib};
 use zbus::OwnedObjectPath;
@@ -178,7 +178,7 @@ pub fn now() -> u64 {
 
 /// What a session's object tells the row while it runs.
 enum SessionEvent {
-    State(String),
+    State(SessionState),
     Exited(i32),
     Stalled(u64),
 }
@@ -530,14 +530,14 @@ impl ClWindow {
                 let ended = matches!(event, SessionEvent::Exited(_));
                 match event {
                     SessionEvent::State(state) => row.update(now(), |v| {
-                        if state == "exited" && v.ended.is_none() {
+                        if state == SessionState::Exited && v.ended.is_none() {
                             v.ended = Some(now());
                         }
                         v.state = state;
                     }),
                     SessionEvent::Exited(code) => {
                         row.update(now(), |v| {
-                            v.state = "exited".into();
+                            v.state = SessionState::Exited;
                             v.exit_code = code;
                             v.ended.get_or_insert_with(now);
                         });
@@ -669,24 +669,18 @@ impl ClWindow {
         let Some(client) = self.client() else { return };
         let win = self.clone();
         glib::spawn_future_local(async move {
-            let found = client.cleanup(true).await;
-            let live: Vec<SessionProxy<'static>> = {
-                let imp = win.imp();
-                let proxies = imp.proxies.borrow();
-                imp.rows
-                    .borrow()
-                    .iter()
-                    .filter(|(_, row)| row.view().is_live())
-                    .filter_map(|(key, _)| proxies.get(key).cloned())
-                    .collect()
-            };
-            let mut body = match live.len() {
+            // The daemon's rule, as codexctl uses it: live sessions first, then leftovers.
+            let found = client.kill_and_cleanup(true).await;
+            let live = found
+                .as_ref()
+                .map_or(0, |items| model::sessions_to_stop(items));
+            let mut body = match live {
                 0 => "No session is running.".to_owned(),
                 1 => "1 running session will be stopped.".to_owned(),
                 n => format!("{n} running sessions will be stopped."),
             };
             match &found {
-                Ok(items) if items.is_empty() => {
+                Ok(items) if model::cleanup_lines(items).is_empty() => {
                     body.push_str("\n\nEarlier sessions left nothing behind.");
                 }
                 Ok(items) => {
@@ -706,24 +700,9 @@ impl ClWindow {
             if widgets::ask(&dialog).await != "kill" {
                 return;
             }
-            let mut stopped = 0;
-            let mut errors = Vec::new();
-            for proxy in live {
-                match proxy.stop().await {
-                    Ok(()) => stopped += 1,
-                    Err(e) => errors.push(client::BusError::from(e).to_string()),
-                }
-            }
-            let summary = match client.cleanup(false).await {
-                Ok(items) => model::cleanup_summary(stopped, &items),
-                Err(e) => format!(
-                    "{}; cleanup failed: {e}",
-                    model::cleanup_summary(stopped, &[])
-                ),
-            };
-            match errors.first() {
-                None => win.toast(&summary),
-                Some(e) => win.toast(&format!("{summary}; a session did not stop: {e}")),
+            match client.kill_and_cleanup(false).await {
+                Ok(items) => win.toast(&model::cleanup_summary(&items)),
+                Err(e) => win.toast(&format!("Kill & Cleanup failed: {e}")),
             }
         });
     }
@@ -906,7 +885,12 @@ async fn session_events(proxy: &SessionProxy<'static>) -> futures::stream::Selec
     let mut streams: Vec<EventStream> = Vec::new();
     let states = proxy.receive_state_changed().await;
     streams.push(Box::pin(states.filter_map(|change| async move {
-        change.get().await.ok().map(SessionEvent::State)
+        change
+            .get()
+            .await
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map(SessionEvent::State)
     })));
     if let Ok(exits) = proxy.receive_exited().await {
         streams.push(Box::pin(exits.filter_map(|signal| async move {

@@ -14,6 +14,7 @@ use codex_launcher_engine::codex_config::{
 };
 use codex_launcher_engine::model::{Endpoint, Model};
 use codex_launcher_mock_upstream::{Flavor, MockConfig, MockUpstream, RecordedRequest, Reply};
+use codex_launcher_types::Backend;
 use serde_json::{Value, json};
 
 /// A slug Codex 0.169.0 does not know: without a catalog it gets fallback metadata.
@@ -25,7 +26,7 @@ fn endpoint() -> Endpoint {
     Endpoint {
         id: "mock".into(),
         name: "Mock provider".into(),
-        backend: "openai-compat".into(),
+        backend: Backend::OpenaiCompat,
         base_url: "http://127.0.0.1:1/v1".into(),
         default_model: MODEL.into(),
         models: vec![Model {

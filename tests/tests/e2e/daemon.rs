@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use codex_launcher_dbus::{EndpointSpec, ManagerProxy};
+use codex_launcher_dbus::{Backend, EndpointSpec, ManagerProxy};
 use codex_launcher_e2e::daemon::{DaemonProcess, Listen, PrivateBus, free_port};
 use codex_launcher_e2e::{scratch_dir, workspace_bin};
 
@@ -24,7 +24,7 @@ async fn manager(bus: &PrivateBus) -> (zbus::Connection, ManagerProxy<'static>) 
 fn spec(name: &str, url: &str) -> EndpointSpec {
     EndpointSpec {
         name: name.into(),
-        backend: "openai-compat".into(),
+        backend: Backend::OpenaiCompat,
         base_url: url.into(),
         default_model: "mock-model".into(),
         ..EndpointSpec::default()
@@ -442,7 +442,7 @@ async fn add_mock_endpoint(
     key: &str,
 ) -> codex_launcher_dbus::EndpointInfo {
     let mut s = spec(name, &url);
-    s.backend = backend.into();
+    s.backend = backend.parse().expect("a backend");
     let id = m.add_endpoint(s, key).await.expect("add endpoint");
     m.get_endpoint(&id).await.expect("get endpoint")
 }

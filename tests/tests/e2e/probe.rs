@@ -3,7 +3,7 @@
 //! when asked for two, one that insists on getting `reasoning_content` back (DeepSeek's
 //! thinking-mode rule) — and the quirks recorded into the endpoint.
 
-use codex_launcher_dbus::{EndpointSpec, ManagerProxy, ModelSpec};
+use codex_launcher_dbus::{Backend, EndpointSpec, ManagerProxy, ModelSpec};
 use codex_launcher_e2e::daemon::{DaemonProcess, Listen, PrivateBus};
 use codex_launcher_e2e::workspace_bin;
 use codex_launcher_mock_upstream::{
@@ -24,7 +24,7 @@ async fn endpoint(m: &ManagerProxy<'_>, name: &str, url: &str, provider: &str) -
     let spec = EndpointSpec {
         provider: provider.into(),
         name: name.into(),
-        backend: "openai-compat".into(),
+        backend: Backend::OpenaiCompat,
         base_url: url.into(),
         default_model: "probe-model".into(),
         models: vec![ModelSpec {

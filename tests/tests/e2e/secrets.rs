@@ -177,7 +177,7 @@ fn http(port: u16, method: &str, path: &str, token: &str, body: &str) -> String 
 fn spec(name: &str, backend: &str, url: String) -> EndpointSpec {
     EndpointSpec {
         name: name.into(),
-        backend: backend.into(),
+        backend: backend.parse().expect("a backend"),
         base_url: url,
         default_model: "mock-model".into(),
         ..EndpointSpec::default()

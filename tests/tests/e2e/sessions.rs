@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use codex_launcher_dbus::{EndpointSpec, ManagerProxy, SESSION_INTERFACE, SessionProxy};
+use codex_launcher_dbus::{Backend, EndpointSpec, ManagerProxy, SESSION_INTERFACE, SessionProxy};
 use codex_launcher_e2e::daemon::{DaemonProcess, Listen, PrivateBus};
 use codex_launcher_e2e::{codex_bin, scratch_dir, stub};
 use codex_launcher_mock_upstream::{Flavor, MockConfig, MockUpstream, Reply};
@@ -39,7 +39,7 @@ async fn session(conn: &zbus::Connection, path: &zbus::OwnedObjectPath) -> Sessi
 async fn add_endpoint(m: &ManagerProxy<'_>, url: &str, key: &str) -> String {
     let spec = EndpointSpec {
         name: "Session Mock".into(),
-        backend: "openai-compat".into(),
+        backend: Backend::OpenaiCompat,
         base_url: url.into(),
         default_model: "mock-model".into(),
         ..EndpointSpec::default()
@@ -535,7 +535,7 @@ async fn two_sessions_on_different_endpoints_at_once() {
     let on_chat = add_endpoint(&m, &chat.base_url(), "sk-test-two-chat").await;
     let mut spec = EndpointSpec {
         name: "Anthropic Two".into(),
-        backend: "anthropic".into(),
+        backend: Backend::Anthropic,
         base_url: anthropic.root_url(),
         default_model: "mock-model".into(),
         ..EndpointSpec::default()

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use codex_launcher_dbus::{EndpointSpec, ManagerProxy, SessionProxy};
+use codex_launcher_dbus::{Backend, EndpointSpec, ManagerProxy, SessionProxy};
 use codex_launcher_e2e::daemon::{DaemonProcess, Listen, PrivateBus};
 use codex_launcher_e2e::{alive, codex_bin, scratch_dir, stub, workspace_bin};
 use codex_launcher_mock_upstream::{Flavor, MockConfig, MockUpstream, Reply};
@@ -33,7 +33,7 @@ async fn session(conn: &zbus::Connection, path: &str) -> SessionProxy<'static> {
 async fn add_endpoint(m: &ManagerProxy<'_>, url: &str, key: &str) -> String {
     let spec = EndpointSpec {
         name: "Supervision Mock".into(),
-        backend: "openai-compat".into(),
+        backend: Backend::OpenaiCompat,
         base_url: url.into(),
         default_model: "mock-model".into(),
         ..EndpointSpec::default()
@@ -319,7 +319,7 @@ async fn cleanup_stops_and_removes_only_what_earlier_sessions_left() {
     listed.sort_by(|a, b| a.path.cmp(&b.path).then(a.pid.cmp(&b.pid)));
     let summary: Vec<(String, u32, String)> = listed
         .iter()
-        .map(|i| (i.kind.clone(), i.pid, i.action.clone()))
+        .map(|i| (i.kind.to_string(), i.pid, i.action.to_string()))
         .collect();
     assert!(listed.iter().all(|i| i.action == "found"), "{listed:#?}");
     for want in [

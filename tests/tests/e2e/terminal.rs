@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use codex_launcher_dbus::{EndpointSpec, ManagerProxy, SessionProxy};
+use codex_launcher_dbus::{Backend, EndpointSpec, ManagerProxy, SessionProxy};
 use codex_launcher_e2e::daemon::{DaemonProcess, Listen, PrivateBus};
 use codex_launcher_e2e::{Xvfb, alive, scratch_dir, stub};
 
@@ -58,7 +58,7 @@ async fn a_cli_session_runs_codex_in_a_real_terminal_and_stops_with_it() {
         .expect("manager");
     let spec = EndpointSpec {
         name: "Terminal Mock".into(),
-        backend: "openai-compat".into(),
+        backend: Backend::OpenaiCompat,
         base_url: "http://127.0.0.1:9/v1".into(),
         default_model: "mock-model".into(),
         ..EndpointSpec::default()

@@ -8,58 +8,67 @@
 //! recorded into the endpoint's quirk overrides and the check retried: verdict `quirk`. A
 //! model that answers one call when asked for two gets `parallel_tool_calls = false` on its
 //! model entry, so Codex's catalog stops offering parallel calls.
+//!
+//! The probe runs off the owner's loop (it waits on the network); each recording is a
+//! command to the owner, merged into the endpoint as it is at that moment, so an edit made
+//! meanwhile is not overwritten. The whole probe is bounded by [`PROBE_TIMEOUT`], each
+//! exchange by [`EXCHANGE_TIMEOUT`].
 
-use codex_launcher_dbus::{Error, ProbeCheck, ProbeReport};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use codex_launcher_types::ProbeVerdict;
 use serde_json::{Map, Value, json};
 
-use crate::service::Service;
+use crate::command::Handle;
+use crate::error::StateError;
+use crate::views::ProbeCheck;
 
 const TOOL: &str = "probe_weather";
+/// The whole probe.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(300);
+/// One exchange (a reasoning model may think for a while).
+pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Run the probe.
-pub async fn run(service: &Service, id: &str, model: &str) -> Result<ProbeReport, Error> {
-    let info = service.get(id)?;
-    let model = match model.trim() {
-        "" => info.spec.default_model.clone(),
-        m => m.to_owned(),
-    };
-    if model.is_empty() {
-        return Err(Error::InvalidArgument(format!(
-            "endpoint `{id}` has no default model: name one"
-        )));
+/// What a probe needs.
+pub(crate) struct Probe {
+    pub handle: Handle,
+    pub client: reqwest::Client,
+    pub proxy: SocketAddr,
+    pub token: String,
+    pub id: String,
+    pub model: String,
+    /// A Chat Completions endpoint (the quirks the probe can record are Chat's).
+    pub chat: bool,
+}
+
+impl Probe {
+    /// Run the checks, bounded by [`PROBE_TIMEOUT`].
+    pub async fn run(self) -> Result<Vec<ProbeCheck>, StateError> {
+        let span = tracing::info_span!("probe", endpoint = %self.id, model = %self.model);
+        let checks = tokio::time::timeout(
+            PROBE_TIMEOUT,
+            tracing::Instrument::instrument(self.checks(), span),
+        )
+        .await
+        .map_err(|_| {
+            StateError::Upstream(format!(
+                "the probe did not finish within {} s",
+                PROBE_TIMEOUT.as_secs()
+            ))
+        })??;
+        Ok(checks)
     }
-    let chat = info.spec.backend == "openai-compat";
-    let probe = Probe {
-        service,
-        id: id.to_owned(),
-        model: model.clone(),
-    };
-    let span = tracing::info_span!("probe", endpoint = %id, model = %model);
-    let checks = tracing::Instrument::instrument(probe.checks(chat), span).await?;
-    let quirks_json = service.get(id)?.spec.quirks_json;
-    Ok(ProbeReport {
-        endpoint: id.to_owned(),
-        model,
-        checks,
-        quirks_json,
-    })
-}
 
-struct Probe<'a> {
-    service: &'a Service,
-    id: String,
-    model: String,
-}
-
-impl Probe<'_> {
-    async fn checks(&self, chat: bool) -> Result<Vec<ProbeCheck>, Error> {
+    async fn checks(&self) -> Result<Vec<ProbeCheck>, StateError> {
+        let chat = self.chat;
         let (probe, model) = (self, &self.model);
         let mut checks = Vec::new();
 
         checks.push(match probe.exchange(text_request(model)).await {
-            Ok(out) if !output_text(&out).is_empty() => check("text", "ok", "answered"),
-            Ok(_) => check("text", "failed", "the answer had no text"),
-            Err(e) => check("text", "failed", &e),
+            Ok(out) if !output_text(&out).is_empty() => check("text", ProbeVerdict::Ok, "answered"),
+            Ok(_) => check("text", ProbeVerdict::Failed, "the answer had no text"),
+            Err(e) => check("text", ProbeVerdict::Failed, &e),
         });
 
         let (result, adapted) = probe
@@ -67,18 +76,18 @@ impl Probe<'_> {
             .await?;
         checks.push(match result {
             Ok(out) => match calls(&out).len() {
-                0 => check("tool-call", "failed", "the model answered without calling the tool"),
+                0 => check("tool-call", ProbeVerdict::Failed, "the model answered without calling the tool"),
                 _ if !calls(&out).iter().all(|c| args_ok(c)) => {
-                    check("tool-call", "failed", "the tool arguments are not valid JSON")
+                    check("tool-call", ProbeVerdict::Failed, "the tool arguments are not valid JSON")
                 }
                 _ if adapted => check(
                     "tool-call",
-                    "quirk",
+                    ProbeVerdict::Quirk,
                     "the provider refuses the `parallel_tool_calls` field: no longer sent; then called the tool",
                 ),
-                _ => check("tool-call", "ok", "called the tool with valid JSON arguments"),
+                _ => check("tool-call", ProbeVerdict::Ok, "called the tool with valid JSON arguments"),
             },
-            Err(e) => check("tool-call", "failed", &e),
+            Err(e) => check("tool-call", ProbeVerdict::Failed, &e),
         });
         checks.push(probe.parallel(chat).await?);
         checks.push(probe.reasoning(chat).await?);
@@ -90,16 +99,17 @@ impl Probe<'_> {
 
     /// One Responses request through the proxy: the output items, or what went wrong.
     async fn exchange(&self, body: Value) -> Result<Vec<Value>, String> {
-        let url = format!(
-            "http://{}/e/{}/v1/responses",
-            self.service.proxy_addr, self.id
-        );
+        tokio::time::timeout(EXCHANGE_TIMEOUT, self.exchange_once(body))
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {} s", EXCHANGE_TIMEOUT.as_secs())))
+    }
+
+    async fn exchange_once(&self, body: Value) -> Result<Vec<Value>, String> {
+        let url = format!("http://{}/e/{}/v1/responses", self.proxy, self.id);
         let resp = self
-            .service
-            .proxy
-            .client()
+            .client
             .post(&url)
-            .bearer_auth(&self.service.token)
+            .bearer_auth(&self.token)
             .json(&body)
             .send()
             .await
@@ -125,34 +135,35 @@ impl Probe<'_> {
         &self,
         body: Value,
         chat: bool,
-    ) -> Result<(Result<Vec<Value>, String>, bool), Error> {
+    ) -> Result<(Result<Vec<Value>, String>, bool), StateError> {
         match self.exchange(body.clone()).await {
             Err(e) if chat && mentions(&e, "parallel_tool_calls") => {
-                self.record(json!({"parallel_tool_calls": false}), None)?;
+                self.record(json!({"parallel_tool_calls": false}), None)
+                    .await?;
                 Ok((self.exchange(body).await, true))
             }
             other => Ok((other, false)),
         }
     }
 
-    async fn parallel(&self, chat: bool) -> Result<ProbeCheck, Error> {
+    async fn parallel(&self, chat: bool) -> Result<ProbeCheck, StateError> {
         let name = "parallel-tool-calls";
         let (result, refused) = self
             .adaptive(tool_request(&self.model, true, None), chat)
             .await?;
         let out = match result {
             Ok(out) => out,
-            Err(e) => return Ok(check(name, "failed", &e)),
+            Err(e) => return Ok(check(name, ProbeVerdict::Failed, &e)),
         };
         let n = calls(&out).len();
         Ok(match (n, refused) {
             (0, _) => check(
                 name,
-                "failed",
+                ProbeVerdict::Failed,
                 "the model answered without calling the tool",
             ),
             (1, refused) => {
-                self.record(json!({}), Some(false))?;
+                self.record(json!({}), Some(false)).await?;
                 let field = if refused {
                     "the provider refuses the `parallel_tool_calls` field (no longer sent); "
                 } else {
@@ -160,7 +171,7 @@ impl Probe<'_> {
                 };
                 check(
                     name,
-                    "quirk",
+                    ProbeVerdict::Quirk,
                     &format!(
                         "{field}asked for two calls, made one: parallel tool calls turned off for this model"
                     ),
@@ -168,14 +179,14 @@ impl Probe<'_> {
             }
             (_, true) => check(
                 name,
-                "quirk",
+                ProbeVerdict::Quirk,
                 "the provider refuses the `parallel_tool_calls` field: no longer sent; it still made several calls",
             ),
-            (n, false) => check(name, "ok", &format!("{n} calls in one turn")),
+            (n, false) => check(name, ProbeVerdict::Ok, &format!("{n} calls in one turn")),
         })
     }
 
-    async fn reasoning(&self, chat: bool) -> Result<ProbeCheck, Error> {
+    async fn reasoning(&self, chat: bool) -> Result<ProbeCheck, StateError> {
         let name = "reasoning-pass-back";
         let mut recorded = false;
         for attempt in 0..2 {
@@ -184,31 +195,31 @@ impl Probe<'_> {
                 .await
             {
                 Ok(out) => out,
-                Err(e) => return Ok(check(name, "failed", &e)),
+                Err(e) => return Ok(check(name, ProbeVerdict::Failed, &e)),
             };
             let reasoned = first.iter().any(|i| i["type"] == "reasoning");
             if calls(&first).is_empty() {
-                return Ok(check(name, "failed", "no tool call to answer"));
+                return Ok(check(name, ProbeVerdict::Failed, "no tool call to answer"));
             }
             match self.exchange(follow_up(&self.model, &first)).await {
                 Ok(_) if recorded => {
                     return Ok(check(
                         name,
-                        "quirk",
+                        ProbeVerdict::Quirk,
                         "the provider wants `reasoning_content` back on tool-call turns: now sent",
                     ));
                 }
                 Ok(_) if reasoned => {
                     return Ok(check(
                         name,
-                        "ok",
+                        ProbeVerdict::Ok,
                         "reasoning came back with the tool result and was accepted",
                     ));
                 }
                 Ok(_) => {
                     return Ok(check(
                         name,
-                        "ok",
+                        ProbeVerdict::Ok,
                         "the model returned no reasoning; the tool-result turn was accepted",
                     ));
                 }
@@ -216,49 +227,38 @@ impl Probe<'_> {
                     self.record(
                         json!({"reasoning_echo": "reasoning_content", "reasoning_required_on_tool_calls": true}),
                         None,
-                    )?;
+                    )
+                    .await?;
                     recorded = true;
                 }
-                Err(e) => return Ok(check(name, "failed", &e)),
+                Err(e) => return Ok(check(name, ProbeVerdict::Failed, &e)),
             }
         }
         Ok(check(
             name,
-            "failed",
+            ProbeVerdict::Failed,
             "still refused after the quirk was recorded",
         ))
     }
 
     /// Merge `quirks` into the endpoint's overrides and set the model's parallel flag.
-    fn record(&self, quirks: Value, parallel: Option<bool>) -> Result<(), Error> {
-        let mut spec = self.service.get(&self.id)?.spec;
-        let mut map: Map<String, Value> = if spec.quirks_json.trim().is_empty() {
-            Map::new()
-        } else {
-            serde_json::from_str(&spec.quirks_json).unwrap_or_default()
+    async fn record(&self, quirks: Value, parallel: Option<bool>) -> Result<(), StateError> {
+        let quirks = match quirks {
+            Value::Object(map) => map,
+            _ => Map::new(),
         };
-        if let Value::Object(add) = quirks {
-            map.extend(add);
-        }
-        spec.quirks_json = if map.is_empty() {
-            String::new()
-        } else {
-            Value::Object(map).to_string()
-        };
-        if let Some(parallel) = parallel
-            && let Some(m) = spec.models.iter_mut().find(|m| m.id == self.model)
-        {
-            m.parallel_tool_calls = parallel;
-        }
-        tracing::info!(quirks = %spec.quirks_json, ?parallel, "probe recorded a quirk");
-        self.service.update(&self.id, spec)
+        let recorded = Value::Object(quirks.clone()).to_string();
+        tracing::info!(quirks = %recorded, ?parallel, "probe recorded a quirk");
+        self.handle
+            .record_quirks(&self.id, &self.model, quirks, parallel)
+            .await
     }
 }
 
-fn check(name: &str, verdict: &str, detail: &str) -> ProbeCheck {
+fn check(name: &'static str, verdict: ProbeVerdict, detail: &str) -> ProbeCheck {
     ProbeCheck {
-        name: name.to_owned(),
-        verdict: verdict.to_owned(),
+        name,
+        verdict,
         detail: detail.to_owned(),
     }
 }

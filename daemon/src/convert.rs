@@ -1,0 +1,189 @@
+//! D-Bus types to the state owner's typed values and back, and its errors to the contract's
+//! error names. Nothing here decides anything.
+
+use codex_launcher_dbus as api;
+use codex_launcher_engine::model::{Endpoint, Model};
+use codex_launcher_state::StateError;
+use codex_launcher_state::views::{
+    CleanupItem, EndpointView, ProbeReport, ProxyStatus, RunPlan, SessionView,
+};
+
+/// `/io/github/CodexLauncher1/session/<id>`.
+pub fn session_path(id: u64) -> Result<zbus::OwnedObjectPath, api::Error> {
+    zbus::OwnedObjectPath::try_from(format!("{}/{id}", api::SESSION_PATH_PREFIX))
+        .map_err(|e| api::Error::Internal(format!("session path: {e}")))
+}
+
+/// The contract's error for a failed command.
+pub fn error(e: StateError) -> api::Error {
+    match e {
+        StateError::InvalidArgument(m) => api::Error::InvalidArgument(m),
+        StateError::NotFound(m) => api::Error::NotFound(m),
+        StateError::AlreadyExists(m) => api::Error::AlreadyExists(m),
+        StateError::Keyring(m) => api::Error::Keyring(m),
+        StateError::Upstream(m) => api::Error::Upstream(m),
+        StateError::Io(m) => api::Error::Io(m),
+        StateError::Conflict(m) => api::Error::Conflict(m),
+        StateError::Internal(m) => api::Error::Internal(m),
+    }
+}
+
+/// A model as the contract has it.
+pub fn model_spec(m: &Model) -> api::ModelSpec {
+    api::ModelSpec {
+        id: m.id.clone(),
+        display_name: m.display_name.clone(),
+        context_window: m.context_window,
+        max_output_tokens: m.max_output_tokens,
+        reasoning_efforts: m.reasoning_efforts.clone(),
+        default_effort: m.default_effort.clone(),
+        input_modalities: m.input_modalities.clone(),
+        parallel_tool_calls: m.parallel_tool_calls,
+    }
+}
+
+fn model(m: api::ModelSpec) -> Model {
+    Model {
+        id: m.id,
+        display_name: m.display_name,
+        context_window: m.context_window,
+        max_output_tokens: m.max_output_tokens,
+        reasoning_efforts: m.reasoning_efforts,
+        default_effort: m.default_effort,
+        input_modalities: m.input_modalities,
+        parallel_tool_calls: m.parallel_tool_calls,
+    }
+}
+
+/// An endpoint's settings as the contract has them.
+pub fn spec(e: &Endpoint) -> api::EndpointSpec {
+    api::EndpointSpec {
+        name: e.name.clone(),
+        preset: e.preset.clone(),
+        backend: e.backend,
+        base_url: e.base_url.clone(),
+        default_model: e.default_model.clone(),
+        models: e.models.iter().map(model_spec).collect(),
+        browser_ua: e.browser_ua,
+        extra_headers: e.extra_headers.clone(),
+        provider: e.provider.clone(),
+        quirks_json: e
+            .quirks
+            .as_ref()
+            .map(|q| serde_json::Value::Object(q.clone()).to_string())
+            .unwrap_or_default(),
+    }
+}
+
+/// Settings a client sent (the id is the store's to give).
+pub fn endpoint(s: api::EndpointSpec) -> Result<Endpoint, api::Error> {
+    let quirks = match s.quirks_json.trim() {
+        "" => None,
+        json => match serde_json::from_str::<serde_json::Value>(json) {
+            Ok(serde_json::Value::Object(map)) => Some(map),
+            _ => {
+                return Err(api::Error::InvalidArgument(
+                    "quirks must be a JSON object".into(),
+                ));
+            }
+        },
+    };
+    Ok(Endpoint {
+        id: String::new(),
+        name: s.name,
+        preset: s.preset,
+        backend: s.backend,
+        base_url: s.base_url,
+        default_model: s.default_model,
+        models: s.models.into_iter().map(model).collect(),
+        browser_ua: s.browser_ua,
+        extra_headers: s.extra_headers,
+        provider: s.provider,
+        quirks,
+        note: String::new(),
+    })
+}
+
+/// An endpoint as clients see it.
+pub fn info(v: EndpointView) -> api::EndpointInfo {
+    api::EndpointInfo {
+        id: v.endpoint.id.clone(),
+        spec: spec(&v.endpoint),
+        has_key: v.key.is_some(),
+        key_storage: v.key.map(|k| k.as_str().to_owned()).unwrap_or_default(),
+        is_default: v.is_default,
+        proxy_url: v.proxy_url,
+    }
+}
+
+/// What `PrepareRun` answers.
+pub fn run_plan(p: RunPlan) -> Result<api::RunPlan, api::Error> {
+    Ok(api::RunPlan {
+        session: session_path(p.session)?.to_string(),
+        program: p.program.display().to_string(),
+        args: p.args,
+        env: p.env,
+        env_remove: p.env_remove,
+    })
+}
+
+/// One cleanup item.
+pub fn cleanup_item(i: CleanupItem) -> api::CleanupItem {
+    api::CleanupItem {
+        kind: i.kind,
+        pid: i.pid,
+        path: i.path.display().to_string(),
+        description: i.description,
+        action: i.action,
+    }
+}
+
+/// A probe's report.
+pub fn probe_report(r: ProbeReport) -> api::ProbeReport {
+    api::ProbeReport {
+        endpoint: r.endpoint,
+        model: r.model,
+        checks: r
+            .checks
+            .into_iter()
+            .map(|c| api::ProbeCheck {
+                name: c.name.to_owned(),
+                verdict: c.verdict,
+                detail: c.detail,
+            })
+            .collect(),
+        quirks_json: r
+            .quirks
+            .map(|q| serde_json::Value::Object(q).to_string())
+            .unwrap_or_default(),
+    }
+}
+
+/// The proxy's counters and usage.
+pub fn proxy_status(s: ProxyStatus) -> api::ProxyStatus {
+    api::ProxyStatus {
+        address: format!("http://{}", s.address),
+        requests: s.requests,
+        active_streams: s.active_streams,
+        errors: s.errors,
+        usage: s
+            .usage
+            .into_iter()
+            .map(|u| api::Usage {
+                endpoint: u.endpoint,
+                model: u.model,
+                requests: u.traffic.requests,
+                input_tokens: u.traffic.input_tokens,
+                output_tokens: u.traffic.output_tokens,
+                errors: u.traffic.errors,
+            })
+            .collect(),
+    }
+}
+
+/// A session's start time as the contract has it: seconds since the epoch.
+pub fn started_secs(s: &SessionView) -> u64 {
+    s.started
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -1,0 +1,1403 @@
+//! The owner: one task holding all of the launcher's state, taking one [`Command`] at a
+//! time. A command's handler runs to its end before the next starts, so no two changes
+//! interleave: a Cleanup never sees a session half launched, a probe's recording never
+//! races an edit. File IO, fork/exec and `/proc` scans go to the blocking pool (awaited
+//! here, so the loop still holds the state); waiting on the network or for processes to
+//! die happens in jobs off the loop, which bring their results back as commands.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use codex_launcher_engine::atomic::ensure_dir;
+use codex_launcher_engine::backup::{self, Backups, Outcome, Release, RestoreReport};
+use codex_launcher_engine::cleanup as engine_cleanup;
+use codex_launcher_engine::discovery::{merge_models, parse_models};
+use codex_launcher_engine::model::{Endpoint, Model};
+use codex_launcher_engine::paths::Paths;
+use codex_launcher_engine::procfs;
+use codex_launcher_engine::profile::{Bundle, BundleEndpoint, FORMAT, parse_bundle};
+use codex_launcher_engine::store::{EndpointStore, StoreError, parse_model_list};
+use codex_launcher_engine::supervisor::{self, Launch, Session, Supervisor, SupervisorError};
+use codex_launcher_engine::{legacy, stall};
+use codex_launcher_proxy::{ApiKey, Caller, ProxyState, RequestRecord};
+use codex_launcher_types::{Backend, CleanupAction, CleanupKind, KeyStorage, Mode};
+use tokio::sync::{broadcast, mpsc};
+
+use crate::cleanup::{self, Live, Scope};
+use crate::clock::Clock;
+use crate::command::{Answer, Command, Handle, LaunchRequest, RequestDone};
+use crate::endpoints::{MAX_TEXT, check_key, check_settings, to_proxy};
+use crate::error::{StateError, join_error};
+use crate::event::Event;
+use crate::keystore::KeyStore;
+use crate::planning::{self, Environment, Lease, Plan, PlanInput};
+use crate::probe::Probe;
+use crate::sessions::{Held, Record, Table};
+use crate::usage::Usage;
+use crate::views::{
+    CleanupItem, ConfigMerged, EndpointView, ProbeReport, ProxyStatus, RunPlan, SessionView,
+};
+
+/// SIGTERM to SIGKILL for the sessions still running at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// How long a keyring call may take (a locked keyring may be showing a prompt).
+const KEYRING_TIMEOUT: Duration = Duration::from_secs(25);
+/// Events a slow subscriber may fall behind by before it misses some.
+const EVENT_BUFFER: usize = 1024;
+
+/// What the owner is built from (tests pass temp dirs, a fake key store and clock).
+pub struct Deps {
+    /// Where files live.
+    pub paths: Paths,
+    /// The proxy it configures (endpoints, session tokens) and hears traffic from.
+    pub proxy: Arc<ProxyState>,
+    /// Where the proxy listens.
+    pub proxy_addr: SocketAddr,
+    /// The install-wide proxy token (the probe's requests carry it).
+    pub token: String,
+    /// Where keys are kept.
+    pub keys: Box<dyn KeyStore>,
+    /// The daemon's environment (Codex and terminal commands, variables to scrub).
+    pub env: Arc<dyn Environment>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// The default stall time.
+    pub stall: Duration,
+}
+
+/// A started owner.
+pub struct Started {
+    /// The way to it.
+    pub handle: Handle,
+    /// Its task (ends after [`Handle::shutdown`]).
+    pub task: tokio::task::JoinHandle<()>,
+    /// A config.toml backup a crash had left, restored before anything else.
+    pub recovered: Option<RestoreReport>,
+}
+
+/// Load the state (endpoint store, keys), restore a config.toml backup a crash left, hook
+/// into the proxy, and start the owner's task.
+pub async fn start(deps: Deps) -> Result<Started, StateError> {
+    let backups = Backups::at(&deps.paths.state);
+    let recovered = {
+        let backups = backups.clone();
+        blocking(move || backups.recover()).await?.map_err(|e| {
+            StateError::Io(format!(
+                "cannot restore the config.toml backup a crash left: {e}"
+            ))
+        })?
+    };
+    let store_path = deps.paths.endpoints_file();
+    let store = blocking(move || EndpointStore::load(&store_path)).await??;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (events, _) = broadcast::channel(EVENT_BUFFER);
+    let handle = Handle {
+        tx: tx.clone(),
+        events: events.clone(),
+    };
+    let exits = Hook(tx.clone());
+    let supervisor = Supervisor::new(Box::new(move |s: &Session| {
+        exits.send(Command::Exited(s.id, s.exit_code.unwrap_or(-1)));
+    }));
+    deps.proxy.set_observer(Arc::new(Hook(tx)));
+    let mut owner = Owner {
+        run: deps.clock.wall_ms().to_string(),
+        paths: deps.paths,
+        proxy: deps.proxy,
+        proxy_addr: deps.proxy_addr,
+        token: deps.token,
+        keys: deps.keys,
+        env: deps.env,
+        clock: deps.clock,
+        stall: deps.stall,
+        store,
+        key_cache: HashMap::new(),
+        backups,
+        supervisor,
+        sessions: Table::default(),
+        usage: Usage::default(),
+        handle: handle.clone(),
+        events,
+    };
+    owner.load_keys().await;
+    owner.refresh_proxy();
+    let task = tokio::spawn(owner.run(rx));
+    Ok(Started {
+        handle,
+        task,
+        recovered,
+    })
+}
+
+/// Run blocking work (file IO, fork/exec, `/proc`) on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, StateError> {
+    tokio::task::spawn_blocking(f).await.map_err(join_error)
+}
+
+/// Commands from outside the loop (the supervisor's waiter threads, the proxy's workers):
+/// sending never blocks.
+#[derive(Debug, Clone)]
+struct Hook(mpsc::UnboundedSender<Command>);
+
+impl Hook {
+    fn send(&self, command: Command) {
+        // Fails only after the owner stopped (shutdown), when nobody needs the news.
+        let _ = self.0.send(command);
+    }
+}
+
+impl codex_launcher_proxy::Observer for Hook {
+    fn request_started(&self, caller: Caller) {
+        let session = match caller {
+            Caller::Session(id) => Some(id),
+            Caller::Anyone | Caller::Launcher => None,
+        };
+        self.send(Command::RequestStarted(session, std::time::Instant::now()));
+    }
+
+    fn request_finished(&self, record: RequestRecord) {
+        self.send(Command::RequestFinished(RequestDone {
+            session: match record.caller {
+                Caller::Session(id) => Some(id),
+                Caller::Anyone | Caller::Launcher => None,
+            },
+            endpoint: record.endpoint,
+            model: record.model,
+            input_tokens: record.usage.input_tokens,
+            output_tokens: record.usage.output_tokens,
+            failed: record.usage.failed,
+        }));
+    }
+}
+
+/// Random hex from the operating system (session and install tokens).
+pub fn random_hex(bytes: usize) -> Result<String, StateError> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf)
+        .map_err(|e| StateError::Internal(format!("no randomness from the system: {e}")))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+struct Owner {
+    paths: Paths,
+    proxy: Arc<ProxyState>,
+    proxy_addr: SocketAddr,
+    token: String,
+    keys: Box<dyn KeyStore>,
+    env: Arc<dyn Environment>,
+    clock: Arc<dyn Clock>,
+    stall: Duration,
+    store: EndpointStore,
+    key_cache: HashMap<String, ApiKey>,
+    backups: Backups,
+    supervisor: Supervisor,
+    sessions: Table,
+    usage: Usage,
+    /// This run's pid-file prefix (a later run's Cleanup tells its files from ours).
+    run: String,
+    handle: Handle,
+    events: broadcast::Sender<Event>,
+}
+
+impl Owner {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
+        let tick = tokio::time::sleep(self.stall_period());
+        tokio::pin!(tick);
+        loop {
+            tokio::select! {
+                command = rx.recv() => match command {
+                    None => break,
+                    Some(Command::Shutdown(reply)) => {
+                        self.shutdown(&mut rx).await;
+                        let _ = reply.send(());
+                        break;
+                    }
+                    Some(command) => self.handle(command).await,
+                },
+                () = &mut tick => {
+                    self.observe_stalls().await;
+                    tick.as_mut().reset(tokio::time::Instant::now() + self.stall_period());
+                }
+            }
+        }
+    }
+
+    fn publish(&self, event: Event) {
+        // No subscriber is fine (tests, start-up).
+        let _ = self.events.send(event);
+    }
+
+    async fn handle(&mut self, command: Command) {
+        match command {
+            Command::ListEndpoints(r) => {
+                let _ = r.send(self.views());
+            }
+            Command::GetEndpoint(id, r) => {
+                let _ = r.send(
+                    self.store
+                        .get(&id)
+                        .map(|e| self.view(e))
+                        .map_err(Into::into),
+                );
+            }
+            Command::AddEndpoint(e, key, r) => {
+                let _ = r.send(self.add_endpoint(*e, &key).await);
+            }
+            Command::UpdateEndpoint(id, e, r) => {
+                let _ = r.send(self.update_endpoint(&id, *e).await);
+            }
+            Command::SetApiKey(id, key, r) => {
+                let _ = r.send(self.set_api_key(&id, &key).await);
+            }
+            Command::RemoveEndpoint(id, r) => {
+                let _ = r.send(self.remove_endpoint(&id).await);
+            }
+            Command::SetDefault(id, r) => {
+                let result = self.change_store(move |s| s.set_default(&id)).await;
+                let _ = r.send(self.changed(result));
+            }
+            Command::FetchModels(id, r) => self.fetch_models(id, r),
+            Command::ModelsFetched(id, result, r) => {
+                let _ = r.send(self.models_fetched(id, result).await);
+            }
+            Command::ImportModels(id, text, r) => {
+                let _ = r.send(self.import_models(id, &text).await);
+            }
+            Command::ExportProfile(include_keys, r) => {
+                let _ = r.send(self.export_profile(include_keys));
+            }
+            Command::ImportProfile(bundle, r) => {
+                let _ = r.send(self.import_profile(&bundle).await);
+            }
+            Command::ImportLegacy(path, r) => {
+                let _ = r.send(self.import_legacy(path).await);
+            }
+            Command::ProxyStatus(r) => {
+                let _ = r.send(self.proxy_status());
+            }
+            Command::Reload(r) => {
+                let _ = r.send(self.reload().await);
+            }
+            Command::Launch(request, r) => {
+                let _ = r.send(self.launch(*request).await);
+            }
+            Command::PrepareRun(request, r) => {
+                let _ = r.send(self.prepare_run(*request).await);
+            }
+            Command::Attach(id, pid, r) => {
+                let _ = r.send(self.attach(id, pid).await);
+            }
+            Command::ReportExit(id, code, r) => {
+                let supervisor = self.supervisor.clone();
+                let result = blocking(move || supervisor.report_exit(id, code))
+                    .await
+                    .and_then(|r| r.map_err(|e| StateError::InvalidArgument(e.to_string())));
+                let _ = r.send(result);
+            }
+            Command::Stop(id, r) => {
+                let supervisor = self.supervisor.clone();
+                let result = blocking(move || supervisor.stop(id, None))
+                    .await
+                    .and_then(|r| r.map(|_| ()).map_err(supervisor_error));
+                if result.is_ok() {
+                    self.publish(Event::SessionChanged(id));
+                }
+                let _ = r.send(result);
+            }
+            Command::Session(id, r) => {
+                let _ = r.send(self.supervisor.get(id).map(|s| self.session_view(s)));
+            }
+            Command::Sessions(r) => {
+                let all = self.supervisor.list();
+                let _ = r.send(all.into_iter().map(|s| self.session_view(s)).collect());
+            }
+            Command::Cleanup {
+                dry_run,
+                stop_sessions,
+                reply,
+            } => self.cleanup(dry_run, stop_sessions, reply).await,
+            Command::CleanupScan(items, reply) => self.cleanup_scan(false, items, reply).await,
+            Command::Probe(id, model, r) => self.probe(&id, &model, r),
+            Command::RecordQuirks {
+                id,
+                model,
+                quirks,
+                parallel,
+                reply,
+            } => {
+                let _ = reply.send(self.record_quirks(id, model, quirks, parallel).await);
+            }
+            Command::Exited(id, code) => self.exited(id, code).await,
+            Command::RequestStarted(session, at) => {
+                if let Some(r) = session.and_then(|id| self.sessions.get_mut(id)) {
+                    r.last_request = Some(at);
+                }
+            }
+            Command::RequestFinished(done) => self.request_finished(&done),
+            Command::StatusLine(r) => {
+                let _ = r.send(self.status_line());
+            }
+            Command::KeyStorage(r) => {
+                let _ = r.send(self.keys.storage());
+            }
+            // Handled by the loop itself.
+            Command::Shutdown(r) => {
+                let _ = r.send(());
+            }
+        }
+    }
+
+    // ---- endpoints ---------------------------------------------------------------------
+
+    fn view(&self, e: &Endpoint) -> EndpointView {
+        EndpointView {
+            key: self
+                .key_cache
+                .contains_key(&e.id)
+                .then(|| self.keys.storage()),
+            is_default: self.store.default_id() == Some(e.id.as_str()),
+            proxy_url: format!("http://{}/e/{}/v1", self.proxy_addr, e.id),
+            endpoint: e.clone(),
+        }
+    }
+
+    fn views(&self) -> Vec<EndpointView> {
+        self.store.list().iter().map(|e| self.view(e)).collect()
+    }
+
+    /// Apply `change` to a copy of the store on the blocking pool (it writes the file);
+    /// keep the copy only if it worked, so a failed write changes nothing.
+    async fn change_store<T: Send + 'static>(
+        &mut self,
+        change: impl FnOnce(&mut EndpointStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StateError> {
+        let mut next = self.store.clone();
+        let (next, result) = blocking(move || {
+            let result = change(&mut next);
+            (next, result)
+        })
+        .await?;
+        let value = result?;
+        self.store = next;
+        Ok(value)
+    }
+
+    /// After a successful endpoint change: the proxy serves the new set, clients hear.
+    fn changed<T>(&self, result: Result<T, StateError>) -> Result<T, StateError> {
+        if result.is_ok() {
+            self.refresh_proxy();
+            self.publish(Event::EndpointsChanged);
+        }
+        result
+    }
+
+    /// Push the current endpoints (with keys) into the proxy.
+    fn refresh_proxy(&self) {
+        let endpoints = self
+            .store
+            .list()
+            .iter()
+            .filter_map(|e| match to_proxy(e, self.key_cache.get(&e.id)) {
+                Ok(p) => Some(p),
+                Err(err) => {
+                    tracing::warn!(endpoint = %e.id, error = %err, "endpoint skipped");
+                    None
+                }
+            })
+            .collect();
+        self.proxy
+            .set_endpoints(endpoints, self.store.default_id().map(str::to_owned));
+    }
+
+    async fn load_keys(&mut self) {
+        let ids: Vec<String> = self.store.list().iter().map(|e| e.id.clone()).collect();
+        let mut cache = HashMap::new();
+        for id in ids {
+            match tokio::time::timeout(KEYRING_TIMEOUT, self.keys.get(&id)).await {
+                Ok(Ok(Some(k))) => {
+                    if let Some(k) = ApiKey::new(k) {
+                        cache.insert(id, k);
+                    }
+                }
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(endpoint = %id, error = %e, "cannot read the endpoint's key")
+                }
+                Err(_) => tracing::warn!(endpoint = %id, "the keyring did not answer in time"),
+            }
+        }
+        self.key_cache = cache;
+    }
+
+    async fn store_key(&mut self, id: &str, label: &str, key: &str) -> Result<(), StateError> {
+        let key = key.trim();
+        tokio::time::timeout(KEYRING_TIMEOUT, self.keys.set(id, label, key))
+            .await
+            .map_err(|_| keyring_timeout())?
+            .map_err(|e| StateError::Keyring(e.0))?;
+        if let Some(k) = ApiKey::new(key) {
+            self.key_cache.insert(id.to_owned(), k);
+        }
+        Ok(())
+    }
+
+    async fn add_endpoint(&mut self, endpoint: Endpoint, key: &str) -> Result<String, StateError> {
+        check_key(key)?;
+        check_settings(&endpoint)?;
+        let name = endpoint.name.clone();
+        let id = self.change_store(move |s| s.add(endpoint)).await?;
+        if !key.trim().is_empty()
+            && let Err(e) = self.store_key(&id, &name, key).await
+        {
+            // Nothing half-written: without its key the new endpoint goes again.
+            let gone = id.clone();
+            if let Err(undo) = self.change_store(move |s| s.remove(&gone)).await {
+                tracing::warn!(endpoint = %id, error = %undo, "cannot take back the endpoint whose key failed");
+            }
+            return Err(e);
+        }
+        tracing::info!(endpoint = %id, "endpoint added");
+        self.changed(Ok(id))
+    }
+
+    async fn update_endpoint(
+        &mut self,
+        id: &str,
+        mut endpoint: Endpoint,
+    ) -> Result<(), StateError> {
+        check_settings(&endpoint)?;
+        // The note (import provenance, unmapped fields) is not part of the settings: keep it.
+        endpoint.note = self.store.get(id)?.note.clone();
+        let id = id.to_owned();
+        let result = self.change_store(move |s| s.update(&id, endpoint)).await;
+        self.changed(result)
+    }
+
+    async fn set_api_key(&mut self, id: &str, key: &str) -> Result<KeyStorage, StateError> {
+        check_key(key)?;
+        let name = self.store.get(id)?.name.clone();
+        if key.trim().is_empty() {
+            tokio::time::timeout(KEYRING_TIMEOUT, self.keys.delete(id))
+                .await
+                .map_err(|_| keyring_timeout())?
+                .map_err(|e| StateError::Keyring(e.0))?;
+            self.key_cache.remove(id);
+        } else {
+            self.store_key(id, &name, key).await?;
+        }
+        self.changed(Ok(self.keys.storage()))
+    }
+
+    async fn remove_endpoint(&mut self, id: &str) -> Result<(), StateError> {
+        let gone = id.to_owned();
+        self.change_store(move |s| s.remove(&gone)).await?;
+        match tokio::time::timeout(KEYRING_TIMEOUT, self.keys.delete(id)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(endpoint = %id, error = %e, "endpoint removed but its key could not be deleted")
+            }
+            Err(_) => {
+                tracing::warn!(endpoint = %id, "endpoint removed; the keyring did not answer")
+            }
+        }
+        self.key_cache.remove(id);
+        self.changed(Ok(()))
+    }
+
+    /// Ask the provider off the loop (it may take 30 s); the merge comes back as a command.
+    fn fetch_models(&self, id: String, reply: Answer<Vec<Model>>) {
+        let endpoint = match self.store.get(&id) {
+            Ok(e) => e,
+            Err(e) => {
+                let _ = reply.send(Err(e.into()));
+                return;
+            }
+        };
+        let upstream = match to_proxy(endpoint, self.key_cache.get(&id)) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = reply.send(Err(StateError::InvalidArgument(e)));
+                return;
+            }
+        };
+        let client = self.proxy.client().clone();
+        let handle = self.handle.clone();
+        tokio::spawn(async move {
+            let result = codex_launcher_proxy::models::fetch(&client, &upstream)
+                .await
+                .map_err(|e| StateError::Upstream(e.to_string()))
+                .and_then(|body| {
+                    parse_models(&body).map_err(|e| StateError::Upstream(e.to_string()))
+                });
+            handle.send(Command::ModelsFetched(id, result, reply));
+        });
+    }
+
+    async fn models_fetched(
+        &mut self,
+        id: String,
+        fetched: Result<Vec<Model>, StateError>,
+    ) -> Result<Vec<Model>, StateError> {
+        let fetched = fetched?;
+        let merged = fetched.clone();
+        let result = self
+            .change_store(move |s| s.modify(&id, |e| _ = merge_models(&mut e.models, merged)))
+            .await;
+        self.changed(result).map(|()| fetched)
+    }
+
+    async fn import_models(&mut self, id: String, text: &str) -> Result<u32, StateError> {
+        if text.len() > MAX_TEXT {
+            return Err(StateError::InvalidArgument(
+                "the pasted text is too large".into(),
+            ));
+        }
+        let ids = parse_model_list(text);
+        if ids.is_empty() {
+            return Err(StateError::InvalidArgument(
+                "no model ids found in the text (separate them by commas or newlines)".into(),
+            ));
+        }
+        let result = self
+            .change_store(move |s| {
+                let mut added = 0;
+                s.modify(&id, |e| {
+                    added =
+                        merge_models(&mut e.models, ids.iter().map(|m| Model::bare(m)).collect());
+                })?;
+                Ok(u32::try_from(added).unwrap_or(u32::MAX))
+            })
+            .await;
+        self.changed(result)
+    }
+
+    fn export_profile(&self, include_keys: bool) -> Result<String, StateError> {
+        let bundle = Bundle {
+            format: FORMAT.into(),
+            version: 1,
+            default: self.store.default_id().map(str::to_owned),
+            endpoints: self
+                .store
+                .list()
+                .iter()
+                .map(|e| BundleEndpoint {
+                    endpoint: e.clone(),
+                    api_key: include_keys
+                        .then(|| self.key_cache.get(&e.id).map(|k| k.expose().to_owned()))
+                        .flatten(),
+                })
+                .collect(),
+        };
+        serde_json::to_string_pretty(&bundle).map_err(|e| StateError::Internal(e.to_string()))
+    }
+
+    async fn import_profile(&mut self, text: &str) -> Result<Vec<String>, StateError> {
+        if text.len() > MAX_TEXT {
+            return Err(StateError::InvalidArgument(
+                "the bundle is too large".into(),
+            ));
+        }
+        let bundle = parse_bundle(text).map_err(|e| StateError::InvalidArgument(e.to_string()))?;
+        let mut ids = Vec::new();
+        for be in bundle.endpoints {
+            let e = be.endpoint;
+            check_settings(&e)?;
+            let name = e.name.clone();
+            let id = if self.store.get(&e.id).is_ok() {
+                let id = e.id.clone();
+                let target = id.clone();
+                self.change_store(move |s| s.update(&target, e)).await?;
+                id
+            } else {
+                self.change_store(move |s| s.add(e)).await?
+            };
+            if let Some(key) = be.api_key.filter(|k| !k.trim().is_empty()) {
+                check_key(&key)?;
+                self.store_key(&id, &name, &key).await?;
+            }
+            ids.push(id);
+        }
+        if let Some(d) = bundle.default.filter(|d| ids.contains(d)) {
+            self.change_store(move |s| s.set_default(&d)).await?;
+        }
+        self.changed(Ok(ids))
+    }
+
+    async fn import_legacy(&mut self, path: Option<PathBuf>) -> Result<Vec<String>, StateError> {
+        let path = path.unwrap_or_else(|| self.paths.home.join(".codex/endpoints.json"));
+        let read = path.clone();
+        let text = blocking(move || std::fs::read_to_string(&read))
+            .await?
+            .map_err(|e| StateError::Io(format!("cannot read {}: {e}", path.display())))?;
+        let file = legacy::parse_legacy(&text)
+            .map_err(|e| StateError::InvalidArgument(format!("{}: {e}", path.display())))?;
+        let mut ids = Vec::new();
+        let mut default_id = None;
+        for imported in file.endpoints {
+            let name = imported.endpoint.name.clone();
+            let endpoint = imported.endpoint;
+            let id = self
+                .change_store(move |s| s.add(endpoint))
+                .await
+                .map_err(|e| match e {
+                    StateError::InvalidArgument(m) => StateError::InvalidArgument(format!(
+                        "endpoint `{name}` in {}: {m}",
+                        path.display()
+                    )),
+                    other => other,
+                })?;
+            if let Some(key) = imported.api_key {
+                self.store_key(&id, &name, &key).await?;
+            }
+            if file.default.as_deref() == Some(name.as_str()) {
+                default_id = Some(id.clone());
+            }
+            ids.push(id);
+        }
+        if let Some(d) = default_id {
+            self.change_store(move |s| s.set_default(&d)).await?;
+        }
+        self.changed(Ok(ids))
+    }
+
+    async fn reload(&mut self) -> Result<(), StateError> {
+        let path = self.paths.endpoints_file();
+        self.store = blocking(move || EndpointStore::load(&path)).await??;
+        self.load_keys().await;
+        self.changed(Ok(()))
+    }
+
+    async fn record_quirks(
+        &mut self,
+        id: String,
+        model: String,
+        quirks: serde_json::Map<String, serde_json::Value>,
+        parallel: Option<bool>,
+    ) -> Result<(), StateError> {
+        // Merged into the endpoint as it is now, not as the probe first read it: an edit
+        // made while the probe ran stays.
+        let result = self
+            .change_store(move |s| {
+                s.modify(&id, |e| {
+                    let mut map = e.quirks.take().unwrap_or_default();
+                    map.extend(quirks);
+                    e.quirks = (!map.is_empty()).then_some(map);
+                    if let Some(parallel) = parallel
+                        && let Some(m) = e.models.iter_mut().find(|m| m.id == model)
+                    {
+                        m.parallel_tool_calls = parallel;
+                    }
+                })
+            })
+            .await;
+        self.changed(result)
+    }
+
+    fn probe(&self, id: &str, model: &str, reply: Answer<ProbeReport>) {
+        let endpoint = match self.store.get(id) {
+            Ok(e) => e,
+            Err(e) => {
+                let _ = reply.send(Err(e.into()));
+                return;
+            }
+        };
+        let model = match model.trim() {
+            "" => endpoint.default_model.clone(),
+            m => m.to_owned(),
+        };
+        if model.is_empty() {
+            let _ = reply.send(Err(StateError::InvalidArgument(format!(
+                "endpoint `{id}` has no default model: name one"
+            ))));
+            return;
+        }
+        let probe = Probe {
+            handle: self.handle.clone(),
+            client: self.proxy.client().clone(),
+            proxy: self.proxy_addr,
+            token: self.token.clone(),
+            id: id.to_owned(),
+            model: model.clone(),
+            chat: endpoint.backend == Backend::OpenaiCompat,
+        };
+        let handle = self.handle.clone();
+        let id = id.to_owned();
+        tokio::spawn(async move {
+            let result = match probe.run().await {
+                Ok(checks) => handle.endpoint(&id).await.map(|view| ProbeReport {
+                    endpoint: id,
+                    model,
+                    checks,
+                    quirks: view.endpoint.quirks,
+                }),
+                Err(e) => Err(e),
+            };
+            let _ = reply.send(result);
+        });
+    }
+
+    fn proxy_status(&self) -> ProxyStatus {
+        let s = self.proxy.stats().snapshot();
+        ProxyStatus {
+            address: self.proxy_addr,
+            requests: s.requests,
+            active_streams: s.active_streams,
+            errors: s.errors,
+            usage: self.usage.rows(),
+        }
+    }
+
+    fn status_line(&self) -> String {
+        let s = self.proxy.stats().snapshot();
+        format!(
+            "{} endpoints; proxy on {}; {} active streams; {} requests",
+            self.store.list().len(),
+            self.proxy_addr,
+            s.active_streams,
+            s.requests
+        )
+    }
+
+    fn request_finished(&mut self, done: &RequestDone) {
+        let known = self.store.get(&done.endpoint).is_ok_and(|e| {
+            e.default_model == done.model || e.models.iter().any(|m| m.id == done.model)
+        });
+        self.usage.record(
+            &done.endpoint,
+            &done.model,
+            known,
+            done.input_tokens,
+            done.output_tokens,
+            done.failed,
+        );
+        if let Some(r) = done.session.and_then(|id| self.sessions.get_mut(id)) {
+            r.traffic
+                .add(done.input_tokens, done.output_tokens, done.failed);
+        }
+    }
+
+    // ---- sessions ----------------------------------------------------------------------
+
+    fn session_view(&self, s: Session) -> SessionView {
+        let traffic = self
+            .sessions
+            .get(s.id)
+            .map(|r| r.traffic)
+            .unwrap_or_default();
+        SessionView {
+            id: s.id,
+            endpoint: s.endpoint,
+            model: s.model,
+            mode: s.mode,
+            pid: s.pid,
+            state: s.state,
+            started: s.started,
+            exit_code: s.exit_code,
+            traffic,
+        }
+    }
+
+    fn pid_dir(&self) -> PathBuf {
+        planning::log_dir(&self.paths).join("pids")
+    }
+
+    /// Plan a session on the blocking pool (planning looks at the filesystem), and check
+    /// that config.toml is free for it.
+    async fn plan(&self, id: u64, request: LaunchRequest) -> Result<Plan, StateError> {
+        let endpoint = if request.mode.is_default() {
+            None
+        } else {
+            let wanted = match request.endpoint.as_str() {
+                "" => self.store.default_id().unwrap_or_default(),
+                id => id,
+            };
+            Some(self.store.get(wanted)?.clone())
+        };
+        let native_key = endpoint
+            .as_ref()
+            .and_then(|e| self.key_cache.get(&e.id).cloned());
+        let paths = self.paths.clone();
+        let env = self.env.clone();
+        let port = self.proxy_addr.port();
+        let stamp_ms = self.clock.wall_ms();
+        let plan = blocking(move || {
+            planning::plan(&PlanInput {
+                id,
+                mode: request.mode,
+                endpoint: endpoint.as_ref(),
+                model: &request.model,
+                options: &request.options,
+                native_key: native_key.as_ref(),
+                paths: &paths,
+                proxy_port: port,
+                env: env.as_ref(),
+                stamp_ms,
+            })
+        })
+        .await??;
+        if let Some(config) = &plan.config
+            && let Some((holder, lease)) = self.sessions.conflicting_lease(&config.lease)
+        {
+            return Err(StateError::Conflict(lease_conflict(holder, lease)));
+        }
+        Ok(plan)
+    }
+
+    /// The session's proxy token into its environment, if it uses the proxy.
+    fn add_token(&self, id: u64, plan: &Plan, launch: &mut Launch) -> Result<(), StateError> {
+        let Some(var) = plan.token_env else {
+            return Ok(());
+        };
+        let token = self
+            .proxy
+            .begin_session(id, &random_hex(24)?)
+            .ok_or_else(|| StateError::Internal("empty session token".into()))?;
+        launch.env.push((var.to_owned(), token.expose().to_owned()));
+        Ok(())
+    }
+
+    async fn launch(&mut self, request: LaunchRequest) -> Result<u64, StateError> {
+        if !Mode::LAUNCH.contains(&request.mode) {
+            return Err(StateError::InvalidArgument(format!(
+                "mode `{}` is not a Launch mode (cli, exec, desktop, default-cli or default-desktop)",
+                request.mode
+            )));
+        }
+        let id = self.supervisor.reserve_id();
+        let plan = self.plan(id, request).await?;
+        let mut launch = plan.launch.clone();
+        self.add_token(id, &plan, &mut launch)?;
+        let job = StartJob {
+            id,
+            backups: self.backups.clone(),
+            supervisor: self.supervisor.clone(),
+            config: backup::config_file(&self.paths),
+            pid_dir: self.pid_dir(),
+            run: self.run.clone(),
+            plan: plan.clone(),
+            launch,
+        };
+        // Backup, config.toml, spawn and the record all happen in this one command: no
+        // other command (a Cleanup) sees the backup taken but not yet held.
+        let started = blocking(move || job.start()).await.and_then(|r| r);
+        let pid_file = match started {
+            Ok(pid_file) => pid_file,
+            Err(e) => {
+                self.proxy.end_session(id);
+                return Err(e);
+            }
+        };
+        let held = plan.config.map(|c| Held {
+            key: c.key,
+            lease: c.lease,
+        });
+        let mut record = Record::new(held, plan.stall.unwrap_or(self.stall), self.clock.now());
+        record.pid_file = pid_file;
+        self.sessions.insert(id, record);
+        self.publish(Event::SessionAdded(id));
+        Ok(id)
+    }
+
+    async fn prepare_run(&mut self, mut request: LaunchRequest) -> Result<RunPlan, StateError> {
+        request.mode = Mode::Run;
+        let id = self.supervisor.reserve_id();
+        let plan = self.plan(id, request).await?;
+        let mut launch = plan.launch.clone();
+        self.add_token(id, &plan, &mut launch)?;
+        let supervisor = self.supervisor.clone();
+        let registered = launch.clone();
+        let files = plan.clone();
+        let result = blocking(move || {
+            write_files(&files)?;
+            supervisor
+                .register(id, &registered)
+                .map_err(|e| StateError::Internal(e.to_string()))
+        })
+        .await;
+        if let Err(e) = result.and_then(|r| r) {
+            self.proxy.end_session(id);
+            return Err(e);
+        }
+        self.sessions.insert(
+            id,
+            Record::new(None, plan.stall.unwrap_or(self.stall), self.clock.now()),
+        );
+        self.publish(Event::SessionAdded(id));
+        Ok(RunPlan {
+            session: id,
+            program: launch.program,
+            args: launch.args,
+            env: launch.env,
+            env_remove: launch.env_remove,
+        })
+    }
+
+    async fn attach(&mut self, id: u64, pid: u32) -> Result<(), StateError> {
+        let supervisor = self.supervisor.clone();
+        let (pid_dir, run) = (self.pid_dir(), self.run.clone());
+        let pid_file = blocking(move || {
+            supervisor.attach(id, pid).map_err(supervisor_error)?;
+            Ok::<_, StateError>(write_pid_file(&pid_dir, &run, id, pid))
+        })
+        .await??;
+        if let Some(r) = self.sessions.get_mut(id) {
+            r.pid_file = pid_file;
+        }
+        self.publish(Event::SessionChanged(id));
+        Ok(())
+    }
+
+    async fn exited(&mut self, id: u64, code: i32) {
+        self.proxy.end_session(id);
+        let (held, pid_file, forget) = self.sessions.end(id);
+        let backups = self.backups.clone();
+        let merged = blocking(move || {
+            if let Some(p) = pid_file {
+                let _ = std::fs::remove_file(p);
+            }
+            held.and_then(|h| release(&backups, &h.key).1)
+        })
+        .await
+        .ok()
+        .flatten();
+        // config.toml is back before anyone hears the session ended.
+        if let Some(merged) = merged {
+            self.publish(Event::ConfigMerged(merged));
+        }
+        self.publish(Event::SessionExited { id, code });
+        for old in forget {
+            self.supervisor.forget(old);
+            self.publish(Event::SessionRemoved(old));
+        }
+    }
+
+    /// How often to look for stalls: a fifth of the shortest stall time, 0.2–10 s.
+    fn stall_period(&self) -> Duration {
+        let shortest = self
+            .sessions
+            .shortest_stall()
+            .unwrap_or(Duration::from_secs(10));
+        (shortest / 5).clamp(Duration::from_millis(200), Duration::from_secs(10))
+    }
+
+    async fn observe_stalls(&mut self) {
+        let live: Vec<Session> = self
+            .supervisor
+            .list()
+            .into_iter()
+            .filter(|s| {
+                matches!(
+                    s.state,
+                    supervisor::State::Running | supervisor::State::Stalled
+                )
+            })
+            .collect();
+        if live.is_empty() {
+            return;
+        }
+        let Ok(procs) = blocking(|| procfs::of_user(procfs::own_uid())).await else {
+            return;
+        };
+        let now = self.clock.now();
+        let changes = self.sessions.observe_stalls(
+            &live,
+            |s| {
+                let pgid = if s.attached { 0 } else { s.pid };
+                procfs::session_cpu(&procs, pgid, s.pid)
+            },
+            now,
+        );
+        for (id, change) in changes {
+            let stalled = matches!(change, stall::Change::Stalled(_));
+            if !self.supervisor.set_stalled(id, stalled) {
+                continue;
+            }
+            match change {
+                stall::Change::Stalled(idle) => {
+                    tracing::warn!(
+                        session = id,
+                        idle_secs = idle.as_secs(),
+                        "session stalled: no traffic and no CPU"
+                    );
+                    self.publish(Event::SessionStalled { id, idle });
+                }
+                stall::Change::Active => {
+                    tracing::info!(session = id, "stalled session active again");
+                    self.publish(Event::SessionActive(id));
+                }
+            }
+        }
+    }
+
+    // ---- Kill & Cleanup ----------------------------------------------------------------
+
+    async fn cleanup(
+        &mut self,
+        dry_run: bool,
+        stop_sessions: bool,
+        reply: Answer<Vec<CleanupItem>>,
+    ) {
+        let mut items = Vec::new();
+        let mut stopping = Vec::new();
+        let mut longest = Duration::ZERO;
+        if stop_sessions {
+            for s in self.supervisor.list().into_iter().filter(|s| s.is_live()) {
+                let action = if dry_run {
+                    CleanupAction::Found
+                } else {
+                    match self.supervisor.stop(s.id, None) {
+                        Ok(_) => {
+                            stopping.push(s.id);
+                            longest = longest.max(s.grace);
+                            self.publish(Event::SessionChanged(s.id));
+                            CleanupAction::Stopped
+                        }
+                        Err(e) => CleanupAction::failed(e),
+                    }
+                };
+                items.push(CleanupItem {
+                    kind: CleanupKind::Session,
+                    pid: s.pid,
+                    path: PathBuf::new(),
+                    description: session_description(&s),
+                    action,
+                });
+            }
+        }
+        if stopping.is_empty() {
+            return self.cleanup_scan(dry_run, items, reply).await;
+        }
+        // Wait for them off the loop (their exits are commands this loop must handle, and
+        // release their backups), then scan for what they left.
+        let supervisor = self.supervisor.clone();
+        let handle = self.handle.clone();
+        tokio::spawn(async move {
+            let wait = longest + Duration::from_secs(7);
+            let ended = blocking(move || supervisor.wait_for(&stopping, wait)).await;
+            if !matches!(ended, Ok(true)) {
+                tracing::warn!("some sessions did not end after SIGKILL");
+            }
+            handle.send(Command::CleanupScan(items, reply));
+        });
+    }
+
+    async fn cleanup_scan(
+        &mut self,
+        dry_run: bool,
+        mut items: Vec<CleanupItem>,
+        reply: Answer<Vec<CleanupItem>>,
+    ) {
+        let live: Vec<Live> = self
+            .supervisor
+            .list()
+            .into_iter()
+            .filter(|s| s.state != supervisor::State::Exited)
+            .map(|s| Live {
+                pid: s.pid,
+                attached: s.attached,
+            })
+            .collect();
+        let held = self.sessions.held_keys();
+        let env = self.env.clone();
+        let home = self.paths.home.clone();
+        let (pid_dir, run) = (self.pid_dir(), self.run.clone());
+        let backups = self.backups.clone();
+        let scanned = blocking(move || {
+            let uid = procfs::own_uid();
+            let procs = procfs::of_user(uid);
+            let scope = Scope {
+                env: env.as_ref(),
+                uid,
+                own_pid: std::process::id(),
+                live: &live,
+                home: &home,
+                pid_dir,
+                current_run: run,
+                hostname: std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .map(|h| h.trim().to_owned())
+                    .unwrap_or_default(),
+            };
+            let targets = cleanup::targets(&scope, &procs);
+            let found = engine_cleanup::scan(&targets, &procs);
+            let journal = backups.sessions();
+            (found, journal)
+        })
+        .await;
+        let (found, journal) = match scanned {
+            Ok(scanned) => scanned,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        // Backups are the owner's files: restored here, in order with every launch.
+        let config = backup::config_file(&self.paths);
+        match journal {
+            Ok(journal) => {
+                for key in cleanup::stale_backups(journal, &held) {
+                    let action = if dry_run {
+                        CleanupAction::Found
+                    } else {
+                        let backups = self.backups.clone();
+                        let k = key.clone();
+                        match blocking(move || release(&backups, &k).0).await {
+                            Ok(action) => action,
+                            Err(e) => CleanupAction::failed(e),
+                        }
+                    };
+                    tracing::info!(backup = %key, action = %action, "cleanup");
+                    items.push(CleanupItem {
+                        kind: CleanupKind::Backup,
+                        pid: 0,
+                        path: config.clone(),
+                        description: format!("config.toml backup held for `{key}`, which is gone"),
+                        action,
+                    });
+                }
+            }
+            Err(e) => items.push(CleanupItem {
+                kind: CleanupKind::Backup,
+                pid: 0,
+                path: config,
+                description: "the config.toml backup journal".into(),
+                action: CleanupAction::failed(e),
+            }),
+        }
+        // Processes may take their grace period to die: act off the loop.
+        tokio::spawn(async move {
+            let acted = blocking(move || {
+                for f in &found {
+                    let action = if dry_run {
+                        CleanupAction::Found
+                    } else {
+                        engine_cleanup::act(f, supervisor::DEFAULT_GRACE)
+                    };
+                    tracing::info!(kind = %f.kind.public(), pid = f.pid, path = %f.path.display(), action = %action, "cleanup");
+                    items.push(CleanupItem {
+                        kind: f.kind.public(),
+                        pid: f.pid,
+                        path: f.path.clone(),
+                        description: f.description.clone(),
+                        action,
+                    });
+                }
+                items
+            })
+            .await;
+            let _ = reply.send(acted);
+        });
+    }
+
+    // ---- shutdown ----------------------------------------------------------------------
+
+    async fn shutdown(&mut self, rx: &mut mpsc::UnboundedReceiver<Command>) {
+        let running: Vec<u64> = self
+            .supervisor
+            .list()
+            .iter()
+            .filter(|s| s.exit_code.is_none())
+            .map(|s| s.id)
+            .collect();
+        if !running.is_empty() {
+            tracing::info!(running = running.len(), "stopping Codex sessions");
+            let supervisor = self.supervisor.clone();
+            let ended = blocking(move || {
+                supervisor.stop_all(SHUTDOWN_GRACE);
+                supervisor.wait_all(SHUTDOWN_GRACE + Duration::from_secs(2))
+            })
+            .await;
+            if !matches!(ended, Ok(true)) {
+                tracing::warn!("some sessions did not end after SIGKILL");
+            }
+        }
+        // Exits that came in meanwhile give back what their sessions held.
+        while let Ok(command) = rx.try_recv() {
+            match command {
+                Command::Exited(id, code) => self.exited(id, code).await,
+                other => drop(other),
+            }
+        }
+        for (id, held) in self.sessions.drain_held() {
+            let backups = self.backups.clone();
+            if blocking(move || release(&backups, &held.key))
+                .await
+                .is_err()
+            {
+                tracing::error!(session = id, "cannot give back config.toml");
+            }
+        }
+    }
+}
+
+/// What starting a session does on the blocking pool, in order: directories, the model
+/// catalog, the config.toml backup and edit (Desktop, Codex Default), the process, its pid
+/// file. A step that fails undoes the ones before.
+struct StartJob {
+    id: u64,
+    backups: Backups,
+    supervisor: Supervisor,
+    config: PathBuf,
+    pid_dir: PathBuf,
+    run: String,
+    plan: Plan,
+    launch: Launch,
+}
+
+impl StartJob {
+    fn start(self) -> Result<Option<PathBuf>, StateError> {
+        write_files(&self.plan)?;
+        let config = &self.config;
+        if let Some(c) = &self.plan.config {
+            self.backups
+                .acquire(&c.key, config)
+                .map_err(|e| StateError::Io(format!("cannot back up {}: {e}", config.display())))?;
+            if let Err(e) = self.backups.update(&c.key, |text| c.edit.apply(text)) {
+                release(&self.backups, &c.key);
+                return Err(StateError::Io(format!(
+                    "cannot write the session into {}: {e}",
+                    config.display()
+                )));
+            }
+            tracing::info!(backup = %c.key, config = %config.display(), "config.toml set up for the session");
+        }
+        let session = match self.supervisor.spawn_as(self.id, self.launch) {
+            Ok(s) => s,
+            Err(e) => {
+                if let Some(c) = &self.plan.config {
+                    release(&self.backups, &c.key);
+                }
+                return Err(StateError::Io(e.to_string()));
+            }
+        };
+        Ok(write_pid_file(
+            &self.pid_dir,
+            &self.run,
+            self.id,
+            session.pid,
+        ))
+    }
+}
+
+/// What a session needs on disk before Codex starts: CODEX_HOME (Codex creates it only when
+/// CODEX_HOME is unset, and we set it), the log directory, its model catalog.
+fn write_files(plan: &Plan) -> Result<(), StateError> {
+    for dir in &plan.dirs {
+        ensure_dir(dir)
+            .map_err(|e| StateError::Io(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    if let Some((path, catalog)) = &plan.catalog {
+        catalog
+            .write(path)
+            .map_err(|e| StateError::Io(format!("cannot write the model catalog: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Record a started session's process, so a later Cleanup can find it if this daemon dies
+/// and the session lives on.
+fn write_pid_file(dir: &Path, run: &str, id: u64, pid: u32) -> Option<PathBuf> {
+    let info = procfs::read(pid)?;
+    let path = dir.join(engine_cleanup::pid_file_name(run, id));
+    let written = ensure_dir(dir).map_err(|e| e.to_string()).and_then(|()| {
+        std::fs::write(&path, engine_cleanup::pid_file_content(&info)).map_err(|e| e.to_string())
+    });
+    match written {
+        Ok(()) => Some(path),
+        Err(e) => {
+            tracing::warn!(session = id, error = %e, "cannot write the session's pid file");
+            None
+        }
+    }
+}
+
+/// Give back the backup held under `key`; the last holder restores config.toml, keeping
+/// edits the user made meanwhile. What was done, and the merge report if there was one.
+fn release(backups: &Backups, key: &str) -> (CleanupAction, Option<ConfigMerged>) {
+    match backups.release(key) {
+        Ok(Release::Restored(report)) if report.user_edited() => {
+            tracing::warn!(backup = key, "config.toml restored; {report}");
+            (CleanupAction::Restored, Some(merged(&report)))
+        }
+        Ok(Release::Restored(report)) => {
+            tracing::info!(backup = key, "config.toml restored; {report}");
+            (CleanupAction::Restored, None)
+        }
+        Ok(Release::StillHeld { remaining }) => {
+            tracing::debug!(
+                backup = key,
+                remaining,
+                "config.toml still used by another session"
+            );
+            (CleanupAction::Removed, None)
+        }
+        Ok(Release::NotHeld) => (CleanupAction::Removed, None),
+        Err(e) => {
+            tracing::error!(backup = key, error = %e, "cannot restore config.toml");
+            (CleanupAction::failed(e), None)
+        }
+    }
+}
+
+fn merged(report: &RestoreReport) -> ConfigMerged {
+    let aside = match &report.outcome {
+        Outcome::Merged { aside } => Some(aside.clone()),
+        Outcome::KeptDeleted { aside } | Outcome::Unmergeable { aside, .. } => aside.clone(),
+        _ => None,
+    };
+    ConfigMerged {
+        path: report.config.clone(),
+        aside,
+        message: report.to_string(),
+    }
+}
+
+fn lease_conflict(holder: u64, lease: &Lease) -> String {
+    let what = match lease {
+        Lease::Provider { endpoint, model } => {
+            format!("endpoint `{endpoint}` (model `{model}`)")
+        }
+        Lease::Default => "Codex's own settings (Codex Default)".to_owned(),
+    };
+    format!(
+        "config.toml is set to {what} for session {holder}; Codex Desktop reads that one file \
+         and runs once per user, so it cannot be given other settings until session {holder} \
+         ends (stop it, or use a CLI session)"
+    )
+}
+
+fn session_description(s: &Session) -> String {
+    if s.endpoint.is_empty() {
+        format!("session {} ({}, Codex Default)", s.id, s.mode)
+    } else {
+        format!(
+            "session {} ({} on `{}`, model `{}`)",
+            s.id, s.mode, s.endpoint, s.model
+        )
+    }
+}
+
+fn supervisor_error(e: SupervisorError) -> StateError {
+    match e {
+        SupervisorError::NotFound(_) => StateError::NotFound(e.to_string()),
+        SupervisorError::NotStarting(_) | SupervisorError::Attach { .. } => {
+            StateError::InvalidArgument(e.to_string())
+        }
+        _ => StateError::Internal(e.to_string()),
+    }
+}
+
+fn keyring_timeout() -> StateError {
+    StateError::Keyring(format!(
+        "the keyring did not answer within {} s (is it asking to be unlocked?)",
+        KEYRING_TIMEOUT.as_secs()
+    ))
+}
+
+#[cfg(test)]
+#[path = "owner_tests.rs"]
+mod tests;

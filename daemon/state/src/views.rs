@@ -1,0 +1,161 @@
+//! What the owner answers with: typed values, never D-Bus types (the daemon's bus adapters
+//! convert them), never a key.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use codex_launcher_engine::model::Endpoint;
+use codex_launcher_types::{
+    CleanupAction, CleanupKind, KeyStorage, Mode, ProbeVerdict, SessionState,
+};
+
+/// An endpoint as clients see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointView {
+    /// The stored endpoint (never with its key).
+    pub endpoint: Endpoint,
+    /// Where its key is, if it has one.
+    pub key: Option<KeyStorage>,
+    /// The default endpoint.
+    pub is_default: bool,
+    /// The proxy URL Codex uses for it.
+    pub proxy_url: String,
+}
+
+/// Requests and tokens.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Finished requests.
+    pub requests: u64,
+    /// Input tokens the upstream reported.
+    pub input_tokens: u64,
+    /// Output tokens the upstream reported.
+    pub output_tokens: u64,
+    /// Requests that failed.
+    pub errors: u64,
+}
+
+impl Traffic {
+    /// Count one finished request.
+    pub fn add(&mut self, input: u64, output: u64, failed: bool) {
+        self.requests = self.requests.saturating_add(1);
+        self.input_tokens = self.input_tokens.saturating_add(input);
+        self.output_tokens = self.output_tokens.saturating_add(output);
+        self.errors = self.errors.saturating_add(u64::from(failed));
+    }
+}
+
+/// A session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionView {
+    /// Number, from 1.
+    pub id: u64,
+    /// Endpoint id (empty: Codex Default).
+    pub endpoint: String,
+    /// Model slug.
+    pub model: String,
+    /// How it runs.
+    pub mode: Mode,
+    /// Process (group leader); 0 before a `run` session is attached.
+    pub pid: u32,
+    /// Where it is.
+    pub state: SessionState,
+    /// When it started.
+    pub started: SystemTime,
+    /// Once exited (128 + signal after a signal).
+    pub exit_code: Option<i32>,
+    /// Its own proxy traffic.
+    pub traffic: Traffic,
+}
+
+/// What `codexctl run` needs to start Codex for a registered session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunPlan {
+    /// The session.
+    pub session: u64,
+    /// The Codex program.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Variables to set (the session token among them; no provider key).
+    pub env: Vec<(String, String)>,
+    /// Variables to remove.
+    pub env_remove: Vec<String>,
+}
+
+/// One thing Kill & Cleanup found, and what it did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleanupItem {
+    /// What it is.
+    pub kind: CleanupKind,
+    /// Process id (0 for files).
+    pub pid: u32,
+    /// Executable or file.
+    pub path: PathBuf,
+    /// For people.
+    pub description: String,
+    /// What was done.
+    pub action: CleanupAction,
+}
+
+/// Usage of one endpoint and model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageRow {
+    /// Endpoint id.
+    pub endpoint: String,
+    /// Model slug, or [`crate::usage::OTHER_MODEL`].
+    pub model: String,
+    /// The counts.
+    pub traffic: Traffic,
+}
+
+/// The proxy's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyStatus {
+    /// Where it listens.
+    pub address: SocketAddr,
+    /// Requests since start.
+    pub requests: u64,
+    /// Streams open now.
+    pub active_streams: u64,
+    /// Errors since start.
+    pub errors: u64,
+    /// Per endpoint and model.
+    pub usage: Vec<UsageRow>,
+}
+
+/// One probe check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeCheck {
+    /// `text`, `tool-call`, `parallel-tool-calls` or `reasoning-pass-back`.
+    pub name: &'static str,
+    /// Its outcome.
+    pub verdict: ProbeVerdict,
+    /// What was seen.
+    pub detail: String,
+}
+
+/// A probe's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeReport {
+    /// Endpoint id.
+    pub endpoint: String,
+    /// Model probed.
+    pub model: String,
+    /// The checks, in the order run.
+    pub checks: Vec<ProbeCheck>,
+    /// The endpoint's quirk overrides afterwards (what was recorded).
+    pub quirks: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// config.toml was edited by the user during a session; their edits were kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigMerged {
+    /// config.toml.
+    pub path: PathBuf,
+    /// Where the launcher's version was saved (`None`: merged cleanly).
+    pub aside: Option<PathBuf>,
+    /// For people.
+    pub message: String,
+}
