@@ -4,12 +4,25 @@
 # the panel's widget and end-to-end tests start their own Xvfb, so no DISPLAY is needed),
 # the systemd user-session and .deb checks, and a bounded fuzz run. Set FUZZ_SECONDS=0 to
 # skip fuzzing.
+#
+# Codex releases: every test runs on the pinned one (0.171.0), and the tests that exercise
+# Codex itself the most (`codex_exec`, `codex_backends`) once more on the previous one
+# (0.169.0), since users update at their own pace (both are set in
+# scripts/install-test-deps.sh). `CODEX_VERSION=X ./test.sh` installs X and runs everything on
+# X instead, and `CODEX_BIN=PATH` on that binary (neither gets the second run).
 set -euo pipefail
 cd "$(dirname "$0")"
 
 scripts/install-test-deps.sh
 
-export CODEX_BIN="${CODEX_BIN:-${CODEX_LAUNCHER_CACHE:-$HOME/.cache/codex-launcher}/codex-0.169.0/node_modules/.bin/codex}"
+read -r codex_pinned codex_previous < <(scripts/install-test-deps.sh --codex-versions)
+codex_cache="${CODEX_LAUNCHER_CACHE:-$HOME/.cache/codex-launcher}"
+codex_version="${CODEX_VERSION:-$codex_pinned}"
+# The previous release gets its run only in the default matrix, not when the caller chose
+# a release (CODEX_VERSION) or a binary (CODEX_BIN).
+matrix=$([ -z "${CODEX_VERSION:-}${CODEX_BIN:-}" ] && echo yes || echo no)
+export CODEX_BIN="${CODEX_BIN:-$codex_cache/codex-$codex_version/node_modules/.bin/codex}"
+echo "==> Codex under test: $("$CODEX_BIN" --version) ($CODEX_BIN)" >&2
 
 echo "==> cargo fmt --check" >&2
 cargo fmt --all --check
@@ -26,8 +39,14 @@ if grep -q 'zbus feature "tokio' <<<"$zbus_features"; then
 fi
 echo "==> cargo build (binaries the end-to-end tests run)" >&2
 cargo build --workspace --bins --locked
-echo "==> cargo test" >&2
+echo "==> cargo test (Codex $("$CODEX_BIN" --version | awk '{print $NF}'): every test)" >&2
 cargo test --workspace --locked
+
+if [ "$matrix" = yes ]; then
+    echo "==> Codex $codex_previous: codex_exec, codex_backends" >&2
+    CODEX_BIN="$codex_cache/codex-$codex_previous/node_modules/.bin/codex" \
+        cargo test --locked -p codex-launcher-e2e --test e2e -- codex_exec:: codex_backends::
+fi
 
 # The product as installed: install.sh under a real systemd user manager and journald
 # (needs root for the throwaway user and its cgroup; prints SKIPPED otherwise).

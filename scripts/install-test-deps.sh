@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a Debian 12 machine, idempotently:
 #   - Debian packages (as root, or via sudo when available): dbus, curl, Node.js/npm if absent;
-#   - the Codex CLI, pinned, from npm, into a cache directory outside the repository;
+#   - the Codex CLI from npm, into a cache directory outside the repository: the pinned release
+#     and the previous one (CODEX_PINNED, CODEX_PREVIOUS below; test.sh tests both), or only
+#     CODEX_VERSION when that is set (`CODEX_VERSION=0.172.0 ./test.sh` tests another release);
 #   - the Rust crates (cargo fetch, from Cargo.lock).
 # Safe to run again: every step checks first.
 set -euo pipefail
 
-CODEX_VERSION="${CODEX_VERSION:-0.169.0}"
+# The releases the suite is tested with: keep in step with tests/src/lib.rs (CODEX_VERSION,
+# CODEX_PREVIOUS_VERSION) and daemon/engine/src/codex_version.rs (NEWEST_TESTED, OLDEST_TESTED).
+CODEX_PINNED=0.171.0
+CODEX_PREVIOUS=0.169.0
+if [ "${1:-}" = --codex-versions ]; then
+    # For test.sh: the two releases, pinned first, and nothing installed.
+    echo "$CODEX_PINNED $CODEX_PREVIOUS"
+    exit 0
+fi
+if [ -n "${CODEX_VERSION:-}" ]; then
+    codex_versions=("$CODEX_VERSION")
+else
+    codex_versions=("$CODEX_PINNED" "$CODEX_PREVIOUS")
+fi
 CACHE="${CODEX_LAUNCHER_CACHE:-$HOME/.cache/codex-launcher}"
-CODEX_DIR="$CACHE/codex-$CODEX_VERSION"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -59,12 +73,16 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
 fi
 
-if [ ! -x "$CODEX_DIR/node_modules/.bin/codex" ]; then
-    say "installing @openai/codex@$CODEX_VERSION into $CODEX_DIR"
-    mkdir -p "$CODEX_DIR"
-    (cd "$CODEX_DIR" && npm install --no-audit --no-fund --loglevel=error "@openai/codex@$CODEX_VERSION" >/dev/null)
-fi
-"$CODEX_DIR/node_modules/.bin/codex" --version >&2
+# One directory per version (codex-<version>/), so releases sit side by side.
+for version in "${codex_versions[@]}"; do
+    dir="$CACHE/codex-$version"
+    if [ ! -x "$dir/node_modules/.bin/codex" ]; then
+        say "installing @openai/codex@$version into $dir"
+        mkdir -p "$dir"
+        (cd "$dir" && npm install --no-audit --no-fund --loglevel=error "@openai/codex@$version" >/dev/null)
+    fi
+    "$dir/node_modules/.bin/codex" --version >&2
+done
 
 say "fetching Rust crates"
 (cd "$here" && cargo fetch --locked >/dev/null)

@@ -4,8 +4,11 @@
 //! - Binaries are found next to the test executable's target directory (ripgrep style) or
 //!   through `CODEX_LAUNCHERD_BIN`; `cargo build --workspace --bins` (done by `./test.sh`)
 //!   puts them there.
-//! - The Codex CLI comes from `CODEX_BIN`, else the pinned install that
-//!   `scripts/install-test-deps.sh` makes under `~/.cache/codex-launcher/`.
+//! - The Codex CLI comes from `CODEX_BIN`, else the install of `CODEX_VERSION` (default: the
+//!   pinned [`CODEX_VERSION`]) that `scripts/install-test-deps.sh` makes under
+//!   `~/.cache/codex-launcher/codex-<version>/`. `./test.sh` runs every test on the pinned
+//!   release and the Codex-facing core (`codex_exec`, `codex_backends`) again on
+//!   [`CODEX_PREVIOUS_VERSION`].
 //! - Every Codex run gets its own `CODEX_HOME` and work directory under
 //!   `~/.cache/codex-launcher/e2e/` (Codex refuses helper binaries under /tmp), removed after.
 
@@ -21,8 +24,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// Pinned Codex CLI version the suite is written against.
-pub const CODEX_VERSION: &str = "0.169.0";
+/// Pinned Codex CLI version the suite is written against: the newest tested release
+/// (`codex_launcher_engine::codex_version::NEWEST_TESTED`).
+pub const CODEX_VERSION: &str = "0.171.0";
+
+/// The previous release, also tested (`./test.sh` runs `codex_exec` and `codex_backends` on
+/// it): `codex_launcher_engine::codex_version::OLDEST_TESTED`.
+pub const CODEX_PREVIOUS_VERSION: &str = "0.169.0";
 
 /// The workspace's target directory for this build profile.
 fn target_dir() -> PathBuf {
@@ -50,22 +58,51 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     path
 }
 
-/// Path of the real Codex CLI.
+/// Path of the real Codex CLI: `CODEX_BIN`, else the cached install of `CODEX_VERSION` (the
+/// environment variable), else of the pinned [`CODEX_VERSION`].
 pub fn codex_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("CODEX_BIN") {
+    if let Some(p) = std::env::var_os("CODEX_BIN").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
-    let home = std::env::var_os("HOME").expect("HOME");
-    let path = PathBuf::from(home)
-        .join(".cache/codex-launcher")
-        .join(format!("codex-{CODEX_VERSION}"))
+    let version = std::env::var("CODEX_VERSION")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| CODEX_VERSION.to_owned());
+    let cache = std::env::var_os("CODEX_LAUNCHER_CACHE")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/codex-launcher")
+        });
+    let path = cache
+        .join(format!("codex-{version}"))
         .join("node_modules/.bin/codex");
     assert!(
         path.exists(),
-        "the Codex CLI {CODEX_VERSION} is not installed at {}: run scripts/install-test-deps.sh (./test.sh does)",
+        "the Codex CLI {version} is not installed at {}: run `CODEX_VERSION={version} scripts/install-test-deps.sh` (./test.sh does)",
         path.display()
     );
     path
+}
+
+/// The Codex under test as `codex --version` names it (`codex-cli 0.171.0`), read once per
+/// test binary, for failure messages: with two releases tested, a failure must say which.
+pub fn codex_label() -> &'static str {
+    static LABEL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LABEL.get_or_init(|| {
+        let bin = codex_bin();
+        let version = Command::new(&bin)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "codex (version unknown)".to_owned());
+        format!("{version} at {}", bin.display())
+    })
 }
 
 /// An X server of our own, stopped on drop; `-displayfd` has it pick a free display and
@@ -388,4 +425,29 @@ fn wait_with_timeout(child: &mut Child, timeout: Duration) -> (Option<i32>, Stri
 /// Read a file if it exists.
 pub fn read(path: &Path) -> Option<String> {
     std::fs::read_to_string(path).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use codex_launcher_engine::codex_version::{NEWEST_TESTED, OLDEST_TESTED};
+
+    #[test]
+    fn the_tested_releases_are_the_engines_range() {
+        // `codexctl doctor` calls a version outside this range untested: the range must be
+        // what `./test.sh` really runs.
+        assert_eq!(super::CODEX_VERSION, NEWEST_TESTED.to_string());
+        assert_eq!(super::CODEX_PREVIOUS_VERSION, OLDEST_TESTED.to_string());
+        // And what scripts/install-test-deps.sh installs and test.sh runs.
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scripts/install-test-deps.sh");
+        let script = std::fs::read_to_string(&script).expect("install-test-deps.sh");
+        let pinned = format!("\nCODEX_PINNED={}\n", super::CODEX_VERSION);
+        let previous = format!("\nCODEX_PREVIOUS={}\n", super::CODEX_PREVIOUS_VERSION);
+        assert!(
+            script.contains(&pinned) && script.contains(&previous),
+            "scripts/install-test-deps.sh must pin {} and {}",
+            super::CODEX_VERSION,
+            super::CODEX_PREVIOUS_VERSION
+        );
+    }
 }

@@ -14,6 +14,8 @@
 //! - [`legacy`]: import of the seed launcher's endpoints.json.
 //! - [`profile`]: portable export/import bundles.
 //! - [`keys`]: the 0600 fallback key file.
+//! - [`codex_version`]: the installed Codex's version, its verdict against the tested
+//!   releases, and the version-dependent `-c` overrides of a session.
 //! - [`codex_config`], [`catalog`], [`backup`]: what a session tells Codex, and the
 //!   backup of config.toml around sessions that edit it.
 //! - [`supervisor`]: sessions as process groups: spawn, stop, reap; attached processes.
@@ -26,6 +28,7 @@ pub mod backup;
 pub mod catalog;
 pub mod cleanup;
 pub mod codex_config;
+pub mod codex_version;
 pub mod discovery;
 pub mod keys;
 pub mod legacy;

@@ -13,7 +13,7 @@ use codex_launcher_translate::{Response, ResponseEvent, Transducer};
 use futures::{Stream, StreamExt};
 
 use crate::endpoint::Endpoint;
-use crate::upstream::{failure_from_response, failure_from_transport};
+use crate::upstream::{content_coding_failure, failure_from_response, failure_from_transport};
 
 /// The upstream's answer, still to come.
 pub type PendingResponse =
@@ -107,8 +107,13 @@ impl Pump {
                     match tokio::time::timeout(self.keepalive, pending.as_mut()).await {
                         Err(_) => self.transducer.keepalive(&mut self.events),
                         Ok(Ok(resp)) if resp.status().is_success() => {
-                            self.phase = Phase::Streaming(Box::pin(resp.bytes_stream()));
-                            self.last_activity = tokio::time::Instant::now();
+                            match content_coding_failure(&self.endpoint, resp.headers()) {
+                                Some(failure) => self.transducer.fail(failure, &mut self.events),
+                                None => {
+                                    self.phase = Phase::Streaming(Box::pin(resp.bytes_stream()));
+                                    self.last_activity = tokio::time::Instant::now();
+                                }
+                            }
                         }
                         Ok(Ok(resp)) => {
                             let failure = failure_from_response(&self.endpoint, resp).await;

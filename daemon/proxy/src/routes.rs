@@ -23,7 +23,9 @@ use tracing::Instrument;
 use crate::backend::{Answer, prepare};
 use crate::error::ProxyError;
 use crate::pump::{OnDone, Pump};
-use crate::upstream::{failure_from_response, failure_from_transport, upstream_headers};
+use crate::upstream::{
+    content_coding_failure, failure_from_response, failure_from_transport, upstream_headers,
+};
 use crate::{Caller, Endpoint, ProxyState};
 
 /// The router.
@@ -274,6 +276,9 @@ async fn handle(
                 failure_from_response(&endpoint, resp).await,
             ));
         }
+        if let Some(failure) = content_coding_failure(&endpoint, resp.headers()) {
+            return Err(ProxyError::Upstream(failure));
+        }
         let pump = Pump::streaming(transducer, endpoint.clone(), resp, keepalive, on_done);
         let response = pump
             .collect()
@@ -286,6 +291,9 @@ async fn handle(
     // after it, the stream has started and they arrive as `response.failed`.
     let pump = match tokio::time::timeout(state.settings.first_byte_grace, pending.as_mut()).await {
         Ok(Ok(resp)) if resp.status().is_success() => {
+            if let Some(failure) = content_coding_failure(&endpoint, resp.headers()) {
+                return Err(ProxyError::Upstream(failure));
+            }
             Pump::streaming(transducer, endpoint.clone(), resp, keepalive, on_done)
         }
         Ok(Ok(resp)) => {
@@ -304,6 +312,8 @@ async fn handle(
         let _keep = &guard;
         chunk
     });
+    // No Content-Encoding, whatever the client's Accept-Encoding: the events go out as
+    // written (the router has no compression layer; Codex 0.169.0 cannot decode one).
     let mut resp = HttpResponse::new(Body::from_stream(body));
     let h = resp.headers_mut();
     h.insert(
@@ -327,6 +337,11 @@ async fn passthrough(
         return Err(ProxyError::Upstream(
             failure_from_response(endpoint, resp).await,
         ));
+    }
+    // Relayed byte for byte, so an encoded body would reach the client as it came, with no
+    // Content-Encoding (only the content type is copied) and a client that never asked.
+    if let Some(failure) = content_coding_failure(endpoint, resp.headers()) {
+        return Err(ProxyError::Upstream(failure));
     }
     let content_type = resp
         .headers()
@@ -460,5 +475,174 @@ impl ActiveStream {
 impl Drop for ActiveStream {
     fn drop(&mut self) {
         self.0.stats.active_streams.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Content codings end to end: the proxy served in-process between a client and the mock
+    //! upstream, on every backend.
+
+    use std::net::SocketAddr;
+
+    use codex_launcher_mock_upstream::{MockConfig, MockUpstream, Reply};
+    use serde_json::json;
+
+    use crate::{ApiKey, Backend, Endpoint, ProxyState, Settings};
+
+    const BACKENDS: [Backend; 4] = [
+        Backend::OpenaiCompat,
+        Backend::Anthropic,
+        Backend::CommandCode,
+        Backend::OpenaiResponses,
+    ];
+
+    /// The proxy on a loopback port in front of `mock`, speaking `backend` to it; stops when
+    /// the sender is dropped.
+    async fn proxy(
+        backend: Backend,
+        mock: &MockUpstream,
+    ) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+        proxy_with(backend, mock, Settings::default()).await
+    }
+
+    async fn proxy_with(
+        backend: Backend,
+        mock: &MockUpstream,
+        settings: Settings,
+    ) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+        let base = match backend {
+            Backend::Anthropic | Backend::CommandCode => mock.root_url(),
+            Backend::OpenaiCompat | Backend::OpenaiResponses => mock.base_url(),
+        };
+        let mut endpoint =
+            Endpoint::openai_compat("default", &base, ApiKey::new("sk-test")).expect("endpoint");
+        endpoint.backend = backend;
+        let state = std::sync::Arc::new(ProxyState::new(settings).expect("state"));
+        state.set_endpoints(vec![endpoint], Some("default".into()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(crate::serve(listener, state, async {
+            let _ = rx.await;
+        }));
+        (addr, tx)
+    }
+
+    /// A streamed turn as Codex sends it, with the client's `Accept-Encoding`, if any.
+    async fn send(addr: SocketAddr, accept_encoding: Option<&str>) -> reqwest::Response {
+        let body = json!({
+            "model": "mock-model",
+            "stream": true,
+            "store": false,
+            "input": [{"type": "message", "role": "user",
+                       "content": [{"type": "input_text", "text": "hi"}]}],
+        });
+        // Built without reqwest's decompression features, this client neither asks for nor
+        // decodes a coding by itself: what arrives is what the proxy sent.
+        let mut req = reqwest::Client::new()
+            .post(format!("http://{addr}/v1/responses"))
+            .header("accept", "text/event-stream")
+            .json(&body);
+        if let Some(value) = accept_encoding {
+            req = req.header("accept-encoding", value);
+        }
+        req.send().await.expect("proxy answers")
+    }
+
+    #[tokio::test]
+    async fn plain_streams_whatever_the_client_accepts() {
+        // Codex 0.171.0 sends `zstd,gzip` and decodes either; 0.169.0 sends nothing and
+        // decodes nothing ("UTF8 error").
+        for backend in BACKENDS {
+            for accept_encoding in [Some("zstd,gzip"), None] {
+                let mock = MockUpstream::start(MockConfig::default())
+                    .await
+                    .expect("mock");
+                mock.push(Reply::text("plain words"));
+                let (addr, _stop) = proxy(backend, &mock).await;
+                let resp = send(addr, accept_encoding).await;
+                let what = format!("{backend:?}, client Accept-Encoding {accept_encoding:?}");
+                assert_eq!(resp.status(), 200, "{what}");
+                assert_eq!(resp.headers().get("content-encoding"), None, "{what}");
+                let bytes = resp.bytes().await.expect("body");
+                let text = std::str::from_utf8(&bytes).expect("an uncompressed, UTF-8 stream");
+                assert!(
+                    text.contains("plain words") && text.contains("response.completed"),
+                    "{what}: {text}"
+                );
+                let seen = mock.requests();
+                assert_eq!(seen.len(), 1, "{what}");
+                let upstream: Vec<&str> = seen[0]
+                    .headers
+                    .iter()
+                    .filter(|(k, _)| k == "accept-encoding")
+                    .map(|(_, v)| v.as_str())
+                    .collect();
+                assert_eq!(
+                    upstream,
+                    ["identity"],
+                    "{what}: the upstream is asked for what we can decode, not what the client can"
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_encoded_answer_is_refused_not_relayed() {
+        for backend in BACKENDS {
+            let mock = MockUpstream::start(MockConfig::default())
+                .await
+                .expect("mock");
+            // A misbehaving upstream (or a CDN in front of it) compressing anyway.
+            mock.push(Reply::Status {
+                status: 200,
+                headers: vec![("content-encoding".into(), "gzip".into())],
+                body: "\u{1f}\u{8b}not really gzip".into(),
+            });
+            let (addr, _stop) = proxy(backend, &mock).await;
+            let resp = send(addr, Some("zstd,gzip")).await;
+            assert_eq!(resp.status(), 400, "{backend:?}");
+            assert_eq!(resp.headers().get("content-encoding"), None, "{backend:?}");
+            let body: serde_json::Value = resp.json().await.expect("an OpenAI-style error");
+            let message = body["error"]["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains("`gzip`-encoded") && message.contains("`default`"),
+                "{backend:?}: {body}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_encoded_answer_after_the_grace_fails_the_stream() {
+        let mock = MockUpstream::start(MockConfig::default())
+            .await
+            .expect("mock");
+        // Headers only after the grace: the client already has a stream of keep-alives, so
+        // the refusal arrives as `response.failed`.
+        mock.push(Reply::Delay {
+            millis: 500,
+            then: Box::new(Reply::Status {
+                status: 200,
+                headers: vec![("content-encoding".into(), "zstd".into())],
+                body: "not really zstd".into(),
+            }),
+        });
+        let settings = Settings {
+            first_byte_grace: std::time::Duration::from_millis(20),
+            ..Settings::default()
+        };
+        let (addr, _stop) = proxy_with(Backend::OpenaiCompat, &mock, settings).await;
+        let resp = send(addr, None).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers().get("content-encoding"), None);
+        let text = resp.text().await.expect("body");
+        assert!(
+            text.contains("response.failed") && text.contains("`zstd`-encoded"),
+            "{text}"
+        );
+        assert!(!text.contains("response.completed"), "{text}");
     }
 }

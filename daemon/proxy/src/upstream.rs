@@ -1,5 +1,17 @@
 //! Talking to upstreams: one pooled reqwest client (rustls, HTTP/2 where offered), header
 //! filtering, key injection, and turning a failed answer into a [`Failure`].
+//!
+//! # Content codings
+//! Bodies travel uncompressed in both directions. reqwest is built without its `gzip`,
+//! `brotli`, `zstd` and `deflate` features, so it decodes nothing: every upstream request says
+//! `Accept-Encoding: identity` (with no such header any coding would be acceptable, RFC 9110
+//! §12.5.3, <https://www.rfc-editor.org/rfc/rfc9110#section-12.5.3>), and an answer that is
+//! encoded anyway is refused with a message ([`content_coding_failure`]) instead of being fed
+//! to a parser as garbage. The client's own `Accept-Encoding` (Codex 0.171.0 sends
+//! `zstd,gzip`, 0.169.0 none and cannot decode) is never forwarded, since it speaks for the
+//! client, not for us; and the server has no compression layer, so Codex gets plain SSE
+//! whatever it asked for. A compressed SSE stream would gain little here anyway: the events
+//! are small and a compressor holds them back until its block fills.
 
 use std::time::{Duration, SystemTime};
 
@@ -135,6 +147,11 @@ pub fn upstream_headers(endpoint: &Endpoint, client_headers: &HeaderMap) -> Head
             out.insert(n, v);
         }
     }
+    // Last, above the endpoint's extra headers: we decode no content coding (module docs).
+    out.insert(
+        reqwest::header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
     if let Some(key) = &endpoint.api_key {
         let (name, value) = match endpoint.backend {
             Backend::Anthropic => ("x-api-key", key.expose().to_owned()),
@@ -148,6 +165,34 @@ pub fn upstream_headers(endpoint: &Endpoint, client_headers: &HeaderMap) -> Head
         }
     }
     out
+}
+
+/// A 2xx answer whose body is encoded (`Content-Encoding` other than `identity`) although
+/// we asked for `identity`: we cannot decode it, so it is a failure naming the coding. Not
+/// retryable: the same upstream will encode the next answer the same way.
+pub fn content_coding_failure(
+    endpoint: &Endpoint,
+    headers: &reqwest::header::HeaderMap,
+) -> Option<Failure> {
+    let codings: Vec<&str> = headers
+        .get_all(reqwest::header::CONTENT_ENCODING)
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("(not text)").split(','))
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"))
+        .collect();
+    if codings.is_empty() {
+        return None;
+    }
+    Some(Failure::new(
+        FailureKind::InvalidRequest,
+        format!(
+            "The endpoint `{}` ({}) sent a `{}`-encoded body although the proxy asked for none (Accept-Encoding: identity), and the proxy cannot decode it. A proxy or CDN in front of the provider may be compressing; this cannot be fixed by retrying.",
+            endpoint.name,
+            endpoint.base_url,
+            truncate(&codings.join(", "), 100)
+        ),
+    ))
 }
 
 /// A non-2xx upstream answer as a [`Failure`] with a message naming the endpoint.
@@ -422,6 +467,57 @@ mod tests {
         assert!(out.get("x-codex-turn-metadata").is_none() && out.get("session-id").is_none());
         assert_eq!(out["x-custom"], "kept");
         assert_eq!(out["user-agent"], USER_AGENT);
+    }
+
+    #[test]
+    fn never_forwards_the_clients_accept_encoding() {
+        let mut ep = Endpoint::openai_compat(
+            "t",
+            "http://127.0.0.1:1/v1",
+            crate::secret::ApiKey::new("sk-x"),
+        )
+        .unwrap();
+        // Codex 0.171.0 asks for zstd or gzip; 0.169.0 sends no Accept-Encoding.
+        let mut codex_171 = HeaderMap::new();
+        codex_171.insert("accept-encoding", HeaderValue::from_static("zstd,gzip"));
+        for client in [codex_171, HeaderMap::new()] {
+            let out = upstream_headers(&ep, &client);
+            let values: Vec<_> = out.get_all("accept-encoding").iter().collect();
+            assert_eq!(values, ["identity"], "client headers {client:?}");
+        }
+        // Not even a configured extra header can ask for a coding we cannot decode.
+        ep.extra_headers
+            .push(("Accept-Encoding".into(), "gzip".into()));
+        let out = upstream_headers(&ep, &HeaderMap::new());
+        let values: Vec<_> = out.get_all("accept-encoding").iter().collect();
+        assert_eq!(values, ["identity"]);
+    }
+
+    #[test]
+    fn refuses_an_encoded_answer() {
+        let ep = Endpoint::openai_compat("t", "http://127.0.0.1:1/v1", None).unwrap();
+        let mut h = reqwest::header::HeaderMap::new();
+        assert_eq!(content_coding_failure(&ep, &h), None);
+        h.insert("content-encoding", HeaderValue::from_static("identity"));
+        assert_eq!(content_coding_failure(&ep, &h), None);
+        h.insert("content-encoding", HeaderValue::from_static("gzip"));
+        let failure = content_coding_failure(&ep, &h).expect("gzip is refused");
+        assert_eq!(failure.kind, FailureKind::InvalidRequest);
+        assert!(
+            failure.message.contains("`gzip`-encoded"),
+            "{}",
+            failure.message
+        );
+        h.insert(
+            "content-encoding",
+            HeaderValue::from_static("identity, zstd"),
+        );
+        let failure = content_coding_failure(&ep, &h).expect("zstd is refused");
+        assert!(
+            failure.message.contains("`zstd`-encoded"),
+            "{}",
+            failure.message
+        );
     }
 
     #[test]

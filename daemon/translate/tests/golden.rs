@@ -1,6 +1,6 @@
 //! Golden tests of the Chat Completions translation, both directions.
 //!
-//! - `fixtures/requests/<name>.json` is a Responses request in the shapes Codex 0.169.0 sends;
+//! - `fixtures/requests/<name>.json` is a Responses request in the shapes Codex 0.171.0 sends;
 //!   for every provider in [`PROVIDERS`] its translation is compared with
 //!   `fixtures/requests/<name>.<provider>.chat.json` (the `ChatRequest` as pretty JSON).
 //! - `fixtures/streams/<name>.sse` is a Chat Completions SSE body as a provider sends it; it is

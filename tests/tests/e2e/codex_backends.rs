@@ -2,7 +2,7 @@
 //! and Command Code `/alpha/generate` mocks. Assertions are on what Codex did (files, exit
 //! code, output) and on what the mock received, in each provider's own terms.
 
-use codex_launcher_e2e::{Codex, CodexRun, StandaloneProxy};
+use codex_launcher_e2e::{Codex, CodexRun, StandaloneProxy, codex_label};
 use codex_launcher_mock_upstream::{MockConfig, MockUpstream, Reply, StrictRules, ToolCall};
 use serde_json::{Value, json};
 
@@ -145,8 +145,9 @@ fn assert_ok(run: &CodexRun, s: &Setup) {
     assert_eq!(
         run.code,
         Some(0),
-        "codex failed ({:?})\n--- stdout\n{}\n--- stderr\n{}\n--- proxy\n{}\n--- mock rejections\n{:?}",
+        "codex failed ({:?}, {})\n--- stdout\n{}\n--- stderr\n{}\n--- proxy\n{}\n--- mock rejections\n{:?}",
         s.backend,
+        codex_label(),
         run.stdout,
         run.stderr,
         s.proxy.stderr(),
@@ -252,7 +253,8 @@ async fn apply_patch_creates_file(backend: Backend) {
     }
     s.mock.push(reply);
     s.mock.push(Reply::text("PATCHED"));
-    // gpt-5.5 is in Codex 0.169.0's bundled catalog with the freeform apply_patch tool.
+    // gpt-5.5 is in the bundled catalog of both tested releases with the freeform
+    // apply_patch tool.
     let r = run(Codex::new(s.proxy.base_url())
         .model("gpt-5.5")
         .prompt("Add hello.txt"))

@@ -17,7 +17,7 @@ use codex_launcher_mock_upstream::{Flavor, MockConfig, MockUpstream, RecordedReq
 use codex_launcher_types::Backend;
 use serde_json::{Value, json};
 
-/// A slug Codex 0.169.0 does not know: without a catalog it gets fallback metadata.
+/// A slug Codex (0.171.0, 0.169.0) does not know: without a catalog it gets fallback metadata.
 const MODEL: &str = "launcher-test-model";
 const PATCH: &str =
     "*** Begin Patch\n*** Add File: hello.txt\n+hello from the catalog\n*** End Patch\n";

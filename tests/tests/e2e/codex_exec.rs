@@ -2,7 +2,7 @@
 //! upstream. Assertions are on what Codex did (files, exit code, output) and on what the mock
 //! received.
 
-use codex_launcher_e2e::{Codex, CodexRun, StandaloneProxy};
+use codex_launcher_e2e::{Codex, CodexRun, StandaloneProxy, codex_label};
 use codex_launcher_mock_upstream::{
     Flavor, MockConfig, MockUpstream, Reply, StrictRules, ToolCall,
 };
@@ -42,7 +42,8 @@ fn assert_ok(run: &CodexRun, setup: &Setup) {
     assert_eq!(
         run.code,
         Some(0),
-        "codex failed\n--- stdout\n{}\n--- stderr\n{}\n--- proxy\n{}\n--- mock rejections\n{:?}",
+        "codex failed ({})\n--- stdout\n{}\n--- stderr\n{}\n--- proxy\n{}\n--- mock rejections\n{:?}",
+        codex_label(),
         run.stdout,
         run.stderr,
         setup.proxy.stderr(),
@@ -146,7 +147,8 @@ async fn apply_patch_through_the_custom_tool() {
         json!({"input": patch}),
     ));
     s.mock.push(Reply::text("PATCHED"));
-    // gpt-5.5 is in Codex 0.169.0's bundled catalog with the freeform apply_patch tool.
+    // gpt-5.5 is in the bundled catalog of both tested releases with the freeform
+    // apply_patch tool.
     let r = run(Codex::new(s.proxy.base_url())
         .model("gpt-5.5")
         .prompt("Add hello.txt"))

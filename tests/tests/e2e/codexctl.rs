@@ -617,7 +617,7 @@ async fn codexctl_logs_doctor_completions() {
         "systemctl",
         r#"case "$*" in *is-enabled*) echo enabled;; *is-active*) echo active;; *) echo Version=252;; esac"#,
     );
-    fake_bin(bin.path(), "codex", "echo codex-cli 0.169.0");
+    fake_bin(bin.path(), "codex", "echo codex-cli 0.171.0");
     let system_path = std::env::var("PATH").unwrap_or_default();
     let ctl = Ctl::on(&bus).with_env("PATH", format!("{}:{system_path}", bin.path().display()));
 
@@ -668,7 +668,7 @@ async fn codexctl_logs_doctor_completions() {
         report["checks"][0]["detail"]
             .as_str()
             .expect("detail")
-            .starts_with("codex-cli 0.169.0")
+            .starts_with("codex-cli 0.171.0")
     );
     assert_eq!(report["ok"], true);
     // CODEX_BIN overrides PATH; a missing Codex fails the run with a fix.

@@ -1,6 +1,6 @@
 //! One conformance suite for every backend: the same scenarios, run through the standalone
 //! proxy (`codex-launcherd proxy --backend …`) against the mock of each upstream wire, speaking
-//! HTTP to the proxy's `/v1/responses` the way Codex 0.169.0 does (`stream: true`, SSE, the
+//! HTTP to the proxy's `/v1/responses` the way Codex 0.171.0 and 0.169.0 do (`stream: true`, SSE, the
 //! full history in `input`, `store: false`, reasoning asked back as `encrypted_content`).
 //!
 //! The table at the bottom is the suite: one row per scenario, one cell per backend, `run` or
@@ -561,7 +561,7 @@ fn user(text: &str) -> Value {
     json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]})
 }
 
-/// Codex 0.169.0's first input: developer instructions, environment context, the prompt.
+/// Codex's first input (0.171.0 and 0.169.0): developer instructions, environment context, the prompt.
 fn first_input(prompt: &str) -> Vec<Value> {
     vec![
         json!({"type": "message", "role": "developer", "content": [{"type": "input_text",

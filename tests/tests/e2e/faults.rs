@@ -5,7 +5,7 @@
 //! resets mid-stream, sends garbage, a 10 MB line, HTML, an error status, or stalls), each
 //! stating what the client receives: an HTTP status with an OpenAI-style error body (`type`,
 //! `code`, Retry-After where Codex needs one), or a 200 stream ending in `response.failed`
-//! with the `error.code` that makes Codex 0.169.0 retry or stop (its contract is in
+//! with the `error.code` that makes Codex (0.171.0, 0.169.0) retry or stop (its contract is in
 //! `docs/codex-protocol.md` §5; the mapping is `FailureKind` and `ProxyError`). Every row runs
 //! for each translating backend (Chat Completions, Anthropic, Command Code) against its own
 //! mock and its own `codex-launcherd proxy`, and ends with a normal request on the same proxy,
