@@ -84,6 +84,9 @@ struct FileConfig {
     read_idle_ms: Option<u64>,
     /// TCP + TLS connect timeout (default 15 s).
     connect_timeout_ms: Option<u64>,
+    /// Largest upstream event (SSE event or NDJSON line; default 16 MiB). Tool-call
+    /// arguments, output items and a response's output are bounded by the same number.
+    max_event_bytes: Option<usize>,
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
@@ -217,6 +220,9 @@ fn resolve(args: ProxyArgs) -> anyhow::Result<Resolved> {
     }
     if let Some(ms) = file.connect_timeout_ms {
         settings.timeouts.connect = Duration::from_millis(ms.max(1));
+    }
+    if let Some(bytes) = file.max_event_bytes {
+        settings.max_event_bytes = bytes.max(1);
     }
     Ok(Resolved {
         endpoint,

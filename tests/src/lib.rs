@@ -241,6 +241,11 @@ impl StandaloneProxy {
         self.addr
     }
 
+    /// The process id (to read its `/proc/PID/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the proxy logged so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()

@@ -11,7 +11,7 @@ use codex_launcher_translate::command_code::{
 };
 use codex_launcher_translate::responses::{InputItem, MessageContent, ResponsesRequest};
 use codex_launcher_translate::to_chat::to_chat;
-use codex_launcher_translate::{ResponseContext, Transducer};
+use codex_launcher_translate::{ResponseContext, StreamLimits, Transducer};
 
 use crate::endpoint::{Backend, Endpoint};
 use crate::error::ProxyError;
@@ -42,7 +42,8 @@ fn json_body<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ProxyError> {
     serde_json::to_vec(value).map_err(|e| ProxyError::Internal(e.to_string()))
 }
 
-/// Translate `req` (whose full input is `items`; `raw` is the body as received) for `endpoint`.
+/// Translate `req` (whose full input is `items`; `raw` is the body as received) for `endpoint`;
+/// the answer's transducer enforces `limits`.
 pub fn prepare(
     endpoint: &Endpoint,
     req: &ResponsesRequest,
@@ -50,13 +51,15 @@ pub fn prepare(
     items: &[InputItem],
     response_id: String,
     created_at: u64,
+    limits: StreamLimits,
 ) -> Result<Prepared, ProxyError> {
     let upstream_model = endpoint.upstream_model(&req.model);
     let url = endpoint.request_url();
     match endpoint.backend {
         Backend::OpenaiCompat => {
             let t = to_chat(req, items, upstream_model, &endpoint.quirks);
-            let ctx = ResponseContext::new(req, response_id, created_at, t.tool_map);
+            let ctx =
+                ResponseContext::new(req, response_id, created_at, t.tool_map).with_limits(limits);
             Ok(Prepared {
                 url,
                 body: json_body(&t.request)?,
@@ -67,7 +70,8 @@ pub fn prepare(
         }
         Backend::Anthropic => {
             let t = to_anthropic(req, items, upstream_model);
-            let ctx = ResponseContext::new(req, response_id, created_at, t.tool_map);
+            let ctx =
+                ResponseContext::new(req, response_id, created_at, t.tool_map).with_limits(limits);
             Ok(Prepared {
                 url,
                 body: json_body(&t.request)?,
@@ -82,7 +86,8 @@ pub fn prepare(
                 date: civil_date(created_at),
             };
             let t = to_command_code(req, items, upstream_model, &cc, &response_id);
-            let ctx = ResponseContext::new(req, response_id, created_at, t.tool_map);
+            let ctx =
+                ResponseContext::new(req, response_id, created_at, t.tool_map).with_limits(limits);
             Ok(Prepared {
                 url,
                 body: json_body(&t.body)?,

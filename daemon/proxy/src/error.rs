@@ -36,12 +36,10 @@ pub enum ProxyError {
     /// The route exists, but not for this HTTP method.
     #[error("method not allowed: this route takes {0}")]
     MethodNotAllowed(&'static str),
-    /// The upstream failed before streaming began.
+    /// The upstream failed before streaming began, or at any point for a client that asked
+    /// for no stream (the proxy streams from the upstream and aggregates).
     #[error("{}", .0.message)]
     Upstream(Failure),
-    /// The upstream failed after streaming began; the message is already in its final form.
-    #[error("{}", .0.message)]
-    FailedResponse(Failure),
     /// A bug on our side.
     #[error("internal error: {0}")]
     Internal(String),
@@ -58,14 +56,17 @@ impl ProxyError {
             ProxyError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::UnreadableBody(_) => StatusCode::BAD_REQUEST,
             ProxyError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ProxyError::Upstream(f) | ProxyError::FailedResponse(f) => match f.kind {
+            ProxyError::Upstream(f) => match f.kind {
                 FailureKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
                 FailureKind::ContextLength
                 | FailureKind::Auth
                 | FailureKind::InvalidRequest
                 | FailureKind::Quota => StatusCode::BAD_REQUEST,
                 FailureKind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-                FailureKind::Server | FailureKind::StreamCut => StatusCode::BAD_GATEWAY,
+                // The upstream's fault, not the client's: a 502 that names the bound.
+                FailureKind::Server | FailureKind::StreamCut | FailureKind::Oversized => {
+                    StatusCode::BAD_GATEWAY
+                }
             },
             ProxyError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -80,19 +81,15 @@ impl ProxyError {
             | ProxyError::PayloadTooLarge
             | ProxyError::UnreadableBody(_)
             | ProxyError::MethodNotAllowed(_) => tracing::Level::INFO,
-            ProxyError::Upstream(f) | ProxyError::FailedResponse(f) if f.kind.retryable() => {
-                tracing::Level::WARN
-            }
-            ProxyError::Upstream(_) | ProxyError::FailedResponse(_) | ProxyError::Internal(_) => {
-                tracing::Level::ERROR
-            }
+            ProxyError::Upstream(f) if f.kind.retryable() => tracing::Level::WARN,
+            ProxyError::Upstream(_) | ProxyError::Internal(_) => tracing::Level::ERROR,
         }
     }
 
     /// Whether the client should retry.
     pub fn retryable(&self) -> bool {
         match self {
-            ProxyError::Upstream(f) | ProxyError::FailedResponse(f) => f.kind.retryable(),
+            ProxyError::Upstream(f) => f.kind.retryable(),
             ProxyError::BadRequest(_)
             | ProxyError::PreviousResponseNotFound(_)
             | ProxyError::UnknownEndpoint(_)
@@ -114,7 +111,7 @@ impl ProxyError {
             ProxyError::PayloadTooLarge => ("invalid_request_error", "request_too_large"),
             ProxyError::UnreadableBody(_) => ("invalid_request_error", "invalid_request"),
             ProxyError::MethodNotAllowed(_) => ("invalid_request_error", "method_not_allowed"),
-            ProxyError::Upstream(f) | ProxyError::FailedResponse(f) => match f.kind {
+            ProxyError::Upstream(f) => match f.kind {
                 FailureKind::RateLimited => ("rate_limit_error", "rate_limit_exceeded"),
                 FailureKind::ContextLength => ("invalid_request_error", "context_length_exceeded"),
                 FailureKind::Auth => ("upstream_authentication_error", "upstream_auth_failed"),
@@ -124,6 +121,7 @@ impl ProxyError {
                 FailureKind::Quota => ("insufficient_quota", "insufficient_quota"),
                 FailureKind::Overloaded => ("server_error", "upstream_overloaded"),
                 FailureKind::Server | FailureKind::StreamCut => ("server_error", "upstream_error"),
+                FailureKind::Oversized => ("server_error", "upstream_response_too_large"),
             },
             ProxyError::Internal(_) => ("server_error", "internal_error"),
         }
@@ -133,7 +131,6 @@ impl ProxyError {
     pub fn client_message(&self) -> String {
         match self {
             ProxyError::Upstream(f) => f.codex_message(),
-            ProxyError::FailedResponse(f) => f.message.clone(),
             other => other.to_string(),
         }
     }
@@ -144,7 +141,7 @@ impl IntoResponse for ProxyError {
         let (kind, code) = self.type_and_code();
         let body = json!({"error": {"message": self.client_message(), "type": kind, "param": null, "code": code}});
         let mut resp = (self.status_code(), Json(body)).into_response();
-        if let ProxyError::Upstream(f) | ProxyError::FailedResponse(f) = &self
+        if let ProxyError::Upstream(f) = &self
             && matches!(f.kind, FailureKind::RateLimited | FailureKind::Overloaded)
         {
             // Codex retries a 429 only when it carries Retry-After; always send one.
@@ -154,5 +151,29 @@ impl IntoResponse for ProxyError {
             }
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codex_launcher_translate::Limit;
+
+    /// A bound passed by the upstream: its fault (502), not retried, and the message says
+    /// which bound.
+    #[test]
+    fn an_oversized_answer_is_a_502_naming_the_bound() {
+        let err = ProxyError::Upstream(Failure::over_limit(Limit::Event, 16 * 1024 * 1024));
+        assert_eq!(err.status_code(), StatusCode::BAD_GATEWAY);
+        assert_eq!(
+            err.type_and_code(),
+            ("server_error", "upstream_response_too_large")
+        );
+        assert!(!err.retryable());
+        assert_eq!(err.level(), tracing::Level::ERROR);
+        assert!(
+            err.client_message()
+                .starts_with("the upstream sent an event over 16 MiB")
+        );
     }
 }

@@ -49,8 +49,21 @@ pub struct Settings {
     pub keepalive: Duration,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Largest upstream event: one SSE event (all its lines, `data` accumulated across them)
+    /// or one NDJSON line. One tool call's arguments, one output item and a response's output
+    /// are bounded by the same number (`StreamLimits::from_event_bytes`). Past a bound the
+    /// response fails (`response.failed`, not retried; a 502 for a non-streaming client) and
+    /// the upstream connection is closed, so one response holds about this much at most.
+    pub max_event_bytes: usize,
     /// Upstream client timeouts.
     pub timeouts: upstream::Timeouts,
+}
+
+impl Settings {
+    /// The bounds on what an upstream sends, for the translating backends.
+    pub fn stream_limits(&self) -> codex_launcher_translate::StreamLimits {
+        codex_launcher_translate::StreamLimits::from_event_bytes(self.max_event_bytes)
+    }
 }
 
 impl Default for Settings {
@@ -60,6 +73,7 @@ impl Default for Settings {
             keepalive: Duration::from_secs(10),
             // Codex sends the whole history, images included, every turn.
             max_body_bytes: 64 * 1024 * 1024,
+            max_event_bytes: codex_launcher_translate::sse::DEFAULT_MAX_EVENT_BYTES,
             timeouts: upstream::Timeouts::default(),
         }
     }

@@ -2,14 +2,17 @@
 //! keep-alives while the upstream is silent, and turns its events into SSE bytes.
 //!
 //! It is a plain `Stream` owned by the HTTP response: when the client disconnects, hyper drops
-//! it, which drops the upstream response and so cancels the upstream request.
+//! it, which drops the upstream response and so cancels the upstream request. The upstream
+//! body is also dropped (its connection closed) as soon as the response ends, before the
+//! client has read the end: an upstream that passed a bound (`max_event_bytes`) and keeps
+//! sending is cut off at once.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
-use codex_launcher_translate::{Response, ResponseEvent, Transducer};
+use codex_launcher_translate::{Failure, FailureKind, Response, ResponseEvent, Transducer};
 use futures::{Stream, StreamExt};
 
 use crate::endpoint::Endpoint;
@@ -162,7 +165,18 @@ impl Pump {
                 }
             }
             if self.transducer.is_finished() && !matches!(self.phase, Phase::Done) {
+                // Dropping the phase drops the upstream body: its connection is closed now.
                 self.phase = Phase::Done;
+                if let Some(failure) = self.transducer.failure()
+                    && failure.kind == FailureKind::Oversized
+                {
+                    tracing::warn!(
+                        endpoint = %self.endpoint.id,
+                        endpoint_name = %self.endpoint.name,
+                        error = %failure.message,
+                        "the upstream passed a bound; its connection is closed"
+                    );
+                }
                 if let (Some(done), Some(resp)) =
                     (self.on_done.take(), self.transducer.final_response())
                 {
@@ -176,10 +190,13 @@ impl Pump {
         std::mem::take(&mut self.events)
     }
 
-    /// Run to the end and return the terminal response (non-stream clients).
-    pub async fn collect(mut self) -> Option<Response> {
+    /// Run to the end (non-stream clients): the terminal response, or why it failed.
+    pub async fn collect(mut self) -> Option<Result<Response, Failure>> {
         while self.next_events().await.is_some() {}
-        self.transducer.final_response().cloned()
+        if let Some(failure) = self.transducer.failure() {
+            return Some(Err(failure.clone()));
+        }
+        self.transducer.final_response().cloned().map(Ok)
     }
 
     /// The SSE body.
@@ -208,14 +225,19 @@ impl Pump {
 /// its first write even the status line is lost, so Codex saw a transport error with no word
 /// of the endpoint. The bytes are watched (not changed) to number the event after the last
 /// one and to know whether a terminal event already went by.
+///
+/// The watching is bounded like the translating backends: an event over `max_event_bytes`
+/// ends the relay with a `response.failed` naming the bound (not retried), and the upstream
+/// connection is closed.
 pub fn relay(
     endpoint: std::sync::Arc<Endpoint>,
     resp: reqwest::Response,
+    max_event_bytes: usize,
 ) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
     let relay = Relay {
         endpoint,
         body: Some(Box::pin(resp.bytes_stream())),
-        sse: codex_launcher_translate::sse::SseParser::default(),
+        sse: codex_launcher_translate::sse::SseParser::new(max_event_bytes),
         watch: RelayWatch::default(),
     };
     futures::stream::unfold(relay, |mut relay| async move {
@@ -281,9 +303,23 @@ impl Relay {
         match body.next().await {
             Some(Ok(bytes)) => {
                 let watch = &mut self.watch;
-                // A framing error only stops the watching; the bytes still go through.
-                let _ = self.sse.feed(&bytes, |ev| watch.see(ev.data));
-                Some(bytes)
+                let Err(e) = self.sse.feed(&bytes, |ev| watch.see(ev.data)) else {
+                    return Some(bytes);
+                };
+                // Past the bound: this chunk is not passed on, the upstream is let go, and the
+                // client gets the failure (unless the response had already ended).
+                self.body = None;
+                let failure = e.failure();
+                tracing::warn!(
+                    endpoint = %self.endpoint.id,
+                    endpoint_name = %self.endpoint.name,
+                    error = %failure.message,
+                    "the upstream passed a bound; its connection is closed"
+                );
+                if self.watch.terminal {
+                    return None;
+                }
+                Some(self.failed_event(&failure))
             }
             Some(Err(e)) => {
                 self.body = None;
@@ -317,5 +353,64 @@ impl Relay {
         // The leading blank line ends an event the cut left half-written (Codex skips a data
         // payload that is not JSON); after a complete event it is an empty, ignored line.
         Bytes::from(format!("\n\nevent: response.failed\ndata: {data}\n\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn endpoint() -> Arc<Endpoint> {
+        Arc::new(Endpoint::openai_compat("e", "http://127.0.0.1:9/v1", None).expect("endpoint"))
+    }
+
+    /// A Responses upstream's body: `head`, then `data:` lines forever (never a blank line),
+    /// counting how many were taken.
+    fn endless_body(head: &'static str, taken: Arc<AtomicUsize>) -> reqwest::Response {
+        let line = Bytes::from(format!("data: {}\n", "x".repeat(1017)));
+        let lines = futures::stream::repeat_with(move || {
+            taken.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, std::io::Error>(line.clone())
+        });
+        let body = futures::stream::once(async move { Ok(Bytes::from_static(head.as_bytes())) })
+            .chain(lines);
+        reqwest::Response::from(
+            http::Response::builder()
+                .status(200)
+                .body(reqwest::Body::wrap_stream(body))
+                .expect("response"),
+        )
+    }
+
+    /// The relay passes events through unchanged, and ends an event over the bound with a
+    /// `response.failed` naming it, reading no further.
+    #[tokio::test]
+    async fn relay_ends_an_event_over_the_bound() {
+        let head = "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_up\"}}\n\n";
+        let taken = Arc::new(AtomicUsize::new(0));
+        let out: Vec<Bytes> = relay(endpoint(), endless_body(head, taken.clone()), 64 * 1024)
+            .map(|c| c.unwrap_or_default())
+            .collect()
+            .await;
+        let text: String = out.iter().map(|b| String::from_utf8_lossy(b)).collect();
+        assert!(text.starts_with(head), "{text:.300}");
+        let failed = text.rsplit("data: ").next().unwrap_or_default().trim();
+        let failed: serde_json::Value = serde_json::from_str(failed).expect("a JSON event");
+        assert_eq!(failed["type"], "response.failed");
+        assert_eq!(failed["sequence_number"], 1);
+        assert_eq!(failed["response"]["id"], "resp_up");
+        assert_eq!(failed["response"]["error"]["code"], "invalid_prompt");
+        let message = failed["response"]["error"]["message"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            message.starts_with("the upstream sent an event over 64 KiB"),
+            "{message}"
+        );
+        // 64 lines of 1 KiB reach the bound; the stream is not polled much beyond.
+        assert!(taken.load(Ordering::SeqCst) <= 65, "{taken:?}");
     }
 }

@@ -229,7 +229,15 @@ async fn handle(
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let prepared = prepare(&endpoint, &req, &body, &items, response_id, created_at)?;
+    let prepared = prepare(
+        &endpoint,
+        &req,
+        &body,
+        &items,
+        response_id,
+        created_at,
+        state.settings.stream_limits(),
+    )?;
     if !prepared.dropped.is_empty() {
         tracing::debug!(dropped = ?prepared.dropped, "items and tools the upstream cannot take were dropped");
     }
@@ -264,7 +272,9 @@ async fn handle(
 
     let transducer = match prepared.answer {
         Answer::Translate(t) => t,
-        Answer::Passthrough => return passthrough(&endpoint, pending).await,
+        Answer::Passthrough => {
+            return passthrough(&endpoint, pending, state.settings.max_event_bytes).await;
+        }
     };
 
     if !req.stream {
@@ -280,11 +290,12 @@ async fn handle(
             return Err(ProxyError::Upstream(failure));
         }
         let pump = Pump::streaming(transducer, endpoint.clone(), resp, keepalive, on_done);
-        let response = pump
-            .collect()
-            .await
-            .ok_or_else(|| ProxyError::Internal("no terminal event".into()))?;
-        return non_stream_reply(response);
+        return match pump.collect().await {
+            Some(Ok(response)) => Ok(axum::Json(response).into_response()),
+            // The failure's own kind decides the status (a bound passed is a 502 naming it).
+            Some(Err(failure)) => Err(ProxyError::Upstream(failure)),
+            None => Err(ProxyError::Internal("no terminal event".into())),
+        };
     }
 
     // Within the grace period, upstream errors become HTTP statuses Codex handles well;
@@ -329,6 +340,7 @@ async fn handle(
 async fn passthrough(
     endpoint: &Arc<Endpoint>,
     pending: crate::pump::PendingResponse,
+    max_event_bytes: usize,
 ) -> Result<HttpResponse, ProxyError> {
     let resp = pending
         .await
@@ -351,6 +363,7 @@ async fn passthrough(
     let mut out = HttpResponse::new(Body::from_stream(crate::pump::relay(
         endpoint.clone(),
         resp,
+        max_event_bytes,
     )));
     out.headers_mut().insert(header::CONTENT_TYPE, content_type);
     Ok(out)
@@ -437,21 +450,6 @@ fn completion_hook(
             state.store.put(resp.id.clone(), items, output);
         }
     })
-}
-
-fn non_stream_reply(response: Response) -> Result<HttpResponse, ProxyError> {
-    if let (ResponseStatus::Failed, Some(err)) = (&response.status, &response.error) {
-        let kind = match err.code.as_str() {
-            "rate_limit_exceeded" => codex_launcher_translate::FailureKind::RateLimited,
-            "context_length_exceeded" => codex_launcher_translate::FailureKind::ContextLength,
-            "invalid_prompt" => codex_launcher_translate::FailureKind::InvalidRequest,
-            "insufficient_quota" => codex_launcher_translate::FailureKind::Quota,
-            _ => codex_launcher_translate::FailureKind::Server,
-        };
-        let failure = codex_launcher_translate::Failure::new(kind, err.message.clone());
-        return Err(ProxyError::FailedResponse(failure));
-    }
-    Ok(axum::Json(response).into_response())
 }
 
 fn new_response_id(n: u64) -> String {

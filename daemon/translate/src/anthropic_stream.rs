@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use crate::Transducer;
 use crate::anthropic::{AnthropicDelta, AnthropicEvent, AnthropicUsage};
-use crate::builder::{CallHandle, Finish, ResponseBuilder, ResponseContext};
-use crate::error::{Failure, FailureKind, looks_like_context_overflow};
+use crate::builder::{CallHandle, Finish, ITEM_OVERHEAD, ResponseBuilder, ResponseContext};
+use crate::error::{Failure, FailureKind, Limit, looks_like_context_overflow};
 use crate::events::ResponseEvent;
 use crate::reasoning_codec::ReasoningPayload;
 use crate::responses::{InputTokensDetails, OutputTokensDetails, Response, ResponseUsage};
@@ -43,8 +43,8 @@ impl AnthropicStreamTranslator {
     /// A transducer for one response.
     pub fn new(ctx: ResponseContext) -> Self {
         AnthropicStreamTranslator {
+            sse: SseParser::new(ctx.limits.event_bytes),
             builder: ResponseBuilder::new(ctx),
-            sse: SseParser::default(),
             blocks: HashMap::new(),
             stop_reason: None,
             stopped: false,
@@ -70,6 +70,11 @@ impl AnthropicStreamTranslator {
                 index,
                 content_block,
             } => {
+                // An open block is state we hold: counted until its stop, so that endless
+                // starts without stops are bounded too.
+                if !self.blocks.contains_key(&index) && !self.builder.hold(ITEM_OVERHEAD, out) {
+                    return;
+                }
                 let kind = content_block
                     .get("type")
                     .and_then(Value::as_str)
@@ -143,14 +148,29 @@ impl AnthropicStreamTranslator {
                         Some(Block::Thinking { thinking, .. }),
                         AnthropicDelta::ThinkingDelta { thinking: t },
                     ) => {
-                        thinking.push_str(&t);
+                        // The builder counts the text first: past a bound it is not kept.
                         self.builder.reasoning_delta(&t, out);
+                        if !self.builder.is_finished() {
+                            thinking.push_str(&t);
+                        }
                     }
                     (
-                        Some(Block::Thinking { signature, .. }),
+                        Some(Block::Thinking {
+                            thinking,
+                            signature,
+                        }),
                         AnthropicDelta::SignatureDelta { signature: s },
                     ) => {
-                        signature.push_str(&s);
+                        // Counted by the builder with the payload at the block's end; bounded
+                        // here meanwhile, with the thinking it belongs to.
+                        let limit = self.builder.limits().item_bytes;
+                        let item = thinking.len() + signature.len();
+                        if item.saturating_add(s.len()) > limit {
+                            self.builder
+                                .fail(Failure::over_limit(Limit::Reasoning, limit), out);
+                        } else {
+                            signature.push_str(&s);
+                        }
                     }
                     (
                         Some(Block::Tool(handle)),
@@ -163,10 +183,14 @@ impl AnthropicStreamTranslator {
                 }
             }
             AnthropicEvent::ContentBlockStop { index } => {
+                let block = self.blocks.remove(&index);
+                if block.is_some() {
+                    self.builder.release(ITEM_OVERHEAD);
+                }
                 if let Some(Block::Thinking {
                     thinking,
                     signature,
-                }) = self.blocks.remove(&index)
+                }) = block
                 {
                     self.builder.reasoning_payload(
                         ReasoningPayload::Thinking {
@@ -277,8 +301,7 @@ impl Transducer for AnthropicStreamTranslator {
         let result = sse.feed(bytes, |ev| self.on_data(ev.data, out));
         self.sse = sse;
         if let Err(e) = result {
-            self.builder
-                .fail(Failure::new(FailureKind::Server, e.to_string()), out);
+            self.builder.fail(e.failure(), out);
         }
     }
 
@@ -311,6 +334,10 @@ impl Transducer for AnthropicStreamTranslator {
 
     fn final_response(&self) -> Option<&Response> {
         self.builder.final_response()
+    }
+
+    fn failure(&self) -> Option<&Failure> {
+        self.builder.failure()
     }
 }
 

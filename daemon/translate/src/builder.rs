@@ -8,16 +8,21 @@
 //!   held back until the upstream declares the turn finished, because Codex commits (and runs)
 //!   every `done` item even when the stream later fails. A cut stream must commit nothing;
 //! - exactly one terminal event: `completed`, `incomplete` or `failed`.
+//!
+//! It also bounds what a response may hold ([`StreamLimits`]): one tool call's arguments, one
+//! message, one reasoning item, and all items together. Past a bound the response fails at
+//! once, before the fragment is stored, so a hostile upstream cannot grow it without end.
 
 use serde_json::Value;
 
-use crate::error::{Failure, FailureKind};
+use crate::error::{Failure, FailureKind, Limit};
 use crate::events::{Emitter, ResponseEvent};
 use crate::reasoning_codec::ReasoningPayload;
 use crate::responses::{
     EchoedTools, IncompleteDetails, OutputContent, OutputItem, ReasoningParam, ReasoningTextPart,
     Response, ResponseError, ResponseStatus, ResponseUsage, ResponsesRequest, SummaryPart,
 };
+use crate::sse::DEFAULT_MAX_EVENT_BYTES;
 use crate::tools::{ToolKind, ToolMap, custom_input};
 
 /// Everything about the request a translator needs to build responses.
@@ -35,6 +40,50 @@ pub struct ResponseContext {
     pub reasoning_as_summary: bool,
     /// Echo fields of the request.
     pub echo: RequestEcho,
+    /// Bounds on what the upstream may send.
+    pub limits: StreamLimits,
+}
+
+/// Bounds on what one upstream response may make us hold. Past one, the response fails with
+/// [`FailureKind::Oversized`] and a message naming the bound.
+///
+/// One number is configured (`max_event_bytes`); the others are derived from it
+/// ([`StreamLimits::from_event_bytes`]): Codex receives every item whole in one
+/// `response.output_item.done` event and all of them in `response.completed`, so with items
+/// and output bounded by the event bound we never send Codex an event larger than what we
+/// accept from an upstream. Real answers are far below: a model's output cap (at most some
+/// 128k tokens) is well under 1 MiB of text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// One upstream SSE event (all its lines) or NDJSON line.
+    pub event_bytes: usize,
+    /// One output item's content: a tool call's arguments, a message's text, a reasoning
+    /// item's text, signature and details.
+    pub item_bytes: usize,
+    /// Every output item together, each also counted [`ITEM_OVERHEAD`] bytes (so endless
+    /// empty items are bounded too).
+    pub output_bytes: usize,
+}
+
+/// What an item costs beyond its content (its ids and name, the envelopes of its events),
+/// counted against [`StreamLimits::output_bytes`].
+pub const ITEM_OVERHEAD: usize = 256;
+
+impl StreamLimits {
+    /// Every bound derived from the one on events (see the type's docs).
+    pub fn from_event_bytes(event_bytes: usize) -> StreamLimits {
+        StreamLimits {
+            event_bytes,
+            item_bytes: event_bytes,
+            output_bytes: event_bytes,
+        }
+    }
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        StreamLimits::from_event_bytes(DEFAULT_MAX_EVENT_BYTES)
+    }
 }
 
 /// Request fields a `Response` object repeats.
@@ -92,7 +141,14 @@ impl ResponseContext {
                 tools: EchoedTools::new(&req.tools),
                 top_p: req.top_p,
             },
+            limits: StreamLimits::default(),
         }
+    }
+
+    /// The same context with other bounds.
+    pub fn with_limits(mut self, limits: StreamLimits) -> Self {
+        self.limits = limits;
+        self
     }
 }
 
@@ -145,6 +201,12 @@ pub struct ResponseBuilder {
     usage: Option<ResponseUsage>,
     started: bool,
     terminal: Option<Response>,
+    /// Content bytes of each slot (same indexes as `slots`).
+    slot_bytes: Vec<usize>,
+    /// Bytes counted against `limits.output_bytes`.
+    output_bytes: usize,
+    /// Why the response failed, once it has.
+    failure: Option<Failure>,
 }
 
 impl ResponseBuilder {
@@ -159,6 +221,9 @@ impl ResponseBuilder {
             usage: None,
             started: false,
             terminal: None,
+            slot_bytes: Vec::new(),
+            output_bytes: 0,
+            failure: None,
         }
     }
 
@@ -216,6 +281,73 @@ impl ResponseBuilder {
         self.terminal.as_ref()
     }
 
+    /// Why the response failed, once it has (the kind is lost in `response.failed`'s code,
+    /// which several kinds share).
+    pub fn failure(&self) -> Option<&Failure> {
+        self.failure.as_ref()
+    }
+
+    /// The bounds in force.
+    pub fn limits(&self) -> StreamLimits {
+        self.ctx.limits
+    }
+
+    /// Count `bytes` more content of slot `index`. Past a bound, fail the response and
+    /// return false: the caller must not store the fragment.
+    fn charge(&mut self, index: usize, bytes: usize, out: &mut Vec<ResponseEvent>) -> bool {
+        let limits = self.ctx.limits;
+        let item = self.slot_bytes[index].saturating_add(bytes);
+        if item > limits.item_bytes {
+            let limit = match self.slots[index] {
+                Slot::Message { .. } => Limit::Message,
+                Slot::Reasoning { .. } => Limit::Reasoning,
+                Slot::Call { .. } => Limit::ToolArguments,
+            };
+            self.fail(Failure::over_limit(limit, limits.item_bytes), out);
+            return false;
+        }
+        if !self.hold(bytes, out) {
+            return false;
+        }
+        self.slot_bytes[index] = item;
+        true
+    }
+
+    /// Count what a transducer keeps itself (fragments of a tool call whose name has not
+    /// arrived yet, open Anthropic blocks) against the output bound; past it, fail the
+    /// response and return false.
+    /// [`ResponseBuilder::release`] gives the bytes back once they are handed over.
+    pub fn hold(&mut self, bytes: usize, out: &mut Vec<ResponseEvent>) -> bool {
+        let total = self.output_bytes.saturating_add(bytes);
+        if total > self.ctx.limits.output_bytes {
+            let limit = self.ctx.limits.output_bytes;
+            self.fail(Failure::over_limit(Limit::Output, limit), out);
+            return false;
+        }
+        self.output_bytes = total;
+        true
+    }
+
+    /// Give back bytes counted by [`ResponseBuilder::hold`].
+    pub fn release(&mut self, bytes: usize) {
+        self.output_bytes = self.output_bytes.saturating_sub(bytes);
+    }
+
+    /// Add a slot, counted against the output bound; `None` (the response failed) past it.
+    fn push_slot(
+        &mut self,
+        slot: Slot,
+        extra: usize,
+        out: &mut Vec<ResponseEvent>,
+    ) -> Option<usize> {
+        if !self.hold(ITEM_OVERHEAD.saturating_add(extra), out) {
+            return None;
+        }
+        self.slots.push(slot);
+        self.slot_bytes.push(0);
+        Some(self.slots.len() - 1)
+    }
+
     /// Record usage (replaces earlier values: providers send cumulative numbers).
     pub fn set_usage(&mut self, usage: ResponseUsage) {
         self.usage = Some(usage);
@@ -237,14 +369,16 @@ impl ResponseBuilder {
 
     /// Reasoning text fragment.
     pub fn reasoning_delta(&mut self, text: &str, out: &mut Vec<ResponseEvent>) {
-        if text.is_empty() {
+        if text.is_empty() || self.terminal.is_some() {
             return;
         }
         self.start(out);
-        let index = match self.open_reasoning {
-            Some(i) => i,
-            None => self.open_reasoning_item(out),
+        let Some(index) = self.reasoning_index(out) else {
+            return;
         };
+        if !self.charge(index, text.len(), out) {
+            return;
+        }
         let summary = self.ctx.reasoning_as_summary;
         if let Slot::Reasoning { id, text: acc, .. } = &mut self.slots[index] {
             acc.push_str(text);
@@ -272,27 +406,42 @@ impl ResponseBuilder {
 
     /// OpenRouter `reasoning_details` entries to echo back unchanged.
     pub fn reasoning_details(&mut self, details: Vec<Value>, out: &mut Vec<ResponseEvent>) {
-        if details.is_empty() {
+        if details.is_empty() || self.terminal.is_some() {
             return;
         }
         self.start(out);
-        let index = match self.open_reasoning {
-            Some(i) => i,
-            None => self.open_reasoning_item(out),
+        let Some(index) = self.reasoning_index(out) else {
+            return;
         };
+        let bytes = details.iter().map(json_size).sum();
+        if !self.charge(index, bytes, out) {
+            return;
+        }
         if let Slot::Reasoning { details: acc, .. } = &mut self.slots[index] {
             acc.extend(details);
         }
     }
 
     /// Set the exact payload of the open reasoning item (Anthropic thinking + signature).
-    /// Without it, the payload is the accumulated text (and details).
+    /// Without it, the payload is the accumulated text (and details). What it holds beyond
+    /// the text given to [`ResponseBuilder::reasoning_delta`] (a signature, redacted data)
+    /// counts against the bounds.
     pub fn reasoning_payload(&mut self, payload: ReasoningPayload, out: &mut Vec<ResponseEvent>) {
+        if self.terminal.is_some() {
+            return;
+        }
         self.start(out);
-        let index = match self.open_reasoning {
-            Some(i) => i,
-            None => self.open_reasoning_item(out),
+        let Some(index) = self.reasoning_index(out) else {
+            return;
         };
+        let extra = match &payload {
+            ReasoningPayload::Thinking { signature, .. } => signature.len(),
+            ReasoningPayload::RedactedThinking { data } => data.len(),
+            ReasoningPayload::Chat { .. } => 0,
+        };
+        if !self.charge(index, extra, out) {
+            return;
+        }
         if let Slot::Reasoning { payload: p, .. } = &mut self.slots[index] {
             *p = Some(payload);
         }
@@ -303,15 +452,23 @@ impl ResponseBuilder {
         self.open_reasoning = None;
     }
 
-    fn open_reasoning_item(&mut self, out: &mut Vec<ResponseEvent>) -> usize {
+    /// The open reasoning item, opened if there is none; `None` when that passed a bound.
+    fn reasoning_index(&mut self, out: &mut Vec<ResponseEvent>) -> Option<usize> {
+        match self.open_reasoning {
+            Some(i) => Some(i),
+            None => self.open_reasoning_item(out),
+        }
+    }
+
+    fn open_reasoning_item(&mut self, out: &mut Vec<ResponseEvent>) -> Option<usize> {
         let id = self.item_id("rs");
-        let index = self.slots.len();
-        self.slots.push(Slot::Reasoning {
+        let slot = Slot::Reasoning {
             id: id.clone(),
             text: String::new(),
             payload: None,
             details: Vec::new(),
-        });
+        };
+        let index = self.push_slot(slot, 0, out)?;
         self.open_reasoning = Some(index);
         let item = OutputItem::Reasoning {
             id: id.clone(),
@@ -337,12 +494,12 @@ impl ResponseBuilder {
                 },
             });
         }
-        index
+        Some(index)
     }
 
     /// Assistant text fragment.
     pub fn text_delta(&mut self, text: &str, out: &mut Vec<ResponseEvent>) {
-        if text.is_empty() {
+        if text.is_empty() || self.terminal.is_some() {
             return;
         }
         self.start(out);
@@ -352,11 +509,13 @@ impl ResponseBuilder {
             Some(i) => i,
             None => {
                 let id = self.item_id("msg");
-                let index = self.slots.len();
-                self.slots.push(Slot::Message {
+                let slot = Slot::Message {
                     id: id.clone(),
                     text: String::new(),
-                });
+                };
+                let Some(index) = self.push_slot(slot, 0, out) else {
+                    return;
+                };
                 self.open_message = Some(index);
                 let item = OutputItem::Message {
                     id: id.clone(),
@@ -379,6 +538,9 @@ impl ResponseBuilder {
                 index
             }
         };
+        if !self.charge(index, text.len(), out) {
+            return;
+        }
         if let Slot::Message { id, text: acc } = &mut self.slots[index] {
             acc.push_str(text);
             let item_id = id.clone();
@@ -393,17 +555,20 @@ impl ResponseBuilder {
         }
     }
 
-    /// A tool call begins. `wire_name` is the name the model used.
+    /// A tool call begins. `wire_name` is the name the model used. When the response has
+    /// ended (or ends now, past a bound), the handle leads nowhere.
     pub fn call_start(
         &mut self,
         call_id: &str,
         wire_name: &str,
         out: &mut Vec<ResponseEvent>,
     ) -> CallHandle {
+        if self.terminal.is_some() {
+            return CallHandle(usize::MAX);
+        }
         self.start(out);
         self.open_reasoning = None;
         let target = self.ctx.tool_map.resolve(wire_name);
-        let index = self.slots.len();
         let (id, item) = match target.kind {
             ToolKind::Function => {
                 let id = self.item_id("fc");
@@ -430,13 +595,16 @@ impl ResponseBuilder {
                 (id, item)
             }
         };
-        self.slots.push(Slot::Call {
+        let slot = Slot::Call {
             id,
             call_id: call_id.to_owned(),
             wire_name: wire_name.to_owned(),
             args: String::new(),
             kind: target.kind,
-        });
+        };
+        let Some(index) = self.push_slot(slot, call_id.len() + wire_name.len(), out) else {
+            return CallHandle(usize::MAX);
+        };
         out.push(ResponseEvent::OutputItemAdded {
             sequence_number: self.em.seq(),
             output_index: index as u32,
@@ -447,7 +615,10 @@ impl ResponseBuilder {
 
     /// A fragment of a call's JSON arguments.
     pub fn call_args(&mut self, call: CallHandle, fragment: &str, out: &mut Vec<ResponseEvent>) {
-        if fragment.is_empty() {
+        if fragment.is_empty() || call.0 >= self.slots.len() || self.terminal.is_some() {
+            return;
+        }
+        if !self.charge(call.0, fragment.len(), out) {
             return;
         }
         let seq = &mut self.em;
@@ -467,7 +638,21 @@ impl ResponseBuilder {
     }
 
     /// Replace a call's arguments wholesale (an upstream that sends the final input at once).
-    pub fn call_set_args(&mut self, call: CallHandle, arguments: String) {
+    pub fn call_set_args(
+        &mut self,
+        call: CallHandle,
+        arguments: String,
+        out: &mut Vec<ResponseEvent>,
+    ) {
+        if call.0 >= self.slots.len() || self.terminal.is_some() {
+            return;
+        }
+        // The new arguments replace the old ones in the count too.
+        let old = std::mem::take(&mut self.slot_bytes[call.0]);
+        self.release(old);
+        if !self.charge(call.0, arguments.len(), out) {
+            return;
+        }
         if let Some(Slot::Call { args, .. }) = self.slots.get_mut(call.0) {
             *args = arguments;
         }
@@ -508,6 +693,7 @@ impl ResponseBuilder {
         }
         let truncated = matches!(finish, Finish::Length | Finish::ContentFilter);
         let slots = std::mem::take(&mut self.slots);
+        self.slot_bytes.clear();
         let mut output = Vec::with_capacity(slots.len());
         for (index, slot) in slots.into_iter().enumerate() {
             let Some(item) = self.close_slot(index as u32, slot, truncated, out) else {
@@ -714,8 +900,12 @@ impl ResponseBuilder {
             sequence_number: self.em.seq(),
             response: Box::new(response.clone()),
         });
-        self.slots.clear();
+        // Released, not just emptied: a response that failed past a bound must not keep
+        // holding what it had.
+        self.slots = Vec::new();
+        self.slot_bytes = Vec::new();
         self.terminal = Some(response);
+        self.failure = Some(failure);
     }
 
     fn snapshot(&self, status: ResponseStatus, output: Vec<OutputItem>) -> Response {
@@ -746,6 +936,25 @@ impl ResponseBuilder {
             } else {
                 self.usage.clone()
             },
+        }
+    }
+}
+
+/// About how many bytes a JSON value takes serialized (exact for ASCII strings without
+/// escapes, numbers counted as 8): to count `reasoning_details` against the bounds without
+/// serializing them.
+fn json_size(v: &Value) -> usize {
+    match v {
+        Value::Null => 4,
+        Value::Bool(_) => 5,
+        Value::Number(_) => 8,
+        Value::String(s) => s.len() + 2,
+        Value::Array(a) => a.iter().map(json_size).sum::<usize>() + a.len() + 2,
+        Value::Object(o) => {
+            o.iter()
+                .map(|(k, v)| k.len() + 4 + json_size(v))
+                .sum::<usize>()
+                + 2
         }
     }
 }

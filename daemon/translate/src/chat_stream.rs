@@ -10,9 +10,9 @@
 use serde_json::Value;
 
 use crate::Transducer;
-use crate::builder::{CallHandle, Finish, ResponseBuilder, ResponseContext};
+use crate::builder::{CallHandle, Finish, ITEM_OVERHEAD, ResponseBuilder, ResponseContext};
 use crate::chat::{ChatChunk, ChatToolCallDelta};
-use crate::error::{Failure, FailureKind};
+use crate::error::{Failure, FailureKind, Limit};
 use crate::events::ResponseEvent;
 use crate::responses::Response;
 use crate::sse::{SseEvent, SseParser};
@@ -24,6 +24,8 @@ struct PendingCall {
     name: Option<String>,
     /// Arguments received before the name was known.
     buffered: String,
+    /// Bytes of this call counted by `ResponseBuilder::hold` while it has no handle.
+    held: usize,
     handle: Option<CallHandle>,
 }
 
@@ -58,8 +60,8 @@ impl ChatStreamTranslator {
     /// A transducer for one response.
     pub fn new(ctx: ResponseContext) -> Self {
         ChatStreamTranslator {
+            sse: SseParser::new(ctx.limits.event_bytes),
             builder: ResponseBuilder::new(ctx),
-            sse: SseParser::default(),
             calls: Vec::new(),
             finish_reason: None,
             done: false,
@@ -163,6 +165,14 @@ impl ChatStreamTranslator {
             self.builder.text_delta(text, out);
             return;
         }
+        // Held content is bounded like the message it will become (whitespace before a
+        // possible `<think>` waits here without end otherwise).
+        let limit = self.builder.limits().item_bytes;
+        if self.held.len().saturating_add(text.len()) > limit {
+            self.builder
+                .fail(Failure::over_limit(Limit::Message, limit), out);
+            return;
+        }
         self.held.push_str(text);
         loop {
             match self.think {
@@ -228,7 +238,17 @@ impl ChatStreamTranslator {
             ),
             None => (None, String::new()),
         };
+        let pending = self.calls.len();
         let slot = self.find_call(pos, tc.index, tc.id.as_deref(), name.is_some());
+        if self.calls.len() > pending {
+            // A new call is an output item to come: counted from now on, so that endless
+            // nameless fragments are bounded too.
+            if !self.builder.hold(ITEM_OVERHEAD, out) {
+                return;
+            }
+            self.calls[slot].held = ITEM_OVERHEAD;
+        }
+        let limit = self.builder.limits().item_bytes;
         let call = &mut self.calls[slot];
         if call.id.is_none() {
             call.id = tc.id.filter(|id| !id.is_empty());
@@ -239,8 +259,19 @@ impl ChatStreamTranslator {
         match call.handle {
             Some(handle) => self.builder.call_args(handle, &args, out),
             None => {
+                if call.buffered.len().saturating_add(args.len()) > limit {
+                    self.builder
+                        .fail(Failure::over_limit(Limit::ToolArguments, limit), out);
+                    return;
+                }
+                if !self.builder.hold(args.len(), out) {
+                    return;
+                }
+                call.held += args.len();
                 call.buffered.push_str(&args);
                 if let Some(name) = call.name.clone() {
+                    // From here the builder counts the call itself.
+                    self.builder.release(std::mem::take(&mut call.held));
                     let call_id = call.id.clone().unwrap_or_else(|| {
                         format!("call_{}_{}", self.builder.context().response_id, call.index)
                     });
@@ -298,6 +329,7 @@ impl ChatStreamTranslator {
             id: None,
             name: None,
             buffered: String::new(),
+            held: 0,
             handle: None,
         });
         self.calls.len() - 1
@@ -354,8 +386,7 @@ impl Transducer for ChatStreamTranslator {
         let result = sse.feed(bytes, |ev| self.on_event(ev, out));
         self.sse = sse;
         if let Err(e) = result {
-            self.builder
-                .fail(Failure::new(FailureKind::Server, e.to_string()), out);
+            self.builder.fail(e.failure(), out);
         }
     }
 
@@ -393,5 +424,9 @@ impl Transducer for ChatStreamTranslator {
 
     fn final_response(&self) -> Option<&Response> {
         self.builder.final_response()
+    }
+
+    fn failure(&self) -> Option<&Failure> {
+        self.builder.failure()
     }
 }

@@ -39,13 +39,12 @@ use serde_json::{Value, json};
 use crate::Transducer;
 use crate::builder::{CallHandle, Finish, ResponseBuilder, ResponseContext};
 use crate::conversation::{AssistantBlock, Conversation, Image, Turn, UserPart};
-use crate::error::{Failure, FailureKind};
+use crate::error::{Failure, FailureKind, Limit};
 use crate::events::ResponseEvent;
 use crate::provider::clamp_effort;
 use crate::responses::{
     InputItem, InputTokensDetails, OutputTokensDetails, Response, ResponseUsage, ResponsesRequest,
 };
-use crate::sse::{MAX_LINE, SseError};
 use crate::tools::{LoweredTools, ToolMap, lower_tools};
 
 /// The gateway's hard output cap.
@@ -373,8 +372,12 @@ impl CommandCodeStreamTranslator {
                     .or_else(|| part.get("args"))
                     .or_else(|| part.get("arguments"));
                 match input {
-                    Some(Value::String(text)) => self.builder.call_set_args(handle, text.clone()),
-                    Some(v @ Value::Object(_)) => self.builder.call_set_args(handle, v.to_string()),
+                    Some(Value::String(text)) => {
+                        self.builder.call_set_args(handle, text.clone(), out)
+                    }
+                    Some(v @ Value::Object(_)) => {
+                        self.builder.call_set_args(handle, v.to_string(), out)
+                    }
                     _ => {}
                 }
             }
@@ -496,26 +499,31 @@ impl Transducer for CommandCodeStreamTranslator {
     }
 
     fn feed(&mut self, mut bytes: &[u8], out: &mut Vec<ResponseEvent>) {
+        // One line is one event: bounded by the same number as an SSE event, checked before
+        // the bytes are buffered, so an endless line holds at most that much.
+        let limit = self.builder.limits().event_bytes;
         while !bytes.is_empty() && !self.builder.is_finished() {
-            match memchr::memchr(b'\n', bytes) {
-                Some(nl) => {
-                    self.partial.extend_from_slice(&bytes[..nl]);
-                    bytes = &bytes[nl + 1..];
-                    let line = std::mem::take(&mut self.partial);
-                    self.on_raw_line(&line, out);
-                }
-                None => {
-                    if self.partial.len() + bytes.len() > MAX_LINE {
-                        self.partial.clear();
-                        self.builder.fail(
-                            Failure::new(FailureKind::Server, SseError::LineTooLong.to_string()),
-                            out,
-                        );
-                        return;
-                    }
-                    self.partial.extend_from_slice(bytes);
-                    bytes = &[];
-                }
+            let (piece, complete) = match memchr::memchr(b'\n', bytes) {
+                Some(nl) => (&bytes[..nl], true),
+                None => (bytes, false),
+            };
+            if self.partial.len().saturating_add(piece.len()) > limit {
+                self.partial = Vec::new();
+                self.builder
+                    .fail(Failure::over_limit(Limit::Event, limit), out);
+                return;
+            }
+            if !complete {
+                self.partial.extend_from_slice(bytes);
+                return;
+            }
+            bytes = &bytes[piece.len() + 1..];
+            if self.partial.is_empty() {
+                self.on_raw_line(piece, out);
+            } else {
+                self.partial.extend_from_slice(piece);
+                let line = std::mem::take(&mut self.partial);
+                self.on_raw_line(&line, out);
             }
         }
     }
@@ -548,6 +556,10 @@ impl Transducer for CommandCodeStreamTranslator {
 
     fn final_response(&self) -> Option<&Response> {
         self.builder.final_response()
+    }
+
+    fn failure(&self) -> Option<&Failure> {
+        self.builder.failure()
     }
 }
 

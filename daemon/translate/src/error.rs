@@ -39,6 +39,10 @@ pub enum FailureKind {
     StreamCut,
     /// The account is out of credit or quota.
     Quota,
+    /// The upstream sent more than one of our bounds allows (an event, a tool call's
+    /// arguments, an output item, a response's output; see [`Limit`]). Not retryable: the same
+    /// request would make it send the same thing again.
+    Oversized,
 }
 
 impl FailureKind {
@@ -49,7 +53,10 @@ impl FailureKind {
             FailureKind::ContextLength => "context_length_exceeded",
             // Codex maps `invalid_prompt` to a fatal InvalidRequest that shows our message;
             // there is no dedicated auth code it would show verbatim.
-            FailureKind::Auth | FailureKind::InvalidRequest => "invalid_prompt",
+            // An oversized answer is as fatal, and the message says which bound it passed.
+            FailureKind::Auth | FailureKind::InvalidRequest | FailureKind::Oversized => {
+                "invalid_prompt"
+            }
             FailureKind::Quota => "insufficient_quota",
             // `server_is_overloaded` would be fatal in Codex; an overloaded upstream usually
             // recovers within seconds, so we let Codex retry it as a server error.
@@ -69,7 +76,8 @@ impl FailureKind {
             FailureKind::ContextLength
             | FailureKind::Auth
             | FailureKind::InvalidRequest
-            | FailureKind::Quota => false,
+            | FailureKind::Quota
+            | FailureKind::Oversized => false,
         }
     }
 
@@ -110,6 +118,49 @@ impl FailureKind {
     }
 }
 
+/// A bound on what an upstream may send in one response. Past one, the response fails with
+/// [`FailureKind::Oversized`] and a message naming the bound ([`Failure::over_limit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// One SSE event (its lines together, `data` accumulated across lines) or one NDJSON
+    /// line.
+    Event,
+    /// One tool call's accumulated arguments.
+    ToolArguments,
+    /// One message's accumulated text.
+    Message,
+    /// One reasoning item: its text, signature, details.
+    Reasoning,
+    /// Every output item of one response together.
+    Output,
+}
+
+impl Limit {
+    /// What went past the bound, as the message says it.
+    fn what(self) -> &'static str {
+        match self {
+            Limit::Event => "an event",
+            Limit::ToolArguments => "a tool call whose arguments are",
+            Limit::Message => "a message",
+            Limit::Reasoning => "a reasoning item",
+            Limit::Output => "a response whose output items together are",
+        }
+    }
+}
+
+/// `16 MiB`, `512 KiB`, `100 bytes`: a bound as a person would write it.
+pub fn size_text(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    const MIB: usize = 1024 * KIB;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
+        format!("{} KiB", bytes / KIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
 /// A failure with its user-facing message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -129,6 +180,19 @@ impl Failure {
             message: message.into(),
             retry_after_ms: None,
         }
+    }
+
+    /// The upstream went past `limit`, which is `bytes` long.
+    pub fn over_limit(limit: Limit, bytes: usize) -> Self {
+        Failure::new(
+            FailureKind::Oversized,
+            format!(
+                "the upstream sent {} over {} (the proxy's max_event_bytes); the same request \
+                 would fail the same way, so it is not retried",
+                limit.what(),
+                size_text(bytes)
+            ),
+        )
     }
 
     /// The message as Codex should see it. For rate limits Codex parses
@@ -197,6 +261,28 @@ mod tests {
         assert_eq!(FailureKind::from_status(529, ""), FailureKind::Overloaded);
         assert!(!FailureKind::Auth.retryable());
         assert!(FailureKind::StreamCut.retryable());
+        assert!(!FailureKind::Oversized.retryable());
+        // Codex 0.169.0 treats `invalid_prompt` as fatal and shows the message.
+        assert_eq!(FailureKind::Oversized.code(), "invalid_prompt");
+    }
+
+    #[test]
+    fn limit_messages_name_the_bound() {
+        let f = Failure::over_limit(Limit::Event, 16 * 1024 * 1024);
+        assert_eq!(f.kind, FailureKind::Oversized);
+        assert!(
+            f.codex_message()
+                .starts_with("the upstream sent an event over 16 MiB"),
+            "{}",
+            f.message
+        );
+        assert!(
+            Failure::over_limit(Limit::ToolArguments, 2048)
+                .message
+                .starts_with("the upstream sent a tool call whose arguments are over 2 KiB")
+        );
+        assert_eq!(size_text(100), "100 bytes");
+        assert_eq!(size_text(1536), "1536 bytes");
     }
 
     #[test]

@@ -41,8 +41,8 @@ pub mod sse;
 pub mod to_chat;
 pub mod tools;
 
-pub use builder::ResponseContext;
-pub use error::{Failure, FailureKind, TranslateError};
+pub use builder::{ResponseContext, StreamLimits};
+pub use error::{Failure, FailureKind, Limit, TranslateError};
 pub use events::ResponseEvent;
 pub use responses::{Response, ResponsesRequest};
 
@@ -63,6 +63,9 @@ pub trait Transducer: Send {
     fn is_finished(&self) -> bool;
     /// The terminal response, once emitted.
     fn final_response(&self) -> Option<&Response>;
+    /// Why the response failed, once it has: the kind behind `response.failed`'s code (the
+    /// proxy answers a non-streaming client's failure with the kind's HTTP status).
+    fn failure(&self) -> Option<&Failure>;
 }
 
 /// Parse a request body.

@@ -1,11 +1,17 @@
 //! Incremental Server-Sent Events parser: feed it bytes as they arrive, get whole events.
 //!
 //! Tolerant where providers are sloppy (CRLF, `data:` without a space, missing blank lines
-//! between JSON events) and bounded where they are hostile (one line may not exceed
-//! [`MAX_LINE`], so a 10 MB line cannot make us buffer without limit).
+//! between JSON events) and bounded where they are hostile: one event (every line of it, so
+//! `data` accumulated over many lines too) may not exceed the parser's `max_event_bytes`. Past
+//! that the parser stops buffering at once, so its memory is about one bound however long the
+//! upstream keeps sending (an event that never ends, a line without a newline).
 
-/// Longest line we buffer.
-pub const MAX_LINE: usize = 8 * 1024 * 1024;
+use crate::error::{Failure, Limit};
+
+/// Default bound on one upstream event (and one NDJSON line): far above any real event (a
+/// streamed delta is a few hundred bytes; a whole tool call sent at once, a few hundred KiB),
+/// far below what would hurt the daemon.
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
 /// One event: its `event:` name (if any) and its data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,27 +25,70 @@ pub struct SseEvent<'a> {
 /// The stream broke the framing rules beyond repair.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SseError {
-    /// A line longer than [`MAX_LINE`].
-    #[error("an upstream event line exceeded {MAX_LINE} bytes")]
-    LineTooLong,
+    /// An event (or a line) longer than the bound.
+    #[error("{}", event_message(.limit))]
+    EventTooLarge {
+        /// The bound, in bytes.
+        limit: usize,
+    },
+}
+
+impl SseError {
+    /// How the response fails.
+    pub fn failure(&self) -> Failure {
+        match self {
+            SseError::EventTooLarge { limit } => Failure::over_limit(Limit::Event, *limit),
+        }
+    }
+}
+
+fn event_message(limit: &usize) -> String {
+    Failure::over_limit(Limit::Event, *limit).message
 }
 
 /// The parser state.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SseParser {
     line: Vec<u8>,
     data: String,
     event: String,
     has_data: bool,
+    /// Bytes of the event so far: every line since the last dispatch, newlines included.
+    event_bytes: usize,
+    max_event_bytes: usize,
+    /// A bound was passed: every later feed fails the same way, without buffering.
+    failed: bool,
+}
+
+impl Default for SseParser {
+    fn default() -> Self {
+        SseParser::new(DEFAULT_MAX_EVENT_BYTES)
+    }
 }
 
 impl SseParser {
+    /// A parser that refuses an event over `max_event_bytes`.
+    pub fn new(max_event_bytes: usize) -> Self {
+        SseParser {
+            line: Vec::new(),
+            data: String::new(),
+            event: String::new(),
+            has_data: false,
+            event_bytes: 0,
+            max_event_bytes,
+            failed: false,
+        }
+    }
+
     /// Feed bytes; `on_event` is called for every complete event.
     pub fn feed(
         &mut self,
         mut bytes: &[u8],
         mut on_event: impl FnMut(SseEvent<'_>),
     ) -> Result<(), SseError> {
+        if self.failed {
+            return Err(self.too_large());
+        }
         while !bytes.is_empty() {
             // memchr: a byte-at-a-time search was the parser's main cost.
             match memchr::memchr(b'\n', bytes) {
@@ -47,20 +96,19 @@ impl SseParser {
                     let (head, rest) = bytes.split_at(nl);
                     bytes = &rest[1..];
                     if self.line.is_empty() {
-                        self.process_line(head, &mut on_event);
+                        self.process_line(head, &mut on_event)?;
                     } else {
+                        self.check_partial(head.len())?;
                         self.line.extend_from_slice(head);
                         let line = std::mem::take(&mut self.line);
-                        self.process_line(&line, &mut on_event);
+                        let result = self.process_line(&line, &mut on_event);
                         self.line = line;
                         self.line.clear();
+                        result?;
                     }
                 }
                 None => {
-                    if self.line.len() + bytes.len() > MAX_LINE {
-                        self.line.clear();
-                        return Err(SseError::LineTooLong);
-                    }
+                    self.check_partial(bytes.len())?;
                     self.line.extend_from_slice(bytes);
                     bytes = &[];
                 }
@@ -71,21 +119,64 @@ impl SseParser {
 
     /// End of input: dispatch what is pending (a final event without its blank line).
     pub fn finish(&mut self, mut on_event: impl FnMut(SseEvent<'_>)) {
+        if self.failed {
+            return;
+        }
         if !self.line.is_empty() {
             let line = std::mem::take(&mut self.line);
-            self.process_line(&line, &mut on_event);
+            if self.process_line(&line, &mut on_event).is_err() {
+                return;
+            }
         }
         self.dispatch(&mut on_event);
     }
 
-    fn process_line(&mut self, line: &[u8], on_event: &mut impl FnMut(SseEvent<'_>)) {
+    /// A line still without its newline grows by `more` bytes: refuse it before buffering
+    /// when the event it belongs to would pass the bound.
+    fn check_partial(&mut self, more: usize) -> Result<(), SseError> {
+        let total = self
+            .event_bytes
+            .saturating_add(self.line.len())
+            .saturating_add(more);
+        if total > self.max_event_bytes {
+            return Err(self.fail());
+        }
+        Ok(())
+    }
+
+    /// Stop for good, and give the memory back: the transducer fails the response and the
+    /// proxy drops the connection, but the parser may live on until the client has read the
+    /// failure.
+    fn fail(&mut self) -> SseError {
+        self.failed = true;
+        self.line = Vec::new();
+        self.data = String::new();
+        self.event = String::new();
+        self.has_data = false;
+        self.event_bytes = 0;
+        self.too_large()
+    }
+
+    fn too_large(&self) -> SseError {
+        SseError::EventTooLarge {
+            limit: self.max_event_bytes,
+        }
+    }
+
+    fn process_line(
+        &mut self,
+        line: &[u8],
+        on_event: &mut impl FnMut(SseEvent<'_>),
+    ) -> Result<(), SseError> {
+        let raw_len = line.len() + 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
             self.dispatch(on_event);
-            return;
+            return Ok(());
         }
         if line[0] == b':' {
-            return; // comment / keep-alive
+            // A comment / keep-alive: nothing kept, but it is part of the event's bytes.
+            return self.count(raw_len);
         }
         let (field, value) = match line.iter().position(|b| *b == b':') {
             Some(colon) => {
@@ -108,6 +199,12 @@ impl SseParser {
                 if self.has_data && value.starts_with('{') && self.data.ends_with('}') {
                     self.dispatch(on_event);
                 }
+                self.count(raw_len)?;
+                // Replacement characters can make the text longer than the bytes it came
+                // from: the data itself is bounded too.
+                if self.data.len() + value.len() + 1 > self.max_event_bytes {
+                    return Err(self.fail());
+                }
                 if self.has_data {
                     self.data.push('\n');
                 }
@@ -115,11 +212,22 @@ impl SseParser {
                 self.has_data = true;
             }
             b"event" => {
+                self.count(raw_len)?;
                 self.event.clear();
                 self.event.push_str(&value);
             }
-            _ => {}
+            _ => self.count(raw_len)?,
         }
+        Ok(())
+    }
+
+    /// Count a line into the current event.
+    fn count(&mut self, bytes: usize) -> Result<(), SseError> {
+        self.event_bytes = self.event_bytes.saturating_add(bytes);
+        if self.event_bytes > self.max_event_bytes {
+            return Err(self.fail());
+        }
+        Ok(())
     }
 
     fn dispatch(&mut self, on_event: &mut impl FnMut(SseEvent<'_>)) {
@@ -133,6 +241,7 @@ impl SseParser {
         self.data.clear();
         self.event.clear();
         self.has_data = false;
+        self.event_bytes = 0;
     }
 }
 
@@ -175,10 +284,65 @@ mod tests {
         assert_eq!(got[2].1, "{\"c\":3}");
     }
 
+    const TOO_LARGE: Result<(), SseError> = Err(SseError::EventTooLarge { limit: 4096 });
+
     #[test]
     fn bounded_lines() {
-        let mut p = SseParser::default();
-        let big = vec![b'x'; MAX_LINE + 1];
-        assert_eq!(p.feed(&big, |_| {}), Err(SseError::LineTooLong));
+        let mut p = SseParser::new(4096);
+        assert_eq!(p.feed(&[b'x'; 4000], |_| {}), Ok(()));
+        assert_eq!(p.feed(&[b'x'; 97], |_| {}), TOO_LARGE);
+        assert_eq!(p.line.capacity(), 0, "the partial line is released");
+        // A line arriving whole (one feed, newline included) is bounded as well.
+        let mut p = SseParser::new(4096);
+        let mut line = vec![b'x'; 4097];
+        line.push(b'\n');
+        assert_eq!(p.feed(&line, |_| {}), TOO_LARGE);
+    }
+
+    /// Many `data:` lines make one event: under the bound it is delivered whole, over it the
+    /// parser fails and stops buffering.
+    #[test]
+    fn data_accumulated_over_many_lines_is_bounded() {
+        let line = format!("data: {}\n", "y".repeat(100));
+        let mut ok = SseParser::new(4096);
+        let mut got = Vec::new();
+        for _ in 0..30 {
+            ok.feed(line.as_bytes(), |_| unreachable!("no blank line yet"))
+                .unwrap();
+        }
+        ok.feed(b"\n", |e| got.push(e.data.len())).unwrap();
+        assert_eq!(got, vec![30 * 100 + 29]);
+
+        let mut p = SseParser::new(4096);
+        let mut result = Ok(());
+        let mut fed = 0;
+        while result.is_ok() {
+            result = p.feed(line.as_bytes(), |_| unreachable!("the event never ends"));
+            fed += 1;
+            assert!(fed < 100, "the bound is never reached");
+        }
+        assert_eq!(result, TOO_LARGE);
+        assert_eq!(fed, 4096 / line.len() + 1);
+        assert_eq!(p.data.capacity(), 0, "the data is released");
+        // It stays failed: nothing more is buffered, whatever comes.
+        assert_eq!(p.feed(b"\ndata: {}\n\n", |_| unreachable!()), TOO_LARGE);
+        p.finish(|_| unreachable!("a failed parser dispatches nothing"));
+    }
+
+    /// Comments and unknown fields count too: an event is bounded by its bytes, not its data.
+    #[test]
+    fn every_line_of_an_event_counts() {
+        let mut p = SseParser::new(4096);
+        let line = format!(": {}\n", "z".repeat(1000));
+        let mut result = Ok(());
+        for _ in 0..5 {
+            result = result.and_then(|()| p.feed(line.as_bytes(), |_| {}));
+        }
+        assert_eq!(result, TOO_LARGE);
+        // A blank line ends the event and its count: keep-alives forever are fine.
+        let mut p = SseParser::new(4096);
+        for _ in 0..100 {
+            p.feed(b": ping\n\n", |_| {}).unwrap();
+        }
     }
 }

@@ -66,3 +66,50 @@ fn fuzz_regressions_replay_cleanly() {
         failures.join("\n")
     );
 }
+
+/// The seeds of the bounds (`fuzz/seeds/<target>/`) do what their names say, so the fuzzer
+/// starts from both sides of each bound: an event of many `data:` lines (or a long NDJSON
+/// line) under the default bound completes, the same input under a small bound fails past it,
+/// and an event (a line) that never ends fails past it.
+#[test]
+fn bound_seeds_reach_both_sides_of_the_bound() {
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    let cases = [
+        ("many_data_lines_in_one_event", "response.completed"),
+        ("long_line_in_bound", "response.completed"),
+        ("many_data_lines_over_the_bound", "response.failed"),
+        ("long_line_over_the_bound", "response.failed"),
+        ("endless_event", "response.failed"),
+        ("endless_line", "response.failed"),
+    ];
+    let mut seen = 0;
+    for backend in [
+        StreamBackend::Chat,
+        StreamBackend::Anthropic,
+        StreamBackend::CommandCode,
+    ] {
+        for (name, ending) in cases {
+            let path = seeds.join(backend.target()).join(name);
+            let Ok(data) = fs::read(&path) else {
+                continue;
+            };
+            seen += 1;
+            let events = harness::run_stream(backend, &data);
+            let last = events.last().expect("events");
+            assert_eq!(last.kind(), ending, "{}", path.display());
+            if ending == "response.failed" {
+                let error = last
+                    .response()
+                    .and_then(|r| r.error.as_ref())
+                    .expect("error");
+                assert!(
+                    error.message.starts_with("the upstream sent an event over"),
+                    "{}: {}",
+                    path.display(),
+                    error.message
+                );
+            }
+        }
+    }
+    assert_eq!(seen, 9, "three seeds per stream target");
+}

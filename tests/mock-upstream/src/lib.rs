@@ -158,6 +158,10 @@ struct Shared {
     ids: AtomicU64,
     /// Responses wire: call item id → id of the reasoning item produced with it.
     reasoning_links: Mutex<HashMap<String, String>>,
+    /// Streamed bodies still being sent.
+    open_streams: AtomicU64,
+    /// Bytes handed to streamed bodies (all of them, so far).
+    streamed_bytes: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -196,6 +200,8 @@ impl MockUpstream {
             rejections: Mutex::new(Vec::new()),
             ids: AtomicU64::new(1),
             reasoning_links: Mutex::new(HashMap::new()),
+            open_streams: AtomicU64::new(0),
+            streamed_bytes: AtomicU64::new(0),
         });
         let app = Router::new()
             .fallback(handle)
@@ -245,6 +251,17 @@ impl MockUpstream {
     /// Scripted replies not yet consumed.
     pub fn pending(&self) -> usize {
         lock(&self.shared.queue).len()
+    }
+
+    /// Streamed answers still being sent: a stream ends when it is done or when the client
+    /// hangs up (the mock notices at its next write).
+    pub fn open_streams(&self) -> u64 {
+        self.shared.open_streams.load(Ordering::SeqCst)
+    }
+
+    /// Bytes of every streamed answer so far, as handed to the connection.
+    pub fn streamed_bytes(&self) -> u64 {
+        self.shared.streamed_bytes.load(Ordering::SeqCst)
     }
 }
 
@@ -520,7 +537,23 @@ async fn render(
             }
             plain(p)
         }
-        Reply::Garbage(text) => streamed(wire, cfg, vec![text], Ending::Clean, None),
+        Reply::Garbage(text) => streamed(shared, wire, cfg, vec![text], Ending::Clean, None),
+        Reply::PaddedEvent {
+            turn,
+            lines,
+            line_bytes,
+        } => {
+            let f = frames(wire, cfg, &req.body, &turn, n);
+            let body = padded(wire, f, lines, line_bytes);
+            streamed_lazy(shared, wire, cfg, body, Ending::Clean, None)
+        }
+        Reply::EndlessEvent {
+            line_bytes,
+            total_bytes,
+        } => {
+            let body = endless(wire, line_bytes, total_bytes);
+            streamed_lazy(shared, wire, cfg, body, Ending::Clean, None)
+        }
         Reply::Turn(turn) if !ask.stream => {
             let body = match wire {
                 Wire::Chat => chat::completion(
@@ -560,23 +593,23 @@ async fn render(
                 remember_reasoning(shared, &turn, n, &req.body);
             }
             let f = frames(wire, cfg, &req.body, &turn, n);
-            streamed(wire, cfg, f, Ending::Clean, None)
+            streamed(shared, wire, cfg, f, Ending::Clean, None)
         }
         Reply::Cut { turn, after_chunks } => {
             let mut f = frames(wire, cfg, &req.body, &turn, n);
             f.truncate(after_chunks);
-            streamed(wire, cfg, f, Ending::Cut, None)
+            streamed(shared, wire, cfg, f, Ending::Cut, None)
         }
         Reply::CutBeforeEnd(turn) => {
             let mut f = frames(wire, cfg, &req.body, &turn, n);
             f.truncate(end_of_turn(wire, &f));
-            streamed(wire, cfg, f, Ending::Cut, None)
+            streamed(shared, wire, cfg, f, Ending::Cut, None)
         }
         Reply::ErrorAfter { turn, after_chunks } => {
             let mut f = frames(wire, cfg, &req.body, &turn, n);
             f.truncate(after_chunks);
             f.push(stream_error(wire, cfg));
-            streamed(wire, cfg, f, Ending::Clean, None)
+            streamed(shared, wire, cfg, f, Ending::Clean, None)
         }
         Reply::Abort { turn, after_chunks } => {
             let mut f = frames(wire, cfg, &req.body, &turn, n);
@@ -584,7 +617,7 @@ async fn render(
             if wire == Wire::CommandCode {
                 f.push(command_code::abort());
             }
-            streamed(wire, cfg, f, Ending::Clean, None)
+            streamed(shared, wire, cfg, f, Ending::Clean, None)
         }
         Reply::Stall {
             turn,
@@ -593,6 +626,7 @@ async fn render(
         } => {
             let f = frames(wire, cfg, &req.body, &turn, n);
             streamed(
+                shared,
                 wire,
                 cfg,
                 f,
@@ -643,19 +677,113 @@ fn remember_reasoning(shared: &Shared, turn: &Turn, n: u64, body: &Value) {
     lock(&shared.reasoning_links).extend(links);
 }
 
+/// Frames generated as they are sent.
+type Frames = Box<dyn Iterator<Item = String> + Send>;
+
+/// [`Reply::PaddedEvent`]: the first event that carries JSON, `lines × line_bytes` longer.
+fn padded(wire: Wire, frames: Vec<String>, lines: usize, line_bytes: usize) -> Frames {
+    let ndjson = wire == Wire::CommandCode;
+    let carries_json = |f: &String| {
+        if ndjson {
+            f.trim_start().starts_with('{')
+        } else {
+            f.contains("data: {")
+        }
+    };
+    let Some(at) = frames.iter().position(carries_json) else {
+        return Box::new(frames.into_iter());
+    };
+    let mut before = frames;
+    let mut after = before.split_off(at);
+    let first = after.remove(0);
+    let (head, pad, end) = if ndjson {
+        // The line goes on, longer, and ends with its newline.
+        let head = first.trim_end_matches('\n').to_owned();
+        (head, " ".repeat(line_bytes), "\n")
+    } else {
+        // More `data:` lines of the same event, which the blank line then ends.
+        let head = format!("{}\n", first.trim_end_matches('\n'));
+        let pad = format!("data: {}\n", " ".repeat(line_bytes.saturating_sub(7)));
+        (head, pad, "\n")
+    };
+    Box::new(
+        before
+            .into_iter()
+            .chain(std::iter::once(head))
+            .chain(std::iter::repeat_n(pad, lines))
+            .chain(std::iter::once(end.to_owned()))
+            .chain(after),
+    )
+}
+
+/// [`Reply::EndlessEvent`]: one event (NDJSON: one line) that never ends.
+fn endless(wire: Wire, line_bytes: usize, total_bytes: Option<u64>) -> Frames {
+    let piece = if wire == Wire::CommandCode {
+        "x".repeat(line_bytes)
+    } else {
+        format!("data: {}\n", "x".repeat(line_bytes.saturating_sub(7)))
+    };
+    match total_bytes {
+        Some(total) => {
+            let n = usize::try_from(total / piece.len().max(1) as u64).unwrap_or(usize::MAX);
+            Box::new(std::iter::repeat_n(piece, n))
+        }
+        None => Box::new(std::iter::repeat(piece)),
+    }
+}
+
+/// Counts a streamed body as open while its sending task runs.
+struct OpenStream(Arc<Shared>);
+
+impl OpenStream {
+    fn new(shared: Arc<Shared>) -> OpenStream {
+        shared.open_streams.fetch_add(1, Ordering::SeqCst);
+        OpenStream(shared)
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.open_streams.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// A 200 stream of frames, paced by `chunk_interval`, optionally pausing once, and ending
 /// cleanly or by dropping the connection mid-body.
 fn streamed(
+    shared: &Arc<Shared>,
     wire: Wire,
     cfg: &MockConfig,
     frames: Vec<String>,
     ending: Ending,
     stall: Option<(usize, Duration)>,
 ) -> Response {
+    streamed_lazy(
+        shared,
+        wire,
+        cfg,
+        Box::new(frames.into_iter()),
+        ending,
+        stall,
+    )
+}
+
+/// [`streamed`], with frames made as they are sent: the sending stops as soon as the client
+/// hangs up, so an endless answer costs what the client read.
+fn streamed_lazy(
+    shared: &Arc<Shared>,
+    wire: Wire,
+    cfg: &MockConfig,
+    frames: Frames,
+    ending: Ending,
+    stall: Option<(usize, Duration)>,
+) -> Response {
     let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(16);
     let interval = cfg.chunk_interval;
+    let open = OpenStream::new(shared.clone());
     tokio::spawn(async move {
-        for (i, f) in frames.into_iter().enumerate() {
+        let open = open;
+        for (i, f) in frames.enumerate() {
             if let Some((at, pause)) = stall
                 && at == i
             {
@@ -666,9 +794,11 @@ fn streamed(
             {
                 tokio::time::sleep(d).await;
             }
+            let len = f.len() as u64;
             if tx.send(Ok(Bytes::from(f))).await.is_err() {
                 return;
             }
+            open.0.streamed_bytes.fetch_add(len, Ordering::SeqCst);
         }
         if let Ending::Cut = ending {
             // Let hyper write out what was sent first: it discards buffered frames when it
@@ -699,6 +829,58 @@ fn streamed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_padded_event_stays_one_valid_event_and_an_endless_one_never_ends() {
+        let turn = Turn {
+            text: Some("hi".into()),
+            ..Turn::default()
+        };
+        let cfg = MockConfig::default();
+        let body = serde_json::json!({"model": "m", "stream": true});
+        for wire in [
+            Wire::Chat,
+            Wire::Anthropic,
+            Wire::CommandCode,
+            Wire::Responses,
+        ] {
+            let plain = frames(wire, &cfg, &body, &turn, 1).concat();
+            let f = frames(wire, &cfg, &body, &turn, 1);
+            let all: String = padded(wire, f, 10, 100).collect();
+            assert_eq!(all.len(), plain.len() + 10 * 100, "{wire:?}");
+            // Every event (line) still parses once its data lines are joined.
+            let events: Vec<String> = if wire == Wire::CommandCode {
+                all.lines().map(str::to_owned).collect()
+            } else {
+                all.split("\n\n")
+                    .map(|e| {
+                        e.lines()
+                            .filter_map(|l| l.strip_prefix("data: "))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                    .collect()
+            };
+            let padded_ok = events
+                .iter()
+                .filter(|e| e.len() > 1000)
+                .all(|e| serde_json::from_str::<Value>(e).is_ok());
+            assert!(padded_ok, "{wire:?}: {all}");
+            assert_eq!(events.iter().filter(|e| e.len() > 1000).count(), 1);
+
+            let mut endless = endless(wire, 64, None);
+            let some: String = endless.by_ref().take(1000).collect();
+            assert!(
+                !some.contains("\n\n") && endless.next().is_some(),
+                "{wire:?}"
+            );
+            assert_eq!(
+                super::endless(wire, 64, Some(64 * 5)).count(),
+                5,
+                "{wire:?}: bounded when asked"
+            );
+        }
+    }
 
     #[test]
     fn cut_before_end_keeps_every_item_and_no_end() {

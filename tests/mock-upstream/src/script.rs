@@ -188,6 +188,28 @@ pub enum Reply {
     },
     /// A 200 stream of bytes that are not the wire's format.
     Garbage(String),
+    /// The turn, its first event made `lines × line_bytes` bytes longer: on an SSE wire,
+    /// `lines` more `data:` lines of `line_bytes` bytes each (spaces: the event's JSON stays
+    /// valid once the lines are joined), on NDJSON (Command Code) the same number of bytes of
+    /// spaces on its line, sent in `lines` pieces. Generated as it is sent.
+    PaddedEvent {
+        /// The turn.
+        turn: Turn,
+        /// Lines (pieces) of padding.
+        lines: usize,
+        /// Bytes of each, newline included.
+        line_bytes: usize,
+    },
+    /// A 200 stream (the wire's content type) of one event that never ends: `data:` lines of
+    /// `line_bytes` bytes and never a blank line (on NDJSON, a line that never ends, sent in
+    /// pieces of `line_bytes`), until `total_bytes` (`None`: forever), then EOF. Generated as
+    /// it is sent; stops as soon as the client hangs up.
+    EndlessEvent {
+        /// Bytes of each line (piece), newline included.
+        line_bytes: usize,
+        /// When to stop, or never.
+        total_bytes: Option<u64>,
+    },
 }
 
 impl Reply {
@@ -285,6 +307,18 @@ impl Reply {
                 millis,
                 then: Box::new(then.map_turn(f)),
             },
+            Reply::PaddedEvent {
+                mut turn,
+                lines,
+                line_bytes,
+            } => {
+                f(&mut turn);
+                Reply::PaddedEvent {
+                    turn,
+                    lines,
+                    line_bytes,
+                }
+            }
             other => other,
         }
     }

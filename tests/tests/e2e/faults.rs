@@ -2,7 +2,8 @@
 //! sends something broken, and that the proxy stays healthy afterwards.
 //!
 //! Two tables. [`upstream_rows`]: one fault per row (the upstream refuses the connection,
-//! resets mid-stream, sends garbage, a 10 MB line, HTML, an error status, or stalls), each
+//! resets mid-stream, sends garbage, an event of 20,000 lines, an event or a line that never
+//! ends, HTML, an error status, or stalls), each
 //! stating what the client receives: an HTTP status with an OpenAI-style error body (`type`,
 //! `code`, Retry-After where Codex needs one), or a 200 stream ending in `response.failed`
 //! with the `error.code` that makes Codex (0.171.0, 0.169.0) retry or stop (its contract is in
@@ -264,6 +265,16 @@ fn dead_addr() -> SocketAddr {
 
 /// `codex-launcherd proxy` for `backend` in front of `upstream`.
 fn binary_proxy(backend: Backend, upstream: SocketAddr, grace: Grace) -> StandaloneProxy {
+    binary_proxy_with(backend, upstream, grace, None)
+}
+
+/// The same, with `max_event_bytes` in its config file when given.
+fn binary_proxy_with(
+    backend: Backend,
+    upstream: SocketAddr,
+    grace: Grace,
+    max_event_bytes: Option<usize>,
+) -> StandaloneProxy {
     let mut cfg = json!({
         "backend": backend.name(),
         "target_url": backend.target(upstream),
@@ -272,6 +283,9 @@ fn binary_proxy(backend: Backend, upstream: SocketAddr, grace: Grace) -> Standal
     });
     if let Grace::Short = grace {
         cfg["first_byte_grace_ms"] = json!(100);
+    }
+    if let Some(bytes) = max_event_bytes {
+        cfg["max_event_bytes"] = json!(bytes);
     }
     StandaloneProxy::start(cfg)
 }
@@ -381,12 +395,16 @@ enum Expect {
         code: &'static str,
         says: &'static str,
     },
+    /// The fault is within bounds: a 200 stream that completes, its output saying `says`.
+    Completed { says: &'static str },
 }
 
 struct Row {
     name: &'static str,
     fault: Fault,
     grace: Grace,
+    /// `max_event_bytes` in the proxy's config file (`None`: the default, 16 MiB).
+    max_event_bytes: Option<usize>,
     expect: Expect,
 }
 
@@ -398,8 +416,24 @@ fn turn(text: &str) -> Turn {
     }
 }
 
-/// Longer than the proxy's bounded line buffer (8 MiB).
-const TEN_MB: usize = 10 * 1024 * 1024;
+/// The default `max_event_bytes`.
+const MAX_EVENT: usize = 16 * 1024 * 1024;
+/// Lines of 1 KiB in the many-lines event: 20,000 KiB, over the default bound.
+const MANY_LINES: usize = 20_000;
+/// The failure past the default bound, as Codex sees it: `invalid_prompt` is fatal in Codex
+/// 0.169.0 (not retried: the same request would make the upstream send the same again).
+const OVER_THE_BOUND: Expect = Expect::Failed {
+    code: "invalid_prompt",
+    says: "the upstream sent an event over 16 MiB",
+};
+
+fn padded_event() -> Reply {
+    Reply::PaddedEvent {
+        turn: turn("an event of many lines"),
+        lines: MANY_LINES,
+        line_bytes: 1024,
+    }
+}
 
 fn upstream_rows() -> Vec<Row> {
     use Expect::{Failed, Status};
@@ -421,6 +455,7 @@ fn upstream_rows() -> Vec<Row> {
         name,
         fault,
         grace: Grace::Default,
+        max_event_bytes: None,
         expect,
     };
     vec![
@@ -466,13 +501,36 @@ fn upstream_rows() -> Vec<Row> {
                 says: "ended",
             },
         ),
-        row(
-            "upstream sends a 10 MB line",
-            Fault::Reply(Reply::long_line(TEN_MB)),
-            Failed {
-                code: "server_error",
-                says: "exceeded",
+        // Bounds (`max_event_bytes`): one event is data accumulated over all its lines (an
+        // NDJSON line for Command Code, padded to the same size). Past the bound the stream
+        // fails at once, not retried, and the upstream connection is closed; the proxy's
+        // memory stays about one bound (see `endless_event_keeps_peak_rss_bounded`).
+        Row {
+            name: "upstream sends one event of 20,000 data lines of 1 KiB, under max_event_bytes",
+            fault: Fault::Reply(padded_event()),
+            grace: Grace::Default,
+            max_event_bytes: Some(2 * MAX_EVENT),
+            expect: Expect::Completed {
+                says: "an event of many lines",
             },
+        },
+        row(
+            "upstream sends one event of 20,000 data lines of 1 KiB, over max_event_bytes",
+            Fault::Reply(padded_event()),
+            OVER_THE_BOUND,
+        ),
+        row(
+            "upstream sends an endless event (data lines forever, never a blank line)",
+            Fault::Reply(Reply::EndlessEvent {
+                line_bytes: 1024,
+                total_bytes: None,
+            }),
+            OVER_THE_BOUND,
+        ),
+        row(
+            "upstream sends one 20 MB line (no newline)",
+            Fault::Reply(Reply::long_line(20 * 1024 * 1024)),
+            OVER_THE_BOUND,
         ),
         // Fatal in Codex (a 400 is shown, not retried): a block page will not go away on its
         // own. The message names the cause instead of dumping HTML.
@@ -554,6 +612,7 @@ fn upstream_rows() -> Vec<Row> {
                 then: Box::new(Reply::status_json(500, "late boom")),
             }),
             grace: Grace::Short,
+            max_event_bytes: None,
             expect: Failed {
                 code: "server_error",
                 says: "HTTP 500",
@@ -566,6 +625,7 @@ fn upstream_rows() -> Vec<Row> {
                 then: Box::new(Reply::rate_limited(2)),
             }),
             grace: Grace::Short,
+            max_event_bytes: None,
             expect: Failed {
                 code: "rate_limit_exceeded",
                 says: "try again in 2.000s",
@@ -659,6 +719,43 @@ fn check_expect(expect: &Expect, ex: &Exchange) -> Result<(), String> {
                 last = Some(s);
             }
         }
+        Expect::Completed { says } => {
+            let last = ex.events().last().cloned().unwrap_or_default();
+            if ex.status != 200 || last["type"] != "response.completed" || !ex.body.contains(says) {
+                return Err(format!(
+                    "expected a completed stream saying `{says}`: {}",
+                    show()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a row's expected failure is a bound passed.
+fn over_a_bound(expect: &Expect) -> bool {
+    matches!(expect, Expect::Failed { code: "invalid_prompt", says } if says.contains(" over "))
+}
+
+/// After a bound was passed: the proxy closed the upstream connection (the mock, which would
+/// send forever, stops at its next write), and its log names the endpoint.
+async fn check_cut_off(mock: &MockUpstream, log: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while mock.open_streams() > 0 {
+        if Instant::now() > deadline {
+            return Err(format!(
+                "the upstream is still streaming 60 s after the failure ({} bytes sent): the \
+                 proxy did not close its connection",
+                mock.streamed_bytes()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let named = log
+        .lines()
+        .any(|l| l.contains("the upstream passed a bound") && l.contains("endpoint=default"));
+    if !named {
+        return Err("no log line names the endpoint that passed the bound".into());
     }
     Ok(())
 }
@@ -681,10 +778,16 @@ async fn run_upstream_row(backend: Backend, row: Row) -> Result<(), String> {
             (Some(mock), addr)
         }
     };
-    let proxy = binary_proxy(backend, upstream, row.grace);
+    let proxy = binary_proxy_with(backend, upstream, row.grace, row.max_event_bytes);
     let addr = proxy.addr();
     let ex = blocking(move || post(addr, REQUEST)).await;
     let mut result = check_expect(&row.expect, &ex);
+    if result.is_ok()
+        && over_a_bound(&row.expect)
+        && let Some(mock) = &mock
+    {
+        result = check_cut_off(mock, &proxy.stderr()).await;
+    }
     // The same proxy serves the next request, against the same upstream (which has recovered:
     // for the refused row the mock now starts at the address that refused).
     let mock = match mock {
@@ -733,6 +836,126 @@ async fn upstream_faults() {
         upstream_rows().len() * BACKENDS.len(),
         failures.join("\n\n")
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounds beyond the table: the proxy's peak memory, and the non-streaming path.
+
+/// Peak resident memory of a process (`VmHWM` in `/proc/PID/status`), in bytes.
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status");
+    kib * 1024
+}
+
+/// The measurement of issue 13: an upstream answers 200 and then 512 MiB of 1 KiB `data:`
+/// lines that never close an event (for Command Code, a line that never ends). The standalone
+/// proxy's peak RSS stays under 64 MiB (it was 532 MB before events were bounded), the client
+/// sees the `response.failed` naming the bound, and the proxy closes the upstream connection
+/// at the bound: the mock, which generates its bytes as it sends them, stops long before
+/// 512 MiB, so the test costs about 16 MiB of traffic per backend.
+#[tokio::test(flavor = "multi_thread")]
+async fn endless_event_keeps_peak_rss_bounded() {
+    const TOTAL: u64 = 512 * 1024 * 1024;
+    const PEAK: u64 = 64 * 1024 * 1024;
+    let runs = BACKENDS.map(|backend| async move {
+        let mock = MockUpstream::start(mock_config()).await.expect("mock");
+        mock.push(Reply::EndlessEvent {
+            line_bytes: 1024,
+            total_bytes: Some(TOTAL),
+        });
+        let proxy = binary_proxy(backend, mock.addr(), Grace::Default);
+        let addr = proxy.addr();
+        let ex = blocking(move || post(addr, REQUEST)).await;
+        let peak = peak_rss(proxy.pid());
+        let mut result = check_expect(&OVER_THE_BOUND, &ex);
+        if result.is_ok() {
+            result = check_cut_off(&mock, &proxy.stderr()).await;
+        }
+        // What the mock handed over: the bound, plus what sat in socket buffers when the
+        // connection closed.
+        let sent = mock.streamed_bytes();
+        if result.is_ok() && sent >= PEAK {
+            result = Err(format!(
+                "the upstream sent {sent} bytes before it was cut off"
+            ));
+        }
+        if result.is_ok() && peak >= PEAK {
+            result = Err(format!(
+                "peak RSS (VmHWM) {:.1} MiB, over 64 MiB",
+                peak as f64 / 1048576.0
+            ));
+        }
+        result.map_err(|e| {
+            format!(
+                "[{}] {e}
+--- proxy log
+{}",
+                backend.name(),
+                proxy.stderr()
+            )
+        })
+    });
+    let failures: Vec<String> = futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// A client that asked for no stream (the proxy streams from the upstream and aggregates) gets
+/// the same failure as a 502 naming the bound.
+#[tokio::test(flavor = "multi_thread")]
+async fn non_streaming_client_gets_a_502_naming_the_bound() {
+    let runs = BACKENDS.map(|backend| async move {
+        let mock = MockUpstream::start(mock_config()).await.expect("mock");
+        mock.push(Reply::EndlessEvent {
+            line_bytes: 1024,
+            total_bytes: None,
+        });
+        let proxy = binary_proxy(backend, mock.addr(), Grace::Default);
+        let addr = proxy.addr();
+        let body = REQUEST.replace(r#""stream":true"#, r#""stream":false"#);
+        let ex = blocking(move || post(addr, &body)).await;
+        let mut result = check_expect(
+            &Expect::Status {
+                status: 502,
+                kind: "server_error",
+                code: "upstream_response_too_large",
+                retry_after: None,
+                says: "the upstream sent an event over 16 MiB",
+            },
+            &ex,
+        );
+        if result.is_ok() {
+            result = check_cut_off(&mock, &proxy.stderr()).await;
+        }
+        mock.push(Reply::Turn(turn(HEALTHY)));
+        if result.is_ok() {
+            result = blocking(move || check_healthy(addr)).await;
+        }
+        result.map_err(|e| {
+            format!(
+                "[{}] {e}
+--- proxy log
+{}",
+                backend.name(),
+                proxy.stderr()
+            )
+        })
+    });
+    let failures: Vec<String> = futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,10 @@
 //! byte 0   bits 0-2  n: how many chunk-size bytes follow (0 = the body in one piece)
 //!          bit 3     end with a transport failure (`fail`) instead of `end_of_stream`
 //!          bit 4     reasoning shown as raw content instead of summary text
+//!          bits 5-6  bounds (`StreamLimits`): 0 the defaults (16 MiB), 1-3 small ones that
+//!                    inputs of a few KiB reach (see `LIMITS`), so the paths past a bound
+//!                    (an event of many lines, an event that never ends, long arguments,
+//!                    many items) are fuzzed too
 //! bytes 1..=n        chunk sizes, used in turn: (b & 0x7f) + 1 bytes; bit 7 sends a
 //!                    keep-alive before the chunk (what the proxy does on a silent upstream),
 //!                    on the first pass over the sizes only
@@ -33,7 +37,7 @@ use codex_launcher_translate::responses::ResponsesRequest;
 use codex_launcher_translate::to_chat::to_chat;
 use codex_launcher_translate::tools::lower_tools;
 use codex_launcher_translate::{
-    Failure, FailureKind, ResponseContext, ResponseEvent, Transducer, parse_request,
+    Failure, FailureKind, ResponseContext, ResponseEvent, StreamLimits, Transducer, parse_request,
 };
 
 /// Which stream transducer a stream target drives.
@@ -94,6 +98,29 @@ const FLAG_TRANSPORT_FAILURE: u8 = 1 << 3;
 const FLAG_RAW_REASONING: u8 = 1 << 4;
 /// Chunk-size flag: a keep-alive before the chunk.
 const SIZE_KEEPALIVE: u8 = 1 << 7;
+/// Header bits 5-6: which bounds.
+const LIMITS_SHIFT: u8 = 5;
+
+/// The bounds a header selects: the defaults, then three small sets (event, item, output)
+/// whose items and outputs are smaller than an event, as large as one, and larger.
+const LIMITS: [Option<StreamLimits>; 4] = [
+    None,
+    Some(StreamLimits {
+        event_bytes: 256,
+        item_bytes: 64,
+        output_bytes: 512,
+    }),
+    Some(StreamLimits {
+        event_bytes: 1024,
+        item_bytes: 1024,
+        output_bytes: 1024,
+    }),
+    Some(StreamLimits {
+        event_bytes: 4096,
+        item_bytes: 8192,
+        output_bytes: 16384,
+    }),
+];
 
 /// How a stream input is played.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +131,8 @@ pub struct StreamPlan<'a> {
     pub transport_failure: bool,
     /// Reasoning as raw content.
     pub raw_reasoning: bool,
+    /// The bounds.
+    pub limits: StreamLimits,
     /// The upstream body.
     pub body: &'a [u8],
 }
@@ -117,6 +146,7 @@ impl<'a> StreamPlan<'a> {
                 sizes: Vec::new(),
                 transport_failure: false,
                 raw_reasoning: false,
+                limits: StreamLimits::default(),
                 body: &[],
             };
         };
@@ -134,6 +164,7 @@ impl<'a> StreamPlan<'a> {
                 .collect(),
             transport_failure: flags & FLAG_TRANSPORT_FAILURE != 0,
             raw_reasoning: flags & FLAG_RAW_REASONING != 0,
+            limits: LIMITS[usize::from((flags >> LIMITS_SHIFT) & 0b11)].unwrap_or_default(),
             body,
         }
     }
@@ -180,8 +211,12 @@ fn build_stream_context(raw_reasoning: bool) -> ResponseContext {
 }
 
 /// A fresh transducer for `backend`, constructed as the proxy does.
-pub fn transducer(backend: StreamBackend, raw_reasoning: bool) -> Box<dyn Transducer> {
-    let ctx = stream_context(raw_reasoning);
+pub fn transducer(
+    backend: StreamBackend,
+    raw_reasoning: bool,
+    limits: StreamLimits,
+) -> Box<dyn Transducer> {
+    let ctx = stream_context(raw_reasoning).with_limits(limits);
     match backend {
         StreamBackend::Chat => Box::new(ChatStreamTranslator::new(ctx)),
         StreamBackend::Anthropic => Box::new(AnthropicStreamTranslator::new(ctx)),
@@ -194,7 +229,7 @@ pub fn transducer(backend: StreamBackend, raw_reasoning: bool) -> Box<dyn Transd
 /// invariants Codex relies on. Returns the events.
 pub fn run_stream(backend: StreamBackend, data: &[u8]) -> Vec<ResponseEvent> {
     let plan = StreamPlan::decode(data);
-    let mut t = transducer(backend, plan.raw_reasoning);
+    let mut t = transducer(backend, plan.raw_reasoning, plan.limits);
     let mut out = Vec::new();
     t.start(&mut out);
     for (chunk, keepalive) in plan.chunks() {
@@ -217,7 +252,52 @@ pub fn run_stream(backend: StreamBackend, data: &[u8]) -> Vec<ResponseEvent> {
     t.end_of_stream(&mut out);
     assert_eq!(out.len(), ended, "events after the terminal event");
     check_stream(&out, t.as_ref());
+    check_limits(&out, t.as_ref(), plan.limits);
     out
+}
+
+/// What the bounds promise: no item of a finished response is over the item bound, and a
+/// response that failed past a bound says so, with a code Codex does not retry.
+pub fn check_limits(events: &[ResponseEvent], t: &dyn Transducer, limits: StreamLimits) {
+    let Some(last) = events.last().and_then(ResponseEvent::response) else {
+        return;
+    };
+    if matches!(
+        last_kind(events),
+        "response.completed" | "response.incomplete"
+    ) {
+        let output = serde_json::to_value(&last.output).expect("the output serializes");
+        for item in output.as_array().into_iter().flatten() {
+            let text = item["content"][0]["text"].as_str().unwrap_or_default();
+            let args = item["arguments"].as_str().unwrap_or_default();
+            for (what, s) in [("text", text), ("arguments", args)] {
+                assert!(
+                    s.len() <= limits.item_bytes.max(2),
+                    "an item's {what} ({} bytes) passed the item bound ({})",
+                    s.len(),
+                    limits.item_bytes
+                );
+            }
+        }
+    }
+    if let Some(failure) = t.failure()
+        && failure.kind == FailureKind::Oversized
+    {
+        let error = last.error.as_ref().expect("a failed response has an error");
+        assert_eq!(
+            error.code, "invalid_prompt",
+            "an oversized response is retried"
+        );
+        assert!(
+            error.message.starts_with("the upstream sent "),
+            "the message does not name the bound: {}",
+            error.message
+        );
+    }
+}
+
+fn last_kind(events: &[ResponseEvent]) -> &'static str {
+    events.last().map_or("", ResponseEvent::kind)
 }
 
 /// The stream invariants (ARCHITECTURE.md, builder.rs) that are cheap to check.
