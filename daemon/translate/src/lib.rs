@@ -13,6 +13,7 @@
 //! - [`events`]: Responses stream events and their SSE encoding.
 //! - [`conversation`]: items → turns, with tool-call pairing repaired once for every backend.
 //! - [`tools`]: custom and namespaced tools as plain functions, and the map back.
+//! - [`schema`]: tool schemas and names as each host documents it accepts them.
 //! - [`builder`]: the one place that orders Responses events (deferred `done`s, one terminal).
 //! - [`chat`], [`to_chat`], [`chat_stream`], [`provider`]: the Chat Completions backend.
 //! - [`anthropic`], [`anthropic_stream`]: the Anthropic Messages backend.
@@ -37,6 +38,7 @@ pub mod events;
 pub mod provider;
 pub mod reasoning_codec;
 pub mod responses;
+pub mod schema;
 pub mod sse;
 pub mod to_chat;
 pub mod tools;
