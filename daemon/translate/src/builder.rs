@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::error::{Failure, FailureKind};
 use crate::events::{Emitter, ResponseEvent};
-use crate::reasoning_codec::ReasoningPayload;
+use crate::reasoning_codec::{ReasoningOrigin, ReasoningPayload};
 use crate::responses::{
     EchoedTools, IncompleteDetails, OutputContent, OutputItem, ReasoningParam, ReasoningTextPart,
     Response, ResponseError, ResponseStatus, ResponseUsage, ResponsesRequest, SummaryPart,
@@ -35,6 +35,9 @@ pub struct ResponseContext {
     pub reasoning_as_summary: bool,
     /// Echo fields of the request.
     pub echo: RequestEcho,
+    /// Who produces this response's reasoning, recorded in its `encrypted_content` so a
+    /// later hand-over to another provider knows (see [`crate::handover`]). `None` by default.
+    pub reasoning_origin: Option<ReasoningOrigin>,
 }
 
 /// Request fields a `Response` object repeats.
@@ -92,6 +95,7 @@ impl ResponseContext {
                 tools: EchoedTools::new(&req.tools),
                 top_p: req.top_p,
             },
+            reasoning_origin: None,
         }
     }
 }
@@ -632,7 +636,9 @@ impl ResponseBuilder {
                     id,
                     summary,
                     content,
-                    encrypted_content: Some(payload.encode()),
+                    encrypted_content: Some(
+                        payload.encode_with_origin(self.ctx.reasoning_origin.as_ref()),
+                    ),
                     status: "completed",
                 })
             }

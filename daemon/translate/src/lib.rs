@@ -19,6 +19,7 @@
 //! - [`anthropic`], [`anthropic_stream`]: the Anthropic Messages backend.
 //! - [`command_code`]: the Command Code `/alpha/generate` backend (one file).
 //! - [`reasoning_codec`]: provider reasoning carried through Codex in `encrypted_content`.
+//! - [`handover`]: reasoning another provider cannot take, made plain or left out on a move.
 //! - [`base_url`]: base URL normalisation.
 //! - [`sse`]: incremental SSE parsing.
 //! - [`error`]: translation errors and how an upstream failure looks to Codex.
@@ -35,6 +36,7 @@ pub mod command_code;
 pub mod conversation;
 pub mod error;
 pub mod events;
+pub mod handover;
 pub mod provider;
 pub mod reasoning_codec;
 pub mod responses;
