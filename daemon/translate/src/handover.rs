@@ -12,9 +12,9 @@
 //! Rules, per target:
 //! - **Chat Completions host.** Anthropic signed thinking and OpenAI ciphertext are foreign.
 //!   DeepSeek thinking mode requires `reasoning_content` on every assistant message that made
-//!   tool calls, "in all subsequent requests" ("if the model performed tool calls, the
-//!   intermediate assistant reasoning_content must participate in the context", and without
-//!   tool calls "it is ignored", <https://api-docs.deepseek.com/guides/thinking_mode>): on a
+//!   tool calls: "for turns that do perform tool calls, the reasoning_content must be fully
+//!   passed back to the API in all subsequent requests", while for turns without tool calls
+//!   it is not concatenated and ignored (<https://api-docs.deepseek.com/guides/thinking_mode>): on a
 //!   message with tool calls, foreign reasoning becomes its plain text (the thinking text,
 //!   never the signature; redacted thinking and ciphertext have none, so the translation sends
 //!   `""`); on a message without calls it is left out. Kimi and GLM take the same field and get

@@ -107,12 +107,12 @@ pub struct AdaptedSchema {
 /// Adapt one tool's parameter schema to a concrete rule set (`dialect` after
 /// [`ToolSchemaDialect::resolve`]; an unresolved `ByModel` is treated as `Standard`).
 /// `strict` is whether the client asked for strict adherence.
-pub fn adapt_schema(schema: &Value, dialect: ToolSchemaDialect, strict: bool) -> AdaptedSchema {
+pub fn adapt_schema(schema: Value, dialect: ToolSchemaDialect, strict: bool) -> AdaptedSchema {
     let mut notes = Vec::new();
     let adapted = match dialect {
-        ToolSchemaDialect::Passthrough => schema.clone(),
+        ToolSchemaDialect::Passthrough => schema,
         ToolSchemaDialect::Kimi | ToolSchemaDialect::Gemini => {
-            let walked = Walker::new(schema, dialect).walk_root();
+            let walked = Walker::new(&schema, dialect).walk_root();
             let mut root = object_root(walked, &Value::Null, dialect, &mut notes);
             if dialect == ToolSchemaDialect::Gemini
                 && let Value::Object(obj) = &mut root
@@ -122,7 +122,16 @@ pub fn adapt_schema(schema: &Value, dialect: ToolSchemaDialect, strict: bool) ->
             }
             root
         }
-        _ => object_root(schema.clone(), schema, dialect, &mut notes),
+        _ => {
+            // Root-level references resolve against the schema as sent; a copy is kept only
+            // when there are any (rare: most schemas pass here without one).
+            let refs = if root_references(&schema) {
+                schema.clone()
+            } else {
+                Value::Null
+            };
+            object_root(schema, &refs, dialect, &mut notes)
+        }
     };
     let strict = strict
         && match dialect {
@@ -172,7 +181,8 @@ pub fn adapt_chat_request(
     let dialect = dialect.resolve(model);
     for tool in request.tools.iter_mut().flatten() {
         let f = &mut tool.function;
-        let adapted = adapt_schema(&f.parameters, dialect, f.strict == Some(true));
+        let strict = f.strict == Some(true);
+        let adapted = adapt_schema(std::mem::take(&mut f.parameters), dialect, strict);
         f.parameters = adapted.schema;
         if !adapted.strict {
             f.strict = None;
@@ -200,7 +210,8 @@ pub fn adapt_chat_request(
 /// [`ToolSchemaDialect::Anthropic`]; names need nothing beyond ours.
 pub fn adapt_anthropic_request(request: &mut AnthropicRequest) {
     for tool in &mut request.tools {
-        let adapted = adapt_schema(&tool.input_schema, ToolSchemaDialect::Anthropic, false);
+        let schema = std::mem::take(&mut tool.input_schema);
+        let adapted = adapt_schema(schema, ToolSchemaDialect::Anthropic, false);
         tool.input_schema = adapted.schema;
         append_notes(&mut tool.description, &adapted.notes);
     }
@@ -215,7 +226,7 @@ pub fn adapt_command_code_params(params: &mut Value, mut map: ToolMap, model: &s
             let Some(obj) = tool.as_object_mut() else {
                 continue;
             };
-            if let Some(schema) = obj.get("input_schema") {
+            if let Some(schema) = obj.remove("input_schema") {
                 let adapted = adapt_schema(schema, dialect, false);
                 obj.insert("input_schema".into(), adapted.schema);
                 if !adapted.notes.is_empty() {
@@ -274,6 +285,19 @@ fn append_notes(description: &mut Option<String>, notes: &[String]) {
 
 // ---------------------------------------------------------------------------------------------
 // The root.
+
+/// Whether the root, or a branch of a combinator at the root, is a `$ref`.
+fn root_references(schema: &Value) -> bool {
+    let Some(obj) = schema.as_object() else {
+        return false;
+    };
+    obj.contains_key("$ref")
+        || ["allOf", "anyOf", "oneOf"].iter().any(|k| {
+            obj.get(*k)
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().any(|b| b.get("$ref").is_some()))
+        })
+}
 
 /// Make the root an object schema (the rule every set but `Passthrough` shares, see the module
 /// docs). A root that needs nothing is returned unchanged. `refs` is the schema `$ref`s at the
@@ -1189,7 +1213,7 @@ mod tests {
     use super::*;
 
     fn adapt(schema: Value, dialect: ToolSchemaDialect) -> AdaptedSchema {
-        adapt_schema(&schema, dialect, false)
+        adapt_schema(schema, dialect, false)
     }
 
     #[test]
@@ -1304,12 +1328,12 @@ mod tests {
     #[test]
     fn strict_is_dropped_when_the_subset_cannot_say_it() {
         let tidy = json!({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": false});
-        assert!(adapt_schema(&tidy, ToolSchemaDialect::OpenAi, true).strict);
+        assert!(adapt_schema(tidy.clone(), ToolSchemaDialect::OpenAi, true).strict);
         let loose = json!({"type": "object", "properties": {"a": {"type": "string"}}});
-        assert!(!adapt_schema(&loose, ToolSchemaDialect::OpenAi, true).strict);
+        assert!(!adapt_schema(loose, ToolSchemaDialect::OpenAi, true).strict);
         let lengths = json!({"type": "object", "properties": {"a": {"type": "array", "maxItems": 2}}, "required": ["a"], "additionalProperties": false});
-        assert!(adapt_schema(&lengths, ToolSchemaDialect::OpenAi, true).strict);
-        assert!(!adapt_schema(&lengths, ToolSchemaDialect::DeepSeek, true).strict);
+        assert!(adapt_schema(lengths.clone(), ToolSchemaDialect::OpenAi, true).strict);
+        assert!(!adapt_schema(lengths.clone(), ToolSchemaDialect::DeepSeek, true).strict);
     }
 
     #[test]

@@ -199,7 +199,9 @@ fn moonshot_message(path: &str, why: &str) -> String {
 }
 
 /// The first node Moonshot's validator refuses: any `$ref` (kimi-k3 refuses even
-/// `#/$defs/…` ones), `type` beside `anyOf`, tuple `items`.
+/// `#/$defs/…` ones, anomalyco/opencode#39995, which does not quote the wording, so the last
+/// message below is ours), `type` beside `anyOf`, tuple `items`; the other messages are the
+/// validator's as its 400s quote them (see `daemon/translate/src/schema.rs`).
 fn moonshot_violation(schema: &Value, path: &str) -> Option<(String, &'static str)> {
     let obj = schema.as_object()?;
     if let Some(r) = obj.get("$ref") {
