@@ -354,6 +354,7 @@ pub fn to_anthropic(
             info,
         );
     }
+    crate::schema::adapt_anthropic_request(&mut request);
     AnthropicTranslation {
         request,
         tool_map: map,

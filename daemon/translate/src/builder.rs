@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::error::{Failure, FailureKind, Limit};
 use crate::events::{Emitter, ResponseEvent};
-use crate::reasoning_codec::ReasoningPayload;
+use crate::reasoning_codec::{ReasoningOrigin, ReasoningPayload};
 use crate::responses::{
     EchoedTools, IncompleteDetails, OutputContent, OutputItem, ReasoningParam, ReasoningTextPart,
     Response, ResponseError, ResponseStatus, ResponseUsage, ResponsesRequest, SummaryPart,
@@ -42,6 +42,9 @@ pub struct ResponseContext {
     pub echo: RequestEcho,
     /// Bounds on what the upstream may send.
     pub limits: StreamLimits,
+    /// Who produces this response's reasoning, recorded in its `encrypted_content` so a
+    /// later hand-over to another provider knows (see [`crate::handover`]). `None` by default.
+    pub reasoning_origin: Option<ReasoningOrigin>,
 }
 
 /// Bounds on what one upstream response may make us hold. Past one, the response fails with
@@ -142,6 +145,7 @@ impl ResponseContext {
                 top_p: req.top_p,
             },
             limits: StreamLimits::default(),
+            reasoning_origin: None,
         }
     }
 
@@ -818,7 +822,9 @@ impl ResponseBuilder {
                     id,
                     summary,
                     content,
-                    encrypted_content: Some(payload.encode()),
+                    encrypted_content: Some(
+                        payload.encode_with_origin(self.ctx.reasoning_origin.as_ref()),
+                    ),
                     status: "completed",
                 })
             }

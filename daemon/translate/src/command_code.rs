@@ -194,6 +194,7 @@ pub fn to_command_code(
     if let Some(effort) = effort.and_then(|e| model_effort(upstream_model, e)) {
         params["reasoning_effort"] = json!(effort);
     }
+    let map = crate::schema::adapt_command_code_params(&mut params, map, upstream_model);
     let body = json!({
         "config": {
             "workingDir": ctx.working_dir,

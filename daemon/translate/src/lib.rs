@@ -13,11 +13,13 @@
 //! - [`events`]: Responses stream events and their SSE encoding.
 //! - [`conversation`]: items → turns, with tool-call pairing repaired once for every backend.
 //! - [`tools`]: custom and namespaced tools as plain functions, and the map back.
+//! - [`schema`]: tool schemas and names as each host documents it accepts them.
 //! - [`builder`]: the one place that orders Responses events (deferred `done`s, one terminal).
 //! - [`chat`], [`to_chat`], [`chat_stream`], [`provider`]: the Chat Completions backend.
 //! - [`anthropic`], [`anthropic_stream`]: the Anthropic Messages backend.
 //! - [`command_code`]: the Command Code `/alpha/generate` backend (one file).
 //! - [`reasoning_codec`]: provider reasoning carried through Codex in `encrypted_content`.
+//! - [`handover`]: reasoning another provider cannot take, made plain or left out on a move.
 //! - [`base_url`]: base URL normalisation.
 //! - [`sse`]: incremental SSE parsing.
 //! - [`error`]: translation errors and how an upstream failure looks to Codex.
@@ -34,9 +36,11 @@ pub mod command_code;
 pub mod conversation;
 pub mod error;
 pub mod events;
+pub mod handover;
 pub mod provider;
 pub mod reasoning_codec;
 pub mod responses;
+pub mod schema;
 pub mod sse;
 pub mod to_chat;
 pub mod tools;

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::schema::ToolSchemaDialect;
+
 /// Known Chat Completions hosts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -114,6 +116,8 @@ pub struct ChatQuirks {
     pub reasoning_required_on_tool_calls: bool,
     /// Accepts images in user messages.
     pub vision: bool,
+    /// The rule set tool schemas and names are adapted to (see [`crate::schema`]).
+    pub tool_schema: ToolSchemaDialect,
 }
 
 impl Default for ChatQuirks {
@@ -187,6 +191,7 @@ impl ChatProvider {
             reasoning_echo: ReasoningEcho::ReasoningContent,
             reasoning_required_on_tool_calls: false,
             vision: true,
+            tool_schema: ToolSchemaDialect::Standard,
         };
         match self {
             ChatProvider::OpenAi => ChatQuirks {
@@ -198,6 +203,7 @@ impl ChatProvider {
                 reasoning_control: ReasoningControl::ReasoningEffort,
                 efforts: efforts(&["minimal", "low", "medium", "high"]),
                 reasoning_echo: ReasoningEcho::None,
+                tool_schema: ToolSchemaDialect::OpenAi,
                 ..generic
             },
             ChatProvider::DeepSeek => ChatQuirks {
@@ -205,11 +211,13 @@ impl ChatProvider {
                 efforts: efforts(&["high", "max"]),
                 reasoning_required_on_tool_calls: true,
                 vision: false,
+                tool_schema: ToolSchemaDialect::DeepSeek,
                 ..generic
             },
             ChatProvider::Kimi => ChatQuirks {
                 default_max_tokens: Some(32_000),
                 reasoning_control: ReasoningControl::Thinking,
+                tool_schema: ToolSchemaDialect::Kimi,
                 ..generic
             },
             ChatProvider::Zai => ChatQuirks {
@@ -221,6 +229,11 @@ impl ChatProvider {
                 reasoning_control: ReasoningControl::OpenRouter,
                 efforts: efforts(&["minimal", "low", "medium", "high", "xhigh"]),
                 reasoning_echo: ReasoningEcho::ReasoningDetails,
+                // A gateway: "tool calling … passed down as-is for providers implementing
+                // OpenAI's interface; for providers with custom interfaces, we transform"
+                // (https://openrouter.ai/docs/api-reference/overview). Gemini and Kimi models
+                // behind it still refuse what their own validators refuse.
+                tool_schema: ToolSchemaDialect::ByModel,
                 ..generic
             },
             ChatProvider::Nim => ChatQuirks {
@@ -253,7 +266,13 @@ impl ChatProvider {
                 reasoning_echo: ReasoningEcho::None,
                 ..generic
             },
-            ChatProvider::OpenCode | ChatProvider::Crof | ChatProvider::Generic => generic,
+            // OpenCode Go forwards Kimi models to Moonshot, whose validator refuses `$ref`
+            // (anomalyco/opencode#39995): the rules follow the model.
+            ChatProvider::OpenCode => ChatQuirks {
+                tool_schema: ToolSchemaDialect::ByModel,
+                ..generic
+            },
+            ChatProvider::Crof | ChatProvider::Generic => generic,
         }
     }
 

@@ -102,6 +102,8 @@ pub fn to_chat(
         req.reasoning.as_ref().and_then(|r| r.effort.as_deref()),
         quirks,
     );
+    let map =
+        crate::schema::adapt_chat_request(&mut request, map, quirks.tool_schema, upstream_model);
     ChatTranslation {
         request,
         tool_map: map,

@@ -81,6 +81,17 @@ impl ToolMap {
         self.by_wire.insert(wire, target);
     }
 
+    /// Apply a host's own name rules on top of ours: every wire name becomes `rename(wire)`,
+    /// pointing at the same Codex tool, so a call under the host's name maps back to the name
+    /// Codex knows. `rename` must be deterministic (history items are renamed the same way).
+    pub fn rename_wire(&mut self, rename: impl Fn(&str) -> String) {
+        let by_wire = std::mem::take(&mut self.by_wire);
+        self.by_wire = by_wire
+            .into_iter()
+            .map(|(wire, target)| (rename(&wire), target))
+            .collect();
+    }
+
     /// Number of declared tools.
     pub fn len(&self) -> usize {
         self.by_wire.len()
@@ -208,8 +219,13 @@ fn wire_name(namespace: Option<&str>, name: &str) -> String {
     if clean == full && clean.len() <= MAX_TOOL_NAME {
         return clean;
     }
-    // Shortened or rewritten: add a hash of the original so two tools never collide.
-    let hash = format!("{:08x}", fnv1a(full.as_bytes()));
+    shorten_with_hash(&clean, &full)
+}
+
+/// `clean` (already in the wire charset) cut to fit [`MAX_TOOL_NAME`] with a hash of
+/// `original` appended, so two tools rewritten to the same text never collide.
+pub(crate) fn shorten_with_hash(clean: &str, original: &str) -> String {
+    let hash = format!("{:08x}", fnv1a(original.as_bytes()));
     let keep = MAX_TOOL_NAME - hash.len() - 1;
     let head: String = clean.chars().take(keep).collect();
     format!("{head}_{hash}")

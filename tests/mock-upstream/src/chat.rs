@@ -37,6 +37,13 @@ pub(crate) fn validate(flavor: Flavor, rules: &StrictRules, body: &Value) -> Res
     {
         return bad("you must provide a model parameter".into());
     }
+    if rules.reject_tool_schemas {
+        let model = obj.get("model").and_then(Value::as_str).unwrap_or_default();
+        let tools = obj.get("tools").and_then(Value::as_array);
+        for (i, tool) in tools.into_iter().flatten().enumerate() {
+            tool_schema_refusal(flavor, model, i, tool)?;
+        }
+    }
     let Some(messages) = obj.get("messages").and_then(Value::as_array) else {
         return bad("'messages' is a required property".into());
     };
@@ -112,6 +119,183 @@ pub(crate) fn validate(flavor: Flavor, rules: &StrictRules, body: &Value) -> Res
         }
     }
     Ok(())
+}
+
+/// A strict schema host's refusal of one tool declaration, in that host's words.
+fn tool_schema_refusal(flavor: Flavor, model: &str, i: usize, tool: &Value) -> Result<(), Plain> {
+    let name = tool
+        .pointer("/function/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let params = tool.pointer("/function/parameters").unwrap_or(&Value::Null);
+    let gemini = flavor == Flavor::OpenRouter && model.starts_with("google/");
+    // ^[a-zA-Z0-9_-]{1,64}$ (OpenAI's `FunctionObject.name`, which the others copy); Gemini
+    // also wants a letter or `_` first.
+    let charset = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let first_ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+    if !charset || (gemini && !first_ok) {
+        return Err(if gemini {
+            gemini_refusal(&format!(
+                "* GenerateContentRequest.tools[0].function_declarations[{i}].name: Invalid \
+                 function name. Must start with a letter or an underscore. Must be alphameric \
+                 (a-z, A-Z, 0-9), underscores (_), dots (.), colons (:) or dashes (-), with a \
+                 maximum length of 64."
+            ))
+        } else {
+            error(
+                flavor,
+                400,
+                &format!(
+                    "Invalid 'tools[{i}].function.name': string does not match pattern. \
+                     Expected a string that matches the pattern '^[a-zA-Z0-9_-]{{1,64}}$'."
+                ),
+                "invalid_request_error",
+                Some("invalid_value"),
+            )
+        });
+    }
+    let root_type = params.get("type").cloned().unwrap_or(Value::Null);
+    if root_type != "object" {
+        let msg = match flavor {
+            Flavor::Kimi => moonshot_message("root", "root schema must be of type object"),
+            _ => format!(
+                "Invalid schema for function '{name}': schema must be a JSON Schema of 'type: \
+                 \"object\"', got 'type: {root_type}'."
+            ),
+        };
+        return Err(error(flavor, 400, &msg, "invalid_request_error", None));
+    }
+    if flavor == Flavor::Kimi
+        && let Some((path, why)) = moonshot_violation(params, "root")
+    {
+        return Err(error(
+            flavor,
+            400,
+            &moonshot_message(&path, why),
+            "invalid_request_error",
+            None,
+        ));
+    }
+    if gemini && let Some((path, key)) = gemini_unknown(params, "parameters") {
+        return Err(gemini_refusal(&format!(
+            "Invalid JSON payload received. Unknown name \"{key}\" at \
+             'tools[0].function_declarations[{i}].{path}': Cannot find field."
+        )));
+    }
+    Ok(())
+}
+
+/// Moonshot's validator wording ("… is not a valid moonshot flavored json schema, details:
+/// <At path '…': …>", as its 400s quote it).
+fn moonshot_message(path: &str, why: &str) -> String {
+    format!(
+        "Invalid request: tools.function.parameters is not a valid moonshot flavored json \
+         schema, details: <At path '{path}': {why}>"
+    )
+}
+
+/// The first node Moonshot's validator refuses: any `$ref` (kimi-k3 refuses even
+/// `#/$defs/…` ones, anomalyco/opencode#39995, which does not quote the wording, so the last
+/// message below is ours), `type` beside `anyOf`, tuple `items`; the other messages are the
+/// validator's as its 400s quote them (see `daemon/translate/src/schema.rs`).
+fn moonshot_violation(schema: &Value, path: &str) -> Option<(String, &'static str)> {
+    let obj = schema.as_object()?;
+    if let Some(r) = obj.get("$ref") {
+        let why = if obj.contains_key("type") {
+            "when using $ref, type should be defined in the referenced schema instead of the parent schema"
+        } else if r.as_str().is_some_and(|r| !r.starts_with("#/$defs/")) {
+            "references must start with #/$defs/"
+        } else {
+            "$ref is not supported"
+        };
+        return Some((format!("{path}.$ref"), why));
+    }
+    if obj.contains_key("type") && (obj.contains_key("anyOf") || obj.contains_key("oneOf")) {
+        return Some((
+            path.to_owned(),
+            "when using anyOf, type should be defined in anyOf items instead of the parent schema",
+        ));
+    }
+    if obj.get("items").is_some_and(Value::is_array) {
+        return Some((format!("{path}.items"), "items must be a schema object"));
+    }
+    sub_schemas(obj, path)
+        .into_iter()
+        .find_map(|(p, s)| moonshot_violation(s, &p))
+}
+
+/// The first field outside Gemini's `Schema` object.
+fn gemini_unknown(schema: &Value, path: &str) -> Option<(String, String)> {
+    const KNOWN: &[&str] = &[
+        "type",
+        "format",
+        "title",
+        "description",
+        "nullable",
+        "enum",
+        "maxItems",
+        "minItems",
+        "properties",
+        "required",
+        "minProperties",
+        "maxProperties",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "example",
+        "anyOf",
+        "propertyOrdering",
+        "default",
+        "items",
+        "minimum",
+        "maximum",
+    ];
+    let obj = schema.as_object()?;
+    if let Some(k) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        // Gemini reports `$ref` as "ref" (decolua/9router#1036).
+        return Some((path.to_owned(), k.trim_start_matches('$').to_owned()));
+    }
+    sub_schemas(obj, path)
+        .into_iter()
+        .find_map(|(p, s)| gemini_unknown(s, &p))
+}
+
+/// The schemas directly below one node, with their paths.
+fn sub_schemas<'a>(obj: &'a Map<String, Value>, path: &str) -> Vec<(String, &'a Value)> {
+    let mut out = Vec::new();
+    for (k, v) in obj {
+        match (k.as_str(), v) {
+            ("properties" | "$defs" | "definitions", Value::Object(m)) => {
+                out.extend(m.iter().map(|(n, s)| (format!("{path}.{k}.{n}"), s)));
+            }
+            ("anyOf" | "oneOf" | "allOf", Value::Array(a)) => {
+                out.extend(
+                    a.iter()
+                        .enumerate()
+                        .map(|(j, s)| (format!("{path}.{k}[{j}]"), s)),
+                );
+            }
+            ("items" | "additionalProperties" | "not", Value::Object(_)) => {
+                out.push((format!("{path}.{k}"), v));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Gemini's 400 as OpenRouter passes it on: "Provider returned error" with the raw body.
+fn gemini_refusal(message: &str) -> Plain {
+    let raw = json!({"error": {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}});
+    Plain::json(
+        400,
+        json!({"error": {"message": "Provider returned error", "code": 400,
+            "metadata": {"raw": raw.to_string(), "provider_name": "Google AI Studio"}}}),
+    )
 }
 
 /// An error in the flavor's body shape.
@@ -538,6 +722,92 @@ mod tests {
         let mut ok = body.clone();
         ok["messages"][1]["reasoning_content"] = json!("");
         assert!(validate(Flavor::DeepSeek, &rules, &ok).is_ok());
+    }
+
+    #[test]
+    fn strict_schema_hosts_refuse_what_their_docs_say() {
+        let rules = StrictRules {
+            reject_tool_schemas: true,
+            ..StrictRules::default()
+        };
+        let body = |model: &str, name: &str, params: Value| {
+            json!({"model": model, "messages": [{"role": "user", "content": "x"}],
+                "tools": [{"type": "function", "function": {"name": name, "parameters": params}}]})
+        };
+        let tidy = json!({"type": "object", "properties": {"a": {"type": "string"}}});
+        for flavor in [Flavor::OpenAi, Flavor::Kimi, Flavor::OpenRouter] {
+            assert!(
+                validate(
+                    flavor,
+                    &rules,
+                    &body("google/gemini-2.5-pro", "f", tidy.clone())
+                )
+                .is_ok()
+            );
+        }
+        let with_ref = json!({"type": "object", "properties": {"a": {"$ref": "#/$defs/A"}},
+            "$defs": {"A": {"type": "string"}}});
+        let err = validate(
+            Flavor::Kimi,
+            &rules,
+            &body("kimi-k3", "f", with_ref.clone()),
+        )
+        .unwrap_err();
+        assert!(
+            err.body.contains("moonshot flavored json schema"),
+            "{}",
+            err.body
+        );
+        assert!(err.body.contains("root.properties.a.$ref"), "{}", err.body);
+        let any_root = json!({"type": "object", "anyOf": [{"required": ["a"]}]});
+        let err = validate(Flavor::Kimi, &rules, &body("kimi-k3", "f", any_root)).unwrap_err();
+        assert!(
+            err.body.contains("instead of the parent schema"),
+            "{}",
+            err.body
+        );
+        let err = validate(
+            Flavor::OpenRouter,
+            &rules,
+            &body("google/gemini-2.5-pro", "f", with_ref),
+        )
+        .unwrap_err();
+        assert!(err.body.contains("Unknown name"), "{}", err.body);
+        let err = validate(
+            Flavor::OpenAi,
+            &rules,
+            &body("gpt-5", "a.b/c", tidy.clone()),
+        )
+        .unwrap_err();
+        assert!(err.body.contains("does not match pattern"), "{}", err.body);
+        let err = validate(
+            Flavor::OpenRouter,
+            &rules,
+            &body("google/gemini-2.5-pro", "1p", tidy.clone()),
+        )
+        .unwrap_err();
+        assert!(
+            err.body.contains("Must start with a letter"),
+            "{}",
+            err.body
+        );
+        let err = validate(
+            Flavor::OpenAi,
+            &rules,
+            &body("gpt-5", "f", json!({"anyOf": []})),
+        )
+        .unwrap_err();
+        assert!(err.body.contains("type: \\\"object\\\""), "{}", err.body);
+        // Off by default: the same schemas pass.
+        let off = StrictRules::default();
+        assert!(
+            validate(
+                Flavor::Kimi,
+                &off,
+                &body("kimi-k3", "a.b/c", json!({"$ref": "#/x"}))
+            )
+            .is_ok()
+        );
     }
 
     #[test]

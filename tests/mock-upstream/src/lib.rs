@@ -49,6 +49,10 @@ pub struct StrictRules {
     pub reject_roles: Vec<String>,
     /// Top-level fields the provider refuses with 422 (NVIDIA NIM's closed schema).
     pub reject_fields: Vec<String>,
+    /// A strict schema host (Chat wire): tool declarations the flavor's host refuses get its
+    /// 400 — Moonshot's schema validator for [`Flavor::Kimi`], Gemini's behind OpenRouter for
+    /// [`Flavor::OpenRouter`] with a `google/` model, OpenAI's function rules otherwise.
+    pub reject_tool_schemas: bool,
 }
 
 impl Default for StrictRules {
@@ -58,6 +62,7 @@ impl Default for StrictRules {
             reject_orphan_tool_messages: true,
             reject_roles: Vec::new(),
             reject_fields: Vec::new(),
+            reject_tool_schemas: false,
         }
     }
 }

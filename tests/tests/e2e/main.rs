@@ -18,3 +18,4 @@ mod secrets;
 mod sessions;
 mod supervision;
 mod terminal;
+mod tool_schemas;
