@@ -994,6 +994,8 @@ fn from_spec(s: api::EndpointSpec) -> Result<Endpoint, Error> {
                 default_effort: m.default_effort,
                 input_modalities: m.input_modalities,
                 parallel_tool_calls: m.parallel_tool_calls,
+                // Not on the D-Bus model spec yet (issue 14: the lead wires prices through).
+                prices: Default::default(),
             })
             .collect(),
         browser_ua: s.browser_ua,

@@ -3,14 +3,14 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use codex_launcher_translate::anthropic::to_anthropic;
+use codex_launcher_translate::anthropic::to_anthropic_with_cache;
 use codex_launcher_translate::anthropic_stream::AnthropicStreamTranslator;
 use codex_launcher_translate::chat_stream::ChatStreamTranslator;
 use codex_launcher_translate::command_code::{
     CommandCodeContext, CommandCodeStreamTranslator, to_command_code,
 };
 use codex_launcher_translate::responses::{InputItem, MessageContent, ResponsesRequest};
-use codex_launcher_translate::to_chat::to_chat;
+use codex_launcher_translate::to_chat::to_chat_with_cache;
 use codex_launcher_translate::{ResponseContext, Transducer};
 
 use crate::endpoint::{Backend, Endpoint};
@@ -55,7 +55,8 @@ pub fn prepare(
     let url = endpoint.request_url();
     match endpoint.backend {
         Backend::OpenaiCompat => {
-            let t = to_chat(req, items, upstream_model, &endpoint.quirks);
+            let t =
+                to_chat_with_cache(req, items, upstream_model, &endpoint.quirks, endpoint.cache);
             let ctx = ResponseContext::new(req, response_id, created_at, t.tool_map);
             Ok(Prepared {
                 url,
@@ -66,7 +67,7 @@ pub fn prepare(
             })
         }
         Backend::Anthropic => {
-            let t = to_anthropic(req, items, upstream_model);
+            let t = to_anthropic_with_cache(req, items, upstream_model, endpoint.cache);
             let ctx = ResponseContext::new(req, response_id, created_at, t.tool_map);
             Ok(Prepared {
                 url,

@@ -153,19 +153,51 @@ pub struct SessionTraffic {
 pub struct UsageCounters {
     /// Requests.
     pub requests: u64,
-    /// Input tokens.
+    /// Input tokens (the whole prompt: cache reads and writes included).
     pub input_tokens: u64,
+    /// Of the input tokens, those read from the provider's prompt cache.
+    pub cached_input_tokens: u64,
+    /// Of the input tokens, those written to the provider's prompt cache.
+    pub cache_write_input_tokens: u64,
     /// Output tokens.
     pub output_tokens: u64,
     /// Failed requests.
     pub errors: u64,
 }
 
+/// The tokens of one finished request, as the Responses usage reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestTokens {
+    /// Whole prompt.
+    pub input: u64,
+    /// Of which read from cache.
+    pub cached_input: u64,
+    /// Of which written to cache.
+    pub cache_write_input: u64,
+    /// Generated.
+    pub output: u64,
+}
+
+impl From<&codex_launcher_translate::responses::ResponseUsage> for RequestTokens {
+    fn from(u: &codex_launcher_translate::responses::ResponseUsage) -> Self {
+        RequestTokens {
+            input: u.input_tokens,
+            cached_input: u.input_tokens_details.cached_tokens,
+            cache_write_input: u.input_tokens_details.cache_write_tokens,
+            output: u.output_tokens,
+        }
+    }
+}
+
 impl UsageCounters {
-    fn add(&mut self, input: u64, output: u64, error: bool) {
+    fn add(&mut self, tokens: RequestTokens, error: bool) {
         self.requests += 1;
-        self.input_tokens = self.input_tokens.saturating_add(input);
-        self.output_tokens = self.output_tokens.saturating_add(output);
+        self.input_tokens = self.input_tokens.saturating_add(tokens.input);
+        self.cached_input_tokens = self.cached_input_tokens.saturating_add(tokens.cached_input);
+        self.cache_write_input_tokens = self
+            .cache_write_input_tokens
+            .saturating_add(tokens.cache_write_input);
+        self.output_tokens = self.output_tokens.saturating_add(tokens.output);
         self.errors += u64::from(error);
     }
 }
@@ -306,23 +338,23 @@ impl ProxyState {
     }
 
     /// Count a finished request of session `id`.
-    pub fn record_session_usage(&self, id: u64, input: u64, output: u64, error: bool) {
+    pub fn record_session_usage(&self, id: u64, tokens: RequestTokens, error: bool) {
         if let Some(t) = self
             .sessions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get_mut(&id)
         {
-            t.counters.add(input, output, error);
+            t.counters.add(tokens, error);
         }
     }
 
     /// Count a finished request for an endpoint and model.
-    pub fn record_usage(&self, endpoint: &str, model: &str, input: u64, output: u64, error: bool) {
+    pub fn record_usage(&self, endpoint: &str, model: &str, tokens: RequestTokens, error: bool) {
         let mut map = self.usage.lock().unwrap_or_else(|e| e.into_inner());
         map.entry((endpoint.to_owned(), model.to_owned()))
             .or_default()
-            .add(input, output, error);
+            .add(tokens, error);
     }
 
     /// Usage per (endpoint, model).
@@ -385,11 +417,22 @@ mod tests {
         assert_eq!(state.caller(Some("Bearer cls8.abc123")), None);
         assert_eq!(state.caller(Some("Bearer cls.x")), None);
         assert_eq!(state.caller(None), None);
-        state.record_session_usage(7, 10, 3, false);
+        state.record_session_usage(
+            7,
+            RequestTokens {
+                input: 10,
+                cached_input: 6,
+                cache_write_input: 3,
+                output: 3,
+            },
+            false,
+        );
         state.touch_session(7);
         let ended = state.end_session(7);
         assert_eq!(ended.counters.requests, 1);
         assert_eq!(ended.counters.input_tokens, 10);
+        assert_eq!(ended.counters.cached_input_tokens, 6);
+        assert_eq!(ended.counters.cache_write_input_tokens, 3);
         assert!(ended.last_request.is_some());
         assert_eq!(
             state.caller(Some(&bearer)),

@@ -24,7 +24,7 @@ use crate::backend::{Answer, prepare};
 use crate::error::ProxyError;
 use crate::pump::{OnDone, Pump};
 use crate::upstream::{failure_from_response, failure_from_transport, upstream_headers};
-use crate::{Caller, Endpoint, ProxyState};
+use crate::{Caller, Endpoint, ProxyState, RequestTokens};
 
 /// The router.
 pub fn router(state: Arc<ProxyState>) -> Router {
@@ -380,15 +380,16 @@ fn completion_hook(
     Box::new(move |resp: &Response| {
         let _g = span.enter();
         let ms = started.elapsed().as_millis() as u64;
-        let (input, output) = resp
+        let tokens = resp
             .usage
             .as_ref()
-            .map(|u| (u.input_tokens, u.output_tokens))
-            .unwrap_or((0, 0));
+            .map(RequestTokens::from)
+            .unwrap_or_default();
+        let (input, output) = (tokens.input, tokens.output);
         let failed = resp.status == ResponseStatus::Failed;
-        state.record_usage(&endpoint, &model, input, output, failed);
+        state.record_usage(&endpoint, &model, tokens, failed);
         if let Some(id) = session {
-            state.record_session_usage(id, input, output, failed);
+            state.record_session_usage(id, tokens, failed);
         }
         state.stats.input_tokens.fetch_add(input, Ordering::Relaxed);
         state
@@ -404,6 +405,8 @@ fn completion_hook(
                 duration_ms = ms,
                 status = ?resp.status,
                 input_tokens = input,
+                cached_input_tokens = tokens.cached_input,
+                cache_write_input_tokens = tokens.cache_write_input,
                 output_tokens = output,
                 items = resp.output.len(),
                 "response finished"

@@ -14,6 +14,7 @@
 //! - [`conversation`]: items → turns, with tool-call pairing repaired once for every backend.
 //! - [`tools`]: custom and namespaced tools as plain functions, and the map back.
 //! - [`builder`]: the one place that orders Responses events (deferred `done`s, one terminal).
+//! - [`cache`]: prompt caching: the per-endpoint TTL setting and the `cache_control` marker.
 //! - [`chat`], [`to_chat`], [`chat_stream`], [`provider`]: the Chat Completions backend.
 //! - [`anthropic`], [`anthropic_stream`]: the Anthropic Messages backend.
 //! - [`command_code`]: the Command Code `/alpha/generate` backend (one file).
@@ -28,6 +29,7 @@ pub mod anthropic;
 pub mod anthropic_stream;
 pub mod base_url;
 pub mod builder;
+pub mod cache;
 pub mod chat;
 pub mod chat_stream;
 pub mod command_code;
