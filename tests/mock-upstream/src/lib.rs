@@ -31,6 +31,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+pub use anthropic::CacheAccount;
 pub use script::{Failure, Flavor, Reply, ToolCall, Turn, Usage};
 
 use script::Plain;
@@ -158,6 +159,10 @@ struct Shared {
     ids: AtomicU64,
     /// Responses wire: call item id → id of the reasoning item produced with it.
     reasoning_links: Mutex<HashMap<String, String>>,
+    /// Anthropic wire: the simulated prompt cache.
+    prompt_cache: Mutex<anthropic::PromptCache>,
+    /// Anthropic wire: what each request with `cache_control` read and wrote, in order.
+    cache_accounts: Mutex<Vec<CacheAccount>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -196,6 +201,8 @@ impl MockUpstream {
             rejections: Mutex::new(Vec::new()),
             ids: AtomicU64::new(1),
             reasoning_links: Mutex::new(HashMap::new()),
+            prompt_cache: Mutex::new(anthropic::PromptCache::default()),
+            cache_accounts: Mutex::new(Vec::new()),
         });
         let app = Router::new()
             .fallback(handle)
@@ -245,6 +252,13 @@ impl MockUpstream {
     /// Scripted replies not yet consumed.
     pub fn pending(&self) -> usize {
         lock(&self.shared.queue).len()
+    }
+
+    /// Anthropic wire: what each answered request carrying `cache_control` read from and
+    /// wrote to the simulated prompt cache, in order (requests without markers are not
+    /// listed: they are answered without caching, as before).
+    pub fn cache_accounts(&self) -> Vec<CacheAccount> {
+        lock(&self.shared.cache_accounts).clone()
     }
 }
 
@@ -417,7 +431,14 @@ fn ask_of(wire: Wire, body: &Value) -> Ask {
     }
 }
 
-fn frames(wire: Wire, cfg: &MockConfig, body: &Value, turn: &Turn, n: u64) -> Vec<String> {
+fn frames(
+    wire: Wire,
+    cfg: &MockConfig,
+    body: &Value,
+    turn: &Turn,
+    n: u64,
+    cache: Option<CacheAccount>,
+) -> Vec<String> {
     let ask = ask_of(wire, body);
     match wire {
         Wire::Chat => chat::stream(
@@ -426,9 +447,13 @@ fn frames(wire: Wire, cfg: &MockConfig, body: &Value, turn: &Turn, n: u64) -> Ve
             turn,
             &format!("chatcmpl-mock{n}"),
         ),
-        Wire::Anthropic => {
-            anthropic::stream(&ask.model, turn, &format!("msg_mock{n}"), ask.prompt_chars)
-        }
+        Wire::Anthropic => anthropic::stream(
+            &ask.model,
+            turn,
+            &format!("msg_mock{n}"),
+            ask.prompt_chars,
+            cache,
+        ),
         Wire::CommandCode => command_code::stream(turn, ask.prompt_chars),
         Wire::Responses => responses::stream(
             &ask.model,
@@ -485,6 +510,24 @@ async fn render(
         reply = *then;
     }
     let ask = ask_of(wire, &req.body);
+    // A request that gets a model turn reads and writes the prompt cache (a refused or failed
+    // one writes nothing: entries are written once the response begins).
+    let answers = matches!(
+        reply,
+        Reply::Turn(_)
+            | Reply::Cut { .. }
+            | Reply::CutBeforeEnd(_)
+            | Reply::ErrorAfter { .. }
+            | Reply::Abort { .. }
+            | Reply::Stall { .. }
+    );
+    let cache = (wire == Wire::Anthropic && answers)
+        .then(|| lock(&shared.prompt_cache).account(&req.body, std::time::Instant::now()))
+        .flatten();
+    if let Some(account) = cache {
+        lock(&shared.cache_accounts).push(account);
+    }
+    let frames_of = |turn: &Turn| frames(wire, cfg, &req.body, turn, n, cache);
     match reply {
         Reply::Delay { .. } => plain(Plain::json(500, Value::Null)),
         Reply::Fail(f) => plain(match wire {
@@ -529,9 +572,13 @@ async fn render(
                     &turn,
                     &format!("chatcmpl-mock{n}"),
                 ),
-                Wire::Anthropic => {
-                    anthropic::message(&ask.model, &turn, &format!("msg_mock{n}"), ask.prompt_chars)
-                }
+                Wire::Anthropic => anthropic::message(
+                    &ask.model,
+                    &turn,
+                    &format!("msg_mock{n}"),
+                    ask.prompt_chars,
+                    cache,
+                ),
                 Wire::Responses => {
                     remember_reasoning(shared, &turn, n, &req.body);
                     responses::response(
@@ -559,27 +606,27 @@ async fn render(
             if wire == Wire::Responses {
                 remember_reasoning(shared, &turn, n, &req.body);
             }
-            let f = frames(wire, cfg, &req.body, &turn, n);
+            let f = frames_of(&turn);
             streamed(wire, cfg, f, Ending::Clean, None)
         }
         Reply::Cut { turn, after_chunks } => {
-            let mut f = frames(wire, cfg, &req.body, &turn, n);
+            let mut f = frames_of(&turn);
             f.truncate(after_chunks);
             streamed(wire, cfg, f, Ending::Cut, None)
         }
         Reply::CutBeforeEnd(turn) => {
-            let mut f = frames(wire, cfg, &req.body, &turn, n);
+            let mut f = frames_of(&turn);
             f.truncate(end_of_turn(wire, &f));
             streamed(wire, cfg, f, Ending::Cut, None)
         }
         Reply::ErrorAfter { turn, after_chunks } => {
-            let mut f = frames(wire, cfg, &req.body, &turn, n);
+            let mut f = frames_of(&turn);
             f.truncate(after_chunks);
             f.push(stream_error(wire, cfg));
             streamed(wire, cfg, f, Ending::Clean, None)
         }
         Reply::Abort { turn, after_chunks } => {
-            let mut f = frames(wire, cfg, &req.body, &turn, n);
+            let mut f = frames_of(&turn);
             f.truncate(after_chunks);
             if wire == Wire::CommandCode {
                 f.push(command_code::abort());
@@ -591,7 +638,7 @@ async fn render(
             after_chunks,
             millis,
         } => {
-            let f = frames(wire, cfg, &req.body, &turn, n);
+            let f = frames_of(&turn);
             streamed(
                 wire,
                 cfg,
@@ -723,7 +770,7 @@ mod tests {
                 "response.completed",
             ),
         ] {
-            let mut f = frames(wire, &cfg, &body, &turn, 1);
+            let mut f = frames(wire, &cfg, &body, &turn, 1, None);
             let all = f.len();
             f.truncate(end_of_turn(wire, &f));
             let kept = f.concat();
