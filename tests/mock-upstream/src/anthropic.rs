@@ -485,8 +485,13 @@ fn breakpoints(body: &Value) -> Result<Vec<Block>, String> {
 }
 
 /// What one request read from and wrote to the simulated cache, in Anthropic's usage terms.
+/// A request without breakpoints is accounted too (all of it uncached input, counted the same
+/// way), so sessions with and without caching compare; its usage on the wire stays the mock's
+/// usual one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CacheAccount {
+    /// Breakpoints the request carried (automatic caching's included).
+    pub breakpoints: usize,
     /// Input after the last position read or written (Anthropic's `input_tokens`).
     pub input_tokens: u64,
     /// The prefix read from the cache.
@@ -511,13 +516,9 @@ pub(crate) struct PromptCache {
 }
 
 impl PromptCache {
-    /// Read and write for one request; `None` when it carries no `cache_control` at all (it
-    /// is answered as the mock always did). Call only for requests that passed [`validate`].
+    /// Read and write for one request (`None` for a body [`validate`] refuses).
     pub(crate) fn account(&mut self, body: &Value, now: Instant) -> Option<CacheAccount> {
         let blocks = breakpoints(body).ok()?;
-        if blocks.iter().all(|b| b.breakpoint.is_none()) {
-            return None;
-        }
         self.entries.retain(|_, (expiry, _)| *expiry > now);
         let min = min_cacheable_tokens(body.get("model").and_then(Value::as_str).unwrap_or(""));
         // The longest prefix an earlier request wrote, within each breakpoint's lookback.
@@ -557,6 +558,7 @@ impl PromptCache {
         let creation = at(written_to) - read;
         let total: u64 = blocks.iter().map(|b| b.tokens).sum();
         Some(CacheAccount {
+            breakpoints: blocks.iter().filter(|b| b.breakpoint.is_some()).count(),
             input_tokens: total - read - creation,
             cache_read_input_tokens: read,
             cache_creation_input_tokens: creation,
@@ -879,7 +881,11 @@ mod tests {
                 "below claude-sonnet-4-6's 1,024 tokens"
             );
         }
-        assert_eq!(cache.account(&conversation(5_000, 1), now), None);
+        let unmarked = cache
+            .account(&conversation(5_000, 1), now)
+            .expect("accounted");
+        assert_eq!(unmarked.breakpoints, 0);
+        assert_eq!(unmarked.input_tokens, unmarked.total_input_tokens());
         assert_eq!(min_cacheable_tokens("claude-haiku-4-5-20251001"), 4_096);
         assert_eq!(min_cacheable_tokens("anthropic/claude-opus-5"), 512);
         assert_eq!(min_cacheable_tokens("claude-opus-4-7"), 2_048);

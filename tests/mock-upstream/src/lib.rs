@@ -161,7 +161,7 @@ struct Shared {
     reasoning_links: Mutex<HashMap<String, String>>,
     /// Anthropic wire: the simulated prompt cache.
     prompt_cache: Mutex<anthropic::PromptCache>,
-    /// Anthropic wire: what each request with `cache_control` read and wrote, in order.
+    /// Anthropic wire: what each answered request read and wrote, in order.
     cache_accounts: Mutex<Vec<CacheAccount>>,
 }
 
@@ -254,9 +254,9 @@ impl MockUpstream {
         lock(&self.shared.queue).len()
     }
 
-    /// Anthropic wire: what each answered request carrying `cache_control` read from and
-    /// wrote to the simulated prompt cache, in order (requests without markers are not
-    /// listed: they are answered without caching, as before).
+    /// Anthropic wire: what each answered request read from and wrote to the simulated
+    /// prompt cache, in order (a request without `cache_control` reads and writes nothing,
+    /// and its usage on the wire is the mock's usual one).
     pub fn cache_accounts(&self) -> Vec<CacheAccount> {
         lock(&self.shared.cache_accounts).clone()
     }
@@ -521,12 +521,14 @@ async fn render(
             | Reply::Abort { .. }
             | Reply::Stall { .. }
     );
-    let cache = (wire == Wire::Anthropic && answers)
+    let account = (wire == Wire::Anthropic && answers)
         .then(|| lock(&shared.prompt_cache).account(&req.body, std::time::Instant::now()))
         .flatten();
-    if let Some(account) = cache {
+    if let Some(account) = account {
         lock(&shared.cache_accounts).push(account);
     }
+    // A request without breakpoints keeps the mock's usual usage.
+    let cache = account.filter(|a| a.breakpoints > 0);
     let frames_of = |turn: &Turn| frames(wire, cfg, &req.body, turn, n, cache);
     match reply {
         Reply::Delay { .. } => plain(Plain::json(500, Value::Null)),
