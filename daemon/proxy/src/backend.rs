@@ -159,6 +159,34 @@ fn civil_date(unix: u64) -> String {
 mod tests {
     use super::*;
 
+    fn prepared_body(endpoint: &Endpoint) -> serde_json::Value {
+        let req: ResponsesRequest = serde_json::from_value(serde_json::json!({
+            "model": "claude-sonnet-4-6", "instructions": "be brief", "input": "hi"
+        }))
+        .expect("request");
+        let items = req.input.clone().into_items();
+        let p = prepare(endpoint, &req, b"{}", &items, "resp_1".into(), 1).expect("prepared");
+        serde_json::from_slice(&p.body).expect("json body")
+    }
+
+    #[test]
+    fn the_endpoint_cache_setting_reaches_the_translation() {
+        use codex_launcher_translate::cache::CacheTtl;
+        let mut ep = Endpoint::openai_compat("a", "http://127.0.0.1:9", None).expect("endpoint");
+        ep.backend = Backend::Anthropic;
+        assert_eq!(ep.cache, CacheTtl::FiveMinutes, "on by default");
+        let on = prepared_body(&ep).to_string();
+        assert_eq!(
+            on.matches("\"cache_control\":{\"type\":\"ephemeral\"}")
+                .count(),
+            2
+        );
+        ep.cache = CacheTtl::OneHour;
+        assert!(prepared_body(&ep).to_string().contains("\"ttl\":\"1h\""));
+        ep.cache = CacheTtl::Off;
+        assert!(!prepared_body(&ep).to_string().contains("cache_control"));
+    }
+
     #[test]
     fn dates() {
         assert_eq!(civil_date(784_111_777), "1994-11-06");

@@ -83,18 +83,6 @@ pub struct AnthropicSystemBlock {
     pub cache_control: Option<CacheControl>,
 }
 
-impl AnthropicSystem {
-    /// The whole system prompt as one text.
-    pub fn text(&self) -> String {
-        match self {
-            AnthropicSystem::Text(t) => t.clone(),
-            AnthropicSystem::Blocks(b) => {
-                crate::responses::join_texts(b.iter().map(|b| b.text.as_str()))
-            }
-        }
-    }
-}
-
 /// A message.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AnthropicMessage {
