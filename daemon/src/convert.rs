@@ -52,6 +52,9 @@ fn model(m: api::ModelSpec) -> Model {
         default_effort: m.default_effort,
         input_modalities: m.input_modalities,
         parallel_tool_calls: m.parallel_tool_calls,
+        // Not in the contract's model spec: the owner keeps each model's prices across
+        // updates (see `Handle::update_endpoint`).
+        prices: Default::default(),
     }
 }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use codex_launcher_proxy::{ApiKey, Backend, Endpoint, ProxyState, Settings};
+use codex_launcher_translate::cache::CacheTtl;
 use codex_launcher_translate::provider::ChatProvider;
 use serde::Deserialize;
 
@@ -51,6 +52,10 @@ pub struct ProxyArgs {
     /// Allow listening on a non-loopback address. Anyone who can reach it uses your key.
     #[arg(long)]
     allow_non_loopback: bool,
+    /// Prompt caching: 5m (default), 1h or off. Sets Anthropic `cache_control` breakpoints
+    /// (and OpenRouter/Kilo ones for Claude and Gemini models) with that TTL, or none.
+    #[arg(long, value_name = "5m|1h|off")]
+    cache: Option<String>,
     /// Read these settings from a JSON or TOML file; flags given on the command line win.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -77,6 +82,8 @@ struct FileConfig {
     allow_non_loopback: bool,
     /// Per-field overrides of the provider's capability row.
     quirks: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Prompt caching: `5m`, `1h` or `off`.
+    cache: Option<String>,
     first_byte_grace_ms: Option<u64>,
     keepalive_ms: Option<u64>,
     /// Longest silence between two reads of an upstream body (default 600 s: reasoning
@@ -169,6 +176,10 @@ fn resolve(args: ProxyArgs) -> anyhow::Result<Resolved> {
             .with_overrides(&overrides)
             .context("invalid `quirks` in the config file")?;
     }
+    if let Some(name) = args.cache.or(file.cache) {
+        endpoint.cache = CacheTtl::from_name(&name)
+            .with_context(|| format!("unknown cache setting `{name}` (5m, 1h or off)"))?;
+    }
     endpoint.browser_ua = args.browser_ua || file.browser_ua;
     endpoint.model_map = file.model_map;
     for m in &args.model_map {
@@ -254,6 +265,7 @@ async fn serve(r: Resolved) -> anyhow::Result<()> {
         %addr,
         backend = r.endpoint.backend.name(),
         provider = r.endpoint.provider.name(),
+        cache = r.endpoint.cache.name(),
         upstream = %r.endpoint.base_url,
         "proxy ready"
     );

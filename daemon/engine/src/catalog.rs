@@ -541,6 +541,7 @@ mod tests {
                     default_effort: "max".into(),
                     input_modalities: vec!["text".into()],
                     parallel_tool_calls: true,
+                    prices: Default::default(),
                 },
                 Model::bare("deepseek-chat"),
             ],

@@ -10,6 +10,7 @@
 //! - [`model`]: endpoints and models as stored.
 //! - [`store`]: the endpoint store and its validation.
 //! - [`presets`]: provider presets.
+//! - [`pricing`]: prices per million tokens and the cost of a request.
 //! - [`discovery`]: provider model lists → models.
 //! - [`legacy`]: import of the seed launcher's endpoints.json.
 //! - [`profile`]: portable export/import bundles.
@@ -35,6 +36,7 @@ pub mod legacy;
 pub mod model;
 pub mod paths;
 pub mod presets;
+pub mod pricing;
 pub mod procfs;
 pub mod profile;
 pub mod stall;

@@ -3,6 +3,8 @@
 use codex_launcher_types::Backend;
 use serde::{Deserialize, Serialize};
 
+use crate::pricing::Prices;
+
 /// A model with the metadata Codex needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -28,6 +30,9 @@ pub struct Model {
     pub input_modalities: Vec<String>,
     /// Several tool calls per turn.
     pub parallel_tool_calls: bool,
+    /// Prices per million tokens (absent in files written before prices existed: none set).
+    #[serde(skip_serializing_if = "Prices::is_empty")]
+    pub prices: Prices,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -81,4 +86,28 @@ pub struct Endpoint {
     /// Free text: where it came from, fields an import could not map.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub note: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn models_without_prices_load_and_stay_without() {
+        // A model as written before prices existed.
+        let old = r#"{"id":"m","input_modalities":["text"],"parallel_tool_calls":true}"#;
+        let m: Model = serde_json::from_str(old).expect("an old model loads");
+        assert!(m.prices.is_empty());
+        assert_eq!(serde_json::to_string(&m).expect("json"), old);
+        let priced = Model {
+            prices: crate::pricing::Prices::list(1.0, 0.1, 1.25, 5.0, ""),
+            ..m
+        };
+        let json = serde_json::to_string(&priced).expect("json");
+        assert!(json.contains(r#""prices":{"input":1.0,"#), "{json}");
+        assert_eq!(
+            serde_json::from_str::<Model>(&json).expect("round trip"),
+            priced
+        );
+    }
 }

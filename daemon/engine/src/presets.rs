@@ -4,6 +4,7 @@
 use codex_launcher_types::Backend;
 
 use crate::model::{Endpoint, Model};
+use crate::pricing::Prices;
 
 /// A preset.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +35,18 @@ fn model(id: &str, context: u64, efforts: &[&str], vision: bool) -> Model {
         ..Model::default()
     }
 }
+
+fn priced(model: Model, prices: Prices) -> Model {
+    Model { prices, ..model }
+}
+
+/// When the Anthropic list prices below were read.
+const ANTHROPIC_PRICES_READ: &str = "2026-12-02";
+
+// Prices: only where the provider's own documentation gives list prices we could read.
+// None for the rest: OpenAI's and Moonshot's pricing pages were not readable here; DeepSeek
+// bills by time of day (peak / off-peak), which one price cannot say; OpenRouter, Kilo,
+// OpenCode, Crof and NIM price per routed model; Command Code bills credits; Ollama is local.
 
 struct Row {
     id: &'static str,
@@ -75,25 +88,37 @@ const ROWS: &[Row] = &[
         provider: "",
         browser_ua: false,
         notes: "Messages API; signed thinking blocks are handed back unchanged; newer models take adaptive thinking only.",
+        // List prices per million tokens (input, cache hit, 5-minute cache write, output),
+        // read on 2026-12-02 from the pricing table of
+        // https://platform.claude.com/docs/en/build-with-claude/prompt-caching#pricing.
         models: || {
             vec![
-                model(
-                    "claude-sonnet-4-6",
-                    200_000,
-                    &["low", "medium", "high"],
-                    true,
+                priced(
+                    model(
+                        "claude-sonnet-4-6",
+                        200_000,
+                        &["low", "medium", "high"],
+                        true,
+                    ),
+                    Prices::list(3.0, 0.30, 3.75, 15.0, ANTHROPIC_PRICES_READ),
                 ),
-                model(
-                    "claude-opus-4-7",
-                    200_000,
-                    &["low", "medium", "high", "max"],
-                    true,
+                priced(
+                    model(
+                        "claude-opus-4-7",
+                        200_000,
+                        &["low", "medium", "high", "max"],
+                        true,
+                    ),
+                    Prices::list(5.0, 0.50, 6.25, 25.0, ANTHROPIC_PRICES_READ),
                 ),
-                model(
-                    "claude-haiku-4-5",
-                    200_000,
-                    &["low", "medium", "high"],
-                    true,
+                priced(
+                    model(
+                        "claude-haiku-4-5",
+                        200_000,
+                        &["low", "medium", "high"],
+                        true,
+                    ),
+                    Prices::list(1.0, 0.10, 1.25, 5.0, ANTHROPIC_PRICES_READ),
                 ),
             ]
         },
@@ -348,5 +373,27 @@ mod tests {
             crate::store::validate(&mut e).unwrap_or_else(|err| panic!("{}: {err}", p.id));
         }
         assert!(preset("deepseek").is_some());
+    }
+
+    #[test]
+    fn anthropic_models_carry_dated_list_prices() {
+        let anthropic = preset("anthropic").expect("anthropic preset");
+        for m in &anthropic.endpoint.models {
+            let p = &m.prices;
+            assert!(
+                p.input.is_some() && p.cached_input.is_some() && p.cache_write.is_some(),
+                "{}",
+                m.id
+            );
+            assert_eq!(p.as_of, ANTHROPIC_PRICES_READ);
+        }
+        let sonnet = &anthropic.endpoint.models[0];
+        assert_eq!(
+            sonnet.prices.output.map(|p| p.to_string()).as_deref(),
+            Some("15")
+        );
+        // Presets without published prices say so: nothing set, never $0.
+        let deepseek = preset("deepseek").expect("deepseek preset");
+        assert!(deepseek.endpoint.models.iter().all(|m| m.prices.is_empty()));
     }
 }

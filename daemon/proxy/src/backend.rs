@@ -3,14 +3,14 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use codex_launcher_translate::anthropic::to_anthropic;
+use codex_launcher_translate::anthropic::to_anthropic_with_cache;
 use codex_launcher_translate::anthropic_stream::AnthropicStreamTranslator;
 use codex_launcher_translate::chat_stream::ChatStreamTranslator;
 use codex_launcher_translate::command_code::{
     CommandCodeContext, CommandCodeStreamTranslator, to_command_code,
 };
 use codex_launcher_translate::responses::{InputItem, MessageContent, ResponsesRequest};
-use codex_launcher_translate::to_chat::to_chat;
+use codex_launcher_translate::to_chat::to_chat_with_cache;
 use codex_launcher_translate::{ResponseContext, StreamLimits, Transducer};
 
 use crate::endpoint::{Backend, Endpoint};
@@ -57,7 +57,8 @@ pub fn prepare(
     let url = endpoint.request_url();
     match endpoint.backend {
         Backend::OpenaiCompat => {
-            let t = to_chat(req, items, upstream_model, &endpoint.quirks);
+            let t =
+                to_chat_with_cache(req, items, upstream_model, &endpoint.quirks, endpoint.cache);
             let ctx =
                 ResponseContext::new(req, response_id, created_at, t.tool_map).with_limits(limits);
             Ok(Prepared {
@@ -69,7 +70,7 @@ pub fn prepare(
             })
         }
         Backend::Anthropic => {
-            let t = to_anthropic(req, items, upstream_model);
+            let t = to_anthropic_with_cache(req, items, upstream_model, endpoint.cache);
             let ctx =
                 ResponseContext::new(req, response_id, created_at, t.tool_map).with_limits(limits);
             Ok(Prepared {
@@ -162,6 +163,43 @@ fn civil_date(unix: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn prepared_body(endpoint: &Endpoint) -> serde_json::Value {
+        let req: ResponsesRequest = serde_json::from_value(serde_json::json!({
+            "model": "claude-sonnet-4-6", "instructions": "be brief", "input": "hi"
+        }))
+        .expect("request");
+        let items = req.input.clone().into_items();
+        let p = prepare(
+            endpoint,
+            &req,
+            b"{}",
+            &items,
+            "resp_1".into(),
+            1,
+            StreamLimits::default(),
+        )
+        .expect("prepared");
+        serde_json::from_slice(&p.body).expect("json body")
+    }
+
+    #[test]
+    fn the_endpoint_cache_setting_reaches_the_translation() {
+        use codex_launcher_translate::cache::CacheTtl;
+        let mut ep = Endpoint::openai_compat("a", "http://127.0.0.1:9", None).expect("endpoint");
+        ep.backend = Backend::Anthropic;
+        assert_eq!(ep.cache, CacheTtl::FiveMinutes, "on by default");
+        let on = prepared_body(&ep).to_string();
+        assert_eq!(
+            on.matches("\"cache_control\":{\"type\":\"ephemeral\"}")
+                .count(),
+            2
+        );
+        ep.cache = CacheTtl::OneHour;
+        assert!(prepared_body(&ep).to_string().contains("\"ttl\":\"1h\""));
+        ep.cache = CacheTtl::Off;
+        assert!(!prepared_body(&ep).to_string().contains("cache_control"));
+    }
 
     #[test]
     fn dates() {

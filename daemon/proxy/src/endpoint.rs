@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use codex_launcher_translate::cache::CacheTtl;
 use codex_launcher_translate::provider::{ChatProvider, ChatQuirks};
 
 use crate::secret::ApiKey;
@@ -34,6 +35,9 @@ pub struct Endpoint {
     pub model_map: HashMap<String, String>,
     /// Codex `ModelsResponse` served at `/v1/models`.
     pub catalog: Option<serde_json::Value>,
+    /// Prompt-cache breakpoints: their TTL, or none (`anthropic` backend, and Chat hosts that
+    /// take `cache_control` on content parts).
+    pub cache: CacheTtl,
 }
 
 pub use codex_launcher_translate::base_url::{UrlError, normalize_base_url};
@@ -59,6 +63,7 @@ impl Endpoint {
             extra_headers: Vec::new(),
             model_map: HashMap::new(),
             catalog: None,
+            cache: CacheTtl::default(),
         })
     }
 

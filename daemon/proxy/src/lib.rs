@@ -167,6 +167,23 @@ pub struct RequestRecord {
     pub usage: UsageCounters,
 }
 
+impl UsageCounters {
+    /// A response's usage (`None`: the upstream reported none).
+    pub fn of(
+        usage: Option<&codex_launcher_translate::responses::ResponseUsage>,
+        failed: bool,
+    ) -> UsageCounters {
+        let u = usage.cloned().unwrap_or_default();
+        UsageCounters {
+            input_tokens: u.input_tokens,
+            cached_input_tokens: u.input_tokens_details.cached_tokens,
+            cache_write_input_tokens: u.input_tokens_details.cache_write_tokens,
+            output_tokens: u.output_tokens,
+            failed,
+        }
+    }
+}
+
 /// Who a request comes from, by its token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Caller {
@@ -178,11 +195,15 @@ pub enum Caller {
     Session(u64),
 }
 
-/// One request's counts.
+/// One finished request's counts, as the Responses usage reports them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct UsageCounters {
-    /// Input tokens.
+    /// Input tokens (the whole prompt: cache reads and writes included).
     pub input_tokens: u64,
+    /// Of the input tokens, those read from the provider's prompt cache.
+    pub cached_input_tokens: u64,
+    /// Of the input tokens, those written to the provider's prompt cache.
+    pub cache_write_input_tokens: u64,
     /// Output tokens.
     pub output_tokens: u64,
     /// It failed.

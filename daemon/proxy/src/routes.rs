@@ -26,7 +26,7 @@ use crate::pump::{OnDone, Pump};
 use crate::upstream::{
     content_coding_failure, failure_from_response, failure_from_transport, upstream_headers,
 };
-use crate::{Caller, Endpoint, ProxyState};
+use crate::{Caller, Endpoint, ProxyState, UsageCounters};
 
 /// The router.
 pub fn router(state: Arc<ProxyState>) -> Router {
@@ -404,22 +404,15 @@ fn completion_hook(
     Box::new(move |resp: &Response| {
         let _g = span.enter();
         let ms = started.elapsed().as_millis() as u64;
-        let (input, output) = resp
-            .usage
-            .as_ref()
-            .map(|u| (u.input_tokens, u.output_tokens))
-            .unwrap_or((0, 0));
         let failed = resp.status == ResponseStatus::Failed;
+        let usage = UsageCounters::of(resp.usage.as_ref(), failed);
+        let (input, output) = (usage.input_tokens, usage.output_tokens);
         if let Some(observer) = state.observer() {
             observer.request_finished(crate::RequestRecord {
                 caller,
                 endpoint: endpoint.clone(),
                 model: model.clone(),
-                usage: crate::UsageCounters {
-                    input_tokens: input,
-                    output_tokens: output,
-                    failed,
-                },
+                usage,
             });
         }
         state.stats.input_tokens.fetch_add(input, Ordering::Relaxed);
@@ -436,6 +429,8 @@ fn completion_hook(
                 duration_ms = ms,
                 status = ?resp.status,
                 input_tokens = input,
+                cached_input_tokens = usage.cached_input_tokens,
+                cache_write_input_tokens = usage.cache_write_input_tokens,
                 output_tokens = output,
                 items = resp.output.len(),
                 "response finished"

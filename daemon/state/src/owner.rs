@@ -471,8 +471,17 @@ impl Owner {
         mut endpoint: Endpoint,
     ) -> Result<(), StateError> {
         check_settings(&endpoint)?;
-        // The note (import provenance, unmapped fields) is not part of the settings: keep it.
-        endpoint.note = self.store.get(id)?.note.clone();
+        // The note (import provenance, unmapped fields) and the models' prices are not part
+        // of the settings a client edits: keep them.
+        let current = self.store.get(id)?;
+        endpoint.note = current.note.clone();
+        for m in &mut endpoint.models {
+            if m.prices.is_empty()
+                && let Some(known) = current.models.iter().find(|k| k.id == m.id)
+            {
+                m.prices = known.prices.clone();
+            }
+        }
         let id = id.to_owned();
         let result = self.change_store(move |s| s.update(&id, endpoint)).await;
         self.changed(result)

@@ -6,10 +6,15 @@
 //! included ([`ReasoningPayload::Thinking`] / [`ReasoningPayload::RedactedThinking`]). On the
 //! next request the block is rebuilt unchanged, in its original position before the
 //! `tool_use` of the same assistant message, as the API requires.
+//!
+//! Prompt caching (on by default, [`CacheTtl`]): explicit `cache_control` breakpoints at the
+//! end of the tools, at the end of the leading system prompt, on the last block of the
+//! conversation and on the last block of the previous turn; see [`place_breakpoints`].
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::cache::{CacheControl, CacheTtl, MAX_BREAKPOINTS};
 use crate::conversation::{AssistantBlock, Conversation, Image, Turn, UserPart};
 use crate::reasoning_codec::ReasoningPayload;
 use crate::responses::{InputItem, ResponsesRequest};
@@ -28,9 +33,9 @@ pub struct AnthropicRequest {
     pub model: String,
     /// Required output cap.
     pub max_tokens: u64,
-    /// System prompt.
+    /// System prompt: a string, or text blocks when they carry a cache breakpoint.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub system: Option<String>,
+    pub system: Option<AnthropicSystem>,
     /// Strictly alternating user/assistant messages, starting with user.
     pub messages: Vec<AnthropicMessage>,
     /// Tools.
@@ -55,6 +60,29 @@ pub struct AnthropicRequest {
     pub stream: bool,
 }
 
+/// `system`: a string or an array of text blocks (only the blocks can carry `cache_control`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum AnthropicSystem {
+    /// Plain text (caching off).
+    Text(String),
+    /// Text blocks: the leading system prompt, then each later developer message.
+    Blocks(Vec<AnthropicSystemBlock>),
+}
+
+/// A `system` text block.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AnthropicSystemBlock {
+    /// Always `text`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The text (never empty: empty text blocks are refused and cannot be cached).
+    pub text: String,
+    /// A cache breakpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
+}
+
 /// A message.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AnthropicMessage {
@@ -72,11 +100,17 @@ pub enum AnthropicBlock {
     Text {
         /// The text (never empty: the API rejects empty text blocks).
         text: String,
+        /// A cache breakpoint.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
     },
     /// Image.
     Image {
         /// `{type: base64, media_type, data}` or `{type: url, url}`.
         source: Value,
+        /// A cache breakpoint.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
     },
     /// Signed thinking, replayed unchanged.
     Thinking {
@@ -98,6 +132,9 @@ pub enum AnthropicBlock {
         name: String,
         /// Arguments object.
         input: Value,
+        /// A cache breakpoint.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
     },
     /// A tool result.
     ToolResult {
@@ -108,7 +145,54 @@ pub enum AnthropicBlock {
         /// Set for results we had to make up.
         #[serde(skip_serializing_if = "std::ops::Not::not")]
         is_error: bool,
+        /// A cache breakpoint.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cache_control: Option<CacheControl>,
     },
+}
+
+impl AnthropicBlock {
+    /// A text block without a breakpoint.
+    pub fn text(text: impl Into<String>) -> AnthropicBlock {
+        AnthropicBlock::Text {
+            text: text.into(),
+            cache_control: None,
+        }
+    }
+
+    /// The block's breakpoint slot; `None` for thinking blocks, which cannot carry one
+    /// ("Thinking blocks cannot be cached directly with `cache_control`",
+    /// prompt-caching#what-cannot-be-cached).
+    pub fn cache_control_mut(&mut self) -> Option<&mut Option<CacheControl>> {
+        match self {
+            AnthropicBlock::Text { cache_control, .. }
+            | AnthropicBlock::Image { cache_control, .. }
+            | AnthropicBlock::ToolUse { cache_control, .. }
+            | AnthropicBlock::ToolResult { cache_control, .. } => Some(cache_control),
+            AnthropicBlock::Thinking { .. } | AnthropicBlock::RedactedThinking { .. } => None,
+        }
+    }
+
+    /// Whether the block carries a breakpoint (nested tool-result blocks included).
+    fn breakpoints(&self) -> usize {
+        match self {
+            AnthropicBlock::ToolResult {
+                content,
+                cache_control,
+                ..
+            } => {
+                usize::from(cache_control.is_some())
+                    + content
+                        .iter()
+                        .map(AnthropicBlock::breakpoints)
+                        .sum::<usize>()
+            }
+            AnthropicBlock::Text { cache_control, .. }
+            | AnthropicBlock::Image { cache_control, .. }
+            | AnthropicBlock::ToolUse { cache_control, .. } => usize::from(cache_control.is_some()),
+            AnthropicBlock::Thinking { .. } | AnthropicBlock::RedactedThinking { .. } => 0,
+        }
+    }
 }
 
 /// A tool.
@@ -121,6 +205,9 @@ pub struct AnthropicTool {
     pub description: Option<String>,
     /// JSON Schema.
     pub input_schema: Value,
+    /// A cache breakpoint (on the last tool: it caches every tool definition).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_control: Option<CacheControl>,
 }
 
 /// How a model takes extended thinking. Data, not code: a new model is a table row.
@@ -291,11 +378,21 @@ pub struct AnthropicTranslation {
     pub dropped: Vec<String>,
 }
 
-/// Responses → Anthropic Messages.
+/// Responses → Anthropic Messages, with the default cache setting (five-minute breakpoints).
 pub fn to_anthropic(
     req: &ResponsesRequest,
     items: &[InputItem],
     upstream_model: &str,
+) -> AnthropicTranslation {
+    to_anthropic_with_cache(req, items, upstream_model, CacheTtl::default())
+}
+
+/// Responses → Anthropic Messages, with the endpoint's cache setting.
+pub fn to_anthropic_with_cache(
+    req: &ResponsesRequest,
+    items: &[InputItem],
+    upstream_model: &str,
+    cache: CacheTtl,
 ) -> AnthropicTranslation {
     let LoweredTools {
         tools,
@@ -308,22 +405,39 @@ pub fn to_anthropic(
     let info = model_info(upstream_model);
 
     // Anthropic has no system turns mid-conversation; later developer messages join the
-    // system prompt (they carry standing instructions, not dialogue).
-    let mut system = conv.system.clone().unwrap_or_default();
-    for t in &conv.turns {
-        if let Turn::System(text) = t {
-            if !system.is_empty() {
-                system.push_str("\n\n");
-            }
-            system.push_str(text);
-        }
-    }
+    // system prompt (they carry standing instructions, not dialogue). With caching on each
+    // is a block of its own after the leading prompt, so one arriving mid-session leaves the
+    // cached tools + leading system prefix intact.
+    let parts: Vec<&str> = conv
+        .system
+        .iter()
+        .map(String::as_str)
+        .chain(conv.turns.iter().filter_map(|t| match t {
+            Turn::System(text) => Some(text.as_str()),
+            _ => None,
+        }))
+        .filter(|t| !t.is_empty())
+        .collect();
+    let system = match (parts.is_empty(), cache) {
+        (true, _) => None,
+        (false, CacheTtl::Off) => Some(AnthropicSystem::Text(parts.join("\n\n"))),
+        (false, _) => Some(AnthropicSystem::Blocks(
+            parts
+                .iter()
+                .map(|t| AnthropicSystemBlock {
+                    kind: "text",
+                    text: (*t).to_owned(),
+                    cache_control: None,
+                })
+                .collect(),
+        )),
+    };
     let messages = render_messages(&conv.turns);
 
     let mut request = AnthropicRequest {
         model: upstream_model.to_owned(),
         max_tokens: req.max_output_tokens.unwrap_or(info.max_tokens).max(1),
-        system: (!system.is_empty()).then_some(system),
+        system,
         messages,
         tools: tools
             .into_iter()
@@ -331,6 +445,7 @@ pub fn to_anthropic(
                 name: t.name,
                 description: t.description,
                 input_schema: t.parameters,
+                cache_control: None,
             })
             .collect(),
         tool_choice: None,
@@ -355,6 +470,7 @@ pub fn to_anthropic(
         );
     }
     crate::schema::adapt_anthropic_request(&mut request);
+    place_breakpoints(&mut request, cache);
     AnthropicTranslation {
         request,
         tool_map: map,
@@ -479,20 +595,17 @@ fn render_messages(turns: &[Turn]) -> Vec<AnthropicMessage> {
                     .map(|r| {
                         let mut content = Vec::new();
                         if !r.text.is_empty() {
-                            content.push(AnthropicBlock::Text {
-                                text: r.text.clone(),
-                            });
+                            content.push(AnthropicBlock::text(r.text.clone()));
                         }
                         content.extend(r.images.iter().filter_map(image_block));
                         if content.is_empty() {
-                            content.push(AnthropicBlock::Text {
-                                text: "(no output)".into(),
-                            });
+                            content.push(AnthropicBlock::text("(no output)"));
                         }
                         AnthropicBlock::ToolResult {
                             tool_use_id: r.call_id.clone(),
                             content,
                             is_error: r.synthetic,
+                            cache_control: None,
                         }
                     })
                     .collect();
@@ -505,9 +618,7 @@ fn render_messages(turns: &[Turn]) -> Vec<AnthropicMessage> {
             0,
             AnthropicMessage {
                 role: "user",
-                content: vec![AnthropicBlock::Text {
-                    text: "(continuing the conversation)".into(),
-                }],
+                content: vec![AnthropicBlock::text("(continuing the conversation)")],
             },
         );
     }
@@ -519,7 +630,7 @@ fn user_blocks(parts: &[UserPart]) -> Vec<AnthropicBlock> {
         .iter()
         .filter_map(|p| match p {
             UserPart::Text(t) if t.is_empty() => None,
-            UserPart::Text(t) => Some(AnthropicBlock::Text { text: t.clone() }),
+            UserPart::Text(t) => Some(AnthropicBlock::text(t.clone())),
             UserPart::Image(img) => image_block(img),
         })
         .collect()
@@ -547,7 +658,7 @@ fn assistant_blocks(blocks: &[AssistantBlock]) -> Vec<AnthropicBlock> {
             // Reasoning from another provider has no signature Anthropic would accept.
             AssistantBlock::Reasoning { .. } => None,
             AssistantBlock::Text(t) if t.is_empty() => None,
-            AssistantBlock::Text(t) => Some(AnthropicBlock::Text { text: t.clone() }),
+            AssistantBlock::Text(t) => Some(AnthropicBlock::text(t.clone())),
             AssistantBlock::Call(c) => {
                 let input = match serde_json::from_str::<Value>(&c.arguments) {
                     Ok(v @ Value::Object(_)) => v,
@@ -558,6 +669,7 @@ fn assistant_blocks(blocks: &[AssistantBlock]) -> Vec<AnthropicBlock> {
                     id: c.call_id.clone(),
                     name: c.wire_name.clone(),
                     input,
+                    cache_control: None,
                 })
             }
         })
@@ -573,7 +685,105 @@ fn image_block(img: &Image) -> Option<AnthropicBlock> {
         }
         None => json!({"type": "url", "url": img.url}),
     };
-    Some(AnthropicBlock::Image { source })
+    Some(AnthropicBlock::Image {
+        source,
+        cache_control: None,
+    })
+}
+
+/// Put the cache breakpoints on a built request (nothing when `cache` is off).
+///
+/// Rules, from <https://platform.claude.com/docs/en/build-with-claude/prompt-caching>:
+/// - The cached prefix is `tools`, `system`, `messages` in that order, up to and including the
+///   marked block; a write happens only at a breakpoint, and a read looks back at most 20
+///   blocks from each breakpoint for an entry an earlier request wrote.
+/// - At most [`MAX_BREAKPOINTS`] per request (a fifth is a 400); the ones already present are
+///   counted first, and ours are added in order of value until the limit.
+/// - Thinking blocks and empty text blocks cannot carry a breakpoint; a message's last block
+///   that is one is skipped for the nearest block before it.
+/// - A prompt shorter than the model's minimum (512 to 4,096 tokens by model,
+///   `#cache-limitations`) is simply not cached, without an error, so breakpoints are placed
+///   without counting tokens.
+/// - Longer TTLs must come before shorter ones; every breakpoint here has the endpoint's one
+///   TTL, so the order holds by construction.
+///
+/// Where they go, most valuable first:
+/// 1. the last block of the conversation: the next request (a tool-result follow-up or the
+///    next user turn) repeats everything up to it, so it reads this write back;
+/// 2. the end of the leading system prompt: covers tools and system, so a branched or edited
+///    conversation still reads them;
+/// 3. the last block of the previous turn (the message before the last assistant message):
+///    that is where the previous request wrote, so a retried turn, or one whose new blocks
+///    exceed the 20-block lookback (a wide parallel tool turn), still reads it;
+/// 4. the last tool: caches the tool definitions alone, for when the system prompt changes.
+///
+/// Why not the top-level automatic `cache_control`: it places one breakpoint on the last
+/// cacheable block, which is exactly breakpoint 1, so it adds nothing we cannot place
+/// ourselves, while the `anthropic` backend also serves Anthropic-compatible hosts that
+/// document only block-level markers, and Amazon Bedrock's legacy integration answers a
+/// top-level `cache_control` with a 400 (prompt-caching#automatic-caching). Explicit markers
+/// also let breakpoint 3 exist, which automatic caching has no notion of.
+pub fn place_breakpoints(request: &mut AnthropicRequest, cache: CacheTtl) {
+    let Some(control) = cache.control() else {
+        return;
+    };
+    let mut budget = MAX_BREAKPOINTS.saturating_sub(count_breakpoints(request));
+    let mut mark = |slot: Option<&mut Option<CacheControl>>| {
+        if let Some(slot) = slot
+            && slot.is_none()
+            && budget > 0
+        {
+            *slot = Some(control);
+            budget -= 1;
+        }
+    };
+    let last = request.messages.len().checked_sub(1);
+    // 1. The conversation's last block.
+    if let Some(i) = last {
+        mark(last_cacheable(&mut request.messages[i]));
+    }
+    // 2. The leading system prompt (later developer messages are blocks after it).
+    if let Some(AnthropicSystem::Blocks(blocks)) = &mut request.system {
+        mark(blocks.first_mut().map(|b| &mut b.cache_control));
+    }
+    // 3. The previous turn's end: the message before the last assistant message.
+    if let Some(i) = last
+        && i >= 2
+        && request.messages[i - 1].role == "assistant"
+    {
+        mark(last_cacheable(&mut request.messages[i - 2]));
+    }
+    // 4. The tool definitions.
+    mark(request.tools.last_mut().map(|t| &mut t.cache_control));
+}
+
+/// The breakpoint slot of a message's last block that can carry one.
+fn last_cacheable(message: &mut AnthropicMessage) -> Option<&mut Option<CacheControl>> {
+    message
+        .content
+        .iter_mut()
+        .rev()
+        .find_map(AnthropicBlock::cache_control_mut)
+}
+
+/// How many `cache_control` breakpoints a request carries.
+pub fn count_breakpoints(request: &AnthropicRequest) -> usize {
+    let tools = request
+        .tools
+        .iter()
+        .filter(|t| t.cache_control.is_some())
+        .count();
+    let system = match &request.system {
+        Some(AnthropicSystem::Blocks(b)) => b.iter().filter(|b| b.cache_control.is_some()).count(),
+        _ => 0,
+    };
+    let messages: usize = request
+        .messages
+        .iter()
+        .flat_map(|m| &m.content)
+        .map(AnthropicBlock::breakpoints)
+        .sum();
+    tools + system + messages
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -246,17 +246,22 @@ impl AnthropicStreamTranslator {
             .cache_creation_input_tokens
             .or(m.cache_creation_input_tokens);
         let cached = m.cache_read_input_tokens.unwrap_or(0);
-        // Saturating: the counts are the upstream's, and an absurd one must not panic.
+        let written = m.cache_creation_input_tokens.unwrap_or(0);
+        // Anthropic's `input_tokens` counts only what follows the last breakpoint; the whole
+        // prompt is reads + writes + that (prompt-caching#tracking-cache-performance), which
+        // is what Responses' `input_tokens` means. Saturating: the counts are the upstream's,
+        // and an absurd one must not panic.
         let input = m
             .input_tokens
             .unwrap_or(0)
             .saturating_add(cached)
-            .saturating_add(m.cache_creation_input_tokens.unwrap_or(0));
+            .saturating_add(written);
         let output = m.output_tokens.unwrap_or(0);
         self.builder.set_usage(ResponseUsage {
             input_tokens: input,
             input_tokens_details: InputTokensDetails {
                 cached_tokens: cached,
+                cache_write_tokens: written,
             },
             output_tokens: output,
             output_tokens_details: OutputTokensDetails {

@@ -6,6 +6,16 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+impl ChatPart {
+    /// A text part without a breakpoint.
+    pub fn text(text: impl Into<String>) -> ChatPart {
+        ChatPart::Text {
+            text: text.into(),
+            cache_control: None,
+        }
+    }
+}
+
 /// `POST /chat/completions` body.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct ChatRequest {
@@ -111,6 +121,9 @@ pub enum ChatPart {
     Text {
         /// The text.
         text: String,
+        /// A cache breakpoint (OpenRouter / Kilo, for Anthropic and Gemini models).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache_control: Option<crate::cache::CacheControl>,
     },
     /// Image by URL or data URL.
     ImageUrl {
@@ -275,17 +288,34 @@ pub struct ChatUsage {
     /// `{reasoning_tokens}`.
     #[serde(default)]
     pub completion_tokens_details: Option<ChatCompletionDetails>,
-    /// DeepSeek's name for cached prompt tokens.
+    /// DeepSeek's name for cached prompt tokens (`prompt_tokens` = hit + miss;
+    /// <https://api-docs.deepseek.com/guides/kv_cache>).
     #[serde(default)]
     pub prompt_cache_hit_tokens: Option<u64>,
+    /// DeepSeek's uncached prompt tokens.
+    #[serde(default)]
+    pub prompt_cache_miss_tokens: Option<u64>,
+    /// Kimi (Moonshot) reports its automatic cache hits at the top of `usage`
+    /// (`usage.cached_tokens`, a subset of `prompt_tokens`); Z.AI uses
+    /// `prompt_tokens_details.cached_tokens` (<https://docs.z.ai/guides/capabilities/cache>).
+    #[serde(default)]
+    pub cached_tokens: Option<u64>,
+    /// Anthropic-style cache writes, passed through by gateways in front of Claude
+    /// (LiteLLM-style hosts); OpenRouter uses `prompt_tokens_details.cache_write_tokens`.
+    #[serde(default)]
+    pub cache_creation_input_tokens: Option<u64>,
 }
 
 /// `prompt_tokens_details`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 pub struct ChatPromptDetails {
-    /// Cached prompt tokens.
+    /// Cached prompt tokens (OpenAI, Groq, OpenRouter, Z.AI).
     #[serde(default)]
     pub cached_tokens: Option<u64>,
+    /// Prompt tokens written to the cache (OpenRouter, for providers that bill writes:
+    /// <https://openrouter.ai/docs/guides/best-practices/prompt-caching>).
+    #[serde(default)]
+    pub cache_write_tokens: Option<u64>,
 }
 
 /// `completion_tokens_details`.
@@ -311,31 +341,46 @@ pub struct ChatStreamError {
 }
 
 impl ChatUsage {
-    /// As Responses usage, without double counting cached tokens.
+    /// As Responses usage, without double counting cached tokens. Every host here counts
+    /// cache reads and writes inside `prompt_tokens`, as Responses counts them inside
+    /// `input_tokens`; DeepSeek's `prompt_tokens` is hit + miss.
     pub fn to_responses(&self) -> crate::responses::ResponseUsage {
         use crate::responses::{InputTokensDetails, OutputTokensDetails, ResponseUsage};
-        let cached = self
-            .prompt_tokens_details
-            .as_ref()
+        let details = self.prompt_tokens_details.as_ref();
+        // A host that reports only the DeepSeek split still has a prompt size.
+        let split = self
+            .prompt_cache_hit_tokens
+            .unwrap_or(0)
+            .saturating_add(self.prompt_cache_miss_tokens.unwrap_or(0));
+        let input = self.prompt_tokens.max(split);
+        let cached = details
             .and_then(|d| d.cached_tokens)
             .or(self.prompt_cache_hit_tokens)
-            .unwrap_or(0);
+            .or(self.cached_tokens)
+            .unwrap_or(0)
+            .min(input);
+        let written = details
+            .and_then(|d| d.cache_write_tokens)
+            .or(self.cache_creation_input_tokens)
+            .unwrap_or(0)
+            .min(input - cached);
         let reasoning = self
             .completion_tokens_details
             .as_ref()
             .and_then(|d| d.reasoning_tokens)
             .unwrap_or(0);
         ResponseUsage {
-            input_tokens: self.prompt_tokens,
+            input_tokens: input,
             input_tokens_details: InputTokensDetails {
-                cached_tokens: cached.min(self.prompt_tokens),
+                cached_tokens: cached,
+                cache_write_tokens: written,
             },
             output_tokens: self.completion_tokens,
             output_tokens_details: OutputTokensDetails {
                 reasoning_tokens: reasoning,
             },
             // Saturating: the counts are the upstream's, and an absurd one must not panic.
-            total_tokens: self.prompt_tokens.saturating_add(self.completion_tokens),
+            total_tokens: input.saturating_add(self.completion_tokens),
         }
     }
 }

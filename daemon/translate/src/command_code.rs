@@ -476,14 +476,18 @@ fn usage_from(u: &Value) -> ResponseUsage {
     let output = n(u.get("outputTokens"));
     let cached = n(u
         .pointer("/inputTokenDetails/cacheReadTokens")
-        .or_else(|| u.get("cachedInputTokens")));
+        .or_else(|| u.get("cachedInputTokens")))
+    .min(input);
+    // AI-SDK naming: `inputTokens` includes reads and writes, as Responses' `input_tokens`.
+    let written = n(u.pointer("/inputTokenDetails/cacheWriteTokens")).min(input - cached);
     let reasoning = n(u
         .pointer("/outputTokenDetails/reasoningTokens")
         .or_else(|| u.get("reasoningTokens")));
     ResponseUsage {
         input_tokens: input,
         input_tokens_details: InputTokensDetails {
-            cached_tokens: cached.min(input),
+            cached_tokens: cached,
+            cache_write_tokens: written,
         },
         output_tokens: output,
         output_tokens_details: OutputTokensDetails {

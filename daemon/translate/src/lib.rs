@@ -15,6 +15,7 @@
 //! - [`tools`]: custom and namespaced tools as plain functions, and the map back.
 //! - [`schema`]: tool schemas and names as each host documents it accepts them.
 //! - [`builder`]: the one place that orders Responses events (deferred `done`s, one terminal).
+//! - [`cache`]: prompt caching: the per-endpoint TTL setting and the `cache_control` marker.
 //! - [`chat`], [`to_chat`], [`chat_stream`], [`provider`]: the Chat Completions backend.
 //! - [`anthropic`], [`anthropic_stream`]: the Anthropic Messages backend.
 //! - [`command_code`]: the Command Code `/alpha/generate` backend (one file).
@@ -30,6 +31,7 @@ pub mod anthropic;
 pub mod anthropic_stream;
 pub mod base_url;
 pub mod builder;
+pub mod cache;
 pub mod chat;
 pub mod chat_stream;
 pub mod command_code;

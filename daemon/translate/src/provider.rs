@@ -118,6 +118,35 @@ pub struct ChatQuirks {
     pub vision: bool,
     /// The rule set tool schemas and names are adapted to (see [`crate::schema`]).
     pub tool_schema: ToolSchemaDialect,
+    /// Which models take explicit `cache_control` breakpoints on content parts.
+    pub cache_control: ChatCacheControl,
+}
+
+/// Where a Chat Completions host takes explicit `cache_control` breakpoints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatCacheControl {
+    /// Nowhere: the host caches a repeated prefix by itself, or not at all.
+    #[default]
+    None,
+    /// On text parts, for Anthropic (Claude) and Google Gemini models, in Anthropic's form
+    /// (OpenRouter: <https://openrouter.ai/docs/guides/best-practices/prompt-caching>).
+    ClaudeAndGemini,
+}
+
+impl ChatCacheControl {
+    /// Whether requests for `model` (the upstream id) get breakpoints.
+    pub fn applies_to(self, model: &str) -> bool {
+        match self {
+            ChatCacheControl::None => false,
+            ChatCacheControl::ClaudeAndGemini => {
+                let id = model.trim_start_matches('~').to_ascii_lowercase();
+                id.starts_with("anthropic/")
+                    || id.starts_with("google/gemini")
+                    || id.contains("claude")
+            }
+        }
+    }
 }
 
 impl Default for ChatQuirks {
@@ -181,6 +210,8 @@ impl ChatProvider {
             store: false,
             parallel_tool_calls: false,
             stream_usage: true,
+            // Codex's `prompt_cache_key` is OpenAI's field; a host that documents none gets
+            // none (strict schemas such as NIM's refuse unknown fields).
             prompt_cache_key: false,
             tool_choice: true,
             max_tokens_field: MaxTokensField::MaxTokens,
@@ -192,12 +223,16 @@ impl ChatProvider {
             reasoning_required_on_tool_calls: false,
             vision: true,
             tool_schema: ToolSchemaDialect::Standard,
+            cache_control: ChatCacheControl::None,
         };
         match self {
             ChatProvider::OpenAi => ChatQuirks {
                 developer_role: true,
                 store: true,
                 parallel_tool_calls: true,
+                // Caching is automatic from 1,024 tokens; `prompt_cache_key` routes requests
+                // sharing a prefix to the same cache
+                // (https://platform.openai.com/docs/guides/prompt-caching).
                 prompt_cache_key: true,
                 max_tokens_field: MaxTokensField::MaxCompletionTokens,
                 reasoning_control: ReasoningControl::ReasoningEffort,
@@ -206,6 +241,9 @@ impl ChatProvider {
                 tool_schema: ToolSchemaDialect::OpenAi,
                 ..generic
             },
+            // Caching is automatic on the prefix (context caching on disk, hits reported as
+            // `prompt_cache_hit_tokens`); no cache key in the API
+            // (https://api-docs.deepseek.com/guides/kv_cache).
             ChatProvider::DeepSeek => ChatQuirks {
                 reasoning_control: ReasoningControl::DeepSeek,
                 efforts: efforts(&["high", "max"]),
@@ -214,16 +252,29 @@ impl ChatProvider {
                 tool_schema: ToolSchemaDialect::DeepSeek,
                 ..generic
             },
+            // Caching is automatic on the prefix ("automated and does not require any
+            // additional configuration": OpenRouter's Moonshot notes,
+            // https://openrouter.ai/docs/guides/best-practices/prompt-caching); no documented
+            // `prompt_cache_key` on Chat Completions.
             ChatProvider::Kimi => ChatQuirks {
                 default_max_tokens: Some(32_000),
                 reasoning_control: ReasoningControl::Thinking,
                 tool_schema: ToolSchemaDialect::Kimi,
                 ..generic
             },
+            // Implicit context caching, hits in `prompt_tokens_details.cached_tokens`; no
+            // cache key (https://docs.z.ai/guides/capabilities/cache).
             ChatProvider::Zai => ChatQuirks {
                 reasoning_control: ReasoningControl::Thinking,
                 ..generic
             },
+            // Anthropic and Gemini models cache only at explicit `cache_control` breakpoints
+            // on content parts, which OpenRouter passes to any of their providers (the
+            // top-level automatic form would pin the request to Anthropic itself); other
+            // models cache automatically
+            // (https://openrouter.ai/docs/guides/best-practices/prompt-caching). Kilo's
+            // gateway fronts OpenRouter with the same model ids and request shape
+            // (https://kilo.ai/docs/gateway); its API reference does not list the marker.
             ChatProvider::OpenRouter | ChatProvider::Kilo => ChatQuirks {
                 parallel_tool_calls: true,
                 reasoning_control: ReasoningControl::OpenRouter,
@@ -234,6 +285,7 @@ impl ChatProvider {
                 // (https://openrouter.ai/docs/api-reference/overview). Gemini and Kimi models
                 // behind it still refuse what their own validators refuse.
                 tool_schema: ToolSchemaDialect::ByModel,
+                cache_control: ChatCacheControl::ClaudeAndGemini,
                 ..generic
             },
             ChatProvider::Nim => ChatQuirks {
@@ -244,6 +296,8 @@ impl ChatProvider {
                 reasoning_control: ReasoningControl::TemplateKwargs,
                 ..generic
             },
+            // Automatic prefix caching, no configuration
+            // (https://console.groq.com/docs/prompt-caching).
             ChatProvider::Groq => ChatQuirks {
                 parallel_tool_calls: true,
                 reasoning_control: ReasoningControl::ReasoningEffort,

@@ -680,11 +680,17 @@ pub struct ResponseUsage {
     pub total_tokens: u64,
 }
 
-/// `ResponseUsage.input_tokens_details`.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+/// `ResponseUsage.input_tokens_details`. Both fields are always written: the OpenAI spec
+/// requires them, and Codex shows them per turn (`cached_input_tokens`,
+/// `cache_write_input_tokens` in `codex exec --json`).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct InputTokensDetails {
-    /// Prompt tokens read from the provider's cache.
+    /// Prompt tokens read from the provider's cache (a subset of `input_tokens`).
     pub cached_tokens: u64,
+    /// Prompt tokens written to the provider's cache by this request (a subset of
+    /// `input_tokens`, disjoint from `cached_tokens`); 0 where the host does not report
+    /// writes or does not bill them.
+    pub cache_write_tokens: u64,
 }
 
 /// `ResponseUsage.output_tokens_details`.

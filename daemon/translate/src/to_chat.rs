@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::cache::{CacheControl, CacheTtl};
 use crate::chat::{
     ChatContent, ChatFunctionCall, ChatFunctionDef, ChatImageUrl, ChatMessage, ChatPart,
     ChatRequest, ChatStreamOptions, ChatTool, ChatToolCall,
@@ -24,12 +25,24 @@ pub struct ChatTranslation {
 }
 
 /// Translate. `items` is the full input (after any `previous_response_id` expansion);
-/// `upstream_model` is the provider's model id (may differ from the slug Codex uses).
+/// `upstream_model` is the provider's model id (may differ from the slug Codex uses). The
+/// default cache setting (five-minute breakpoints where the host takes them) applies.
 pub fn to_chat(
     req: &ResponsesRequest,
     items: &[InputItem],
     upstream_model: &str,
     quirks: &ChatQuirks,
+) -> ChatTranslation {
+    to_chat_with_cache(req, items, upstream_model, quirks, CacheTtl::default())
+}
+
+/// [`to_chat`] with the endpoint's cache setting.
+pub fn to_chat_with_cache(
+    req: &ResponsesRequest,
+    items: &[InputItem],
+    upstream_model: &str,
+    quirks: &ChatQuirks,
+    cache: CacheTtl,
 ) -> ChatTranslation {
     let LoweredTools {
         tools,
@@ -40,7 +53,12 @@ pub fn to_chat(
     let mut dropped = conv.dropped.clone();
     dropped.extend(dropped_tools);
 
-    let messages = render_messages(&conv, quirks);
+    let mut messages = render_messages(&conv, quirks);
+    if let Some(control) = cache.control()
+        && quirks.cache_control.applies_to(upstream_model)
+    {
+        place_breakpoints(&mut messages, control);
+    }
     let has_tools = !tools.is_empty();
     let chat_tools: Option<Vec<ChatTool>> = has_tools.then(|| {
         tools
@@ -174,7 +192,7 @@ fn user_message(parts: &[UserPart], vision: bool) -> ChatMessage {
     let parts = parts
         .iter()
         .map(|p| match p {
-            UserPart::Text(text) => ChatPart::Text { text: text.clone() },
+            UserPart::Text(text) => ChatPart::text(text.clone()),
             UserPart::Image(Image { url, detail }) if vision => ChatPart::ImageUrl {
                 image_url: ChatImageUrl {
                     url: url.clone(),
@@ -182,9 +200,9 @@ fn user_message(parts: &[UserPart], vision: bool) -> ChatMessage {
                 },
             },
             // A text-only model fails hard on image parts; say what was there instead.
-            UserPart::Image(_) => ChatPart::Text {
-                text: "[image omitted: this model does not accept images]".into(),
-            },
+            UserPart::Image(_) => {
+                ChatPart::text("[image omitted: this model does not accept images]")
+            }
         })
         .collect();
     ChatMessage {
@@ -257,6 +275,56 @@ fn assistant_message(blocks: &[AssistantBlock], quirks: &ChatQuirks) -> ChatMess
         }
     }
     msg
+}
+
+/// Explicit breakpoints for a host that takes Anthropic's `cache_control` on content parts
+/// (OpenRouter and Kilo, for Claude and Gemini models): the end of the leading system
+/// message, the last message, and the previous turn's last message (the one before the last
+/// assistant message), the same places and reasons as the Anthropic backend's
+/// (`anthropic::place_breakpoints`; there is no tools breakpoint: Chat tools take no marker,
+/// and the system breakpoint covers them). Three at most, under Anthropic's limit of four;
+/// Gemini on OpenRouter uses only the last one
+/// (<https://openrouter.ai/docs/guides/best-practices/prompt-caching>).
+///
+/// Every system, user and tool message is written as text parts, not a string, so a message
+/// has the same shape whether or not it carries a breakpoint this turn: only the markers
+/// move between turns, and they are not part of the cached prefix.
+fn place_breakpoints(messages: &mut [ChatMessage], control: CacheControl) {
+    for m in messages.iter_mut() {
+        if m.role != "assistant"
+            && let Some(ChatContent::Text(text)) = &mut m.content
+        {
+            let text = std::mem::take(text);
+            m.content = Some(ChatContent::Parts(vec![ChatPart::text(text)]));
+        }
+    }
+    let mark = |m: &mut ChatMessage| {
+        if let Some(ChatContent::Parts(parts)) = &mut m.content
+            && let Some(ChatPart::Text { cache_control, .. }) = parts
+                .iter_mut()
+                .rev()
+                .find(|p| matches!(p, ChatPart::Text { text, .. } if !text.is_empty()))
+        {
+            *cache_control = Some(control);
+        }
+    };
+    if let Some(first) = messages.first_mut()
+        && matches!(first.role.as_str(), "system" | "developer")
+    {
+        mark(first);
+    }
+    let Some(last) = messages.len().checked_sub(1) else {
+        return;
+    };
+    if messages[last].role != "assistant" {
+        mark(&mut messages[last]);
+    }
+    if let Some(a) = messages[..last].iter().rposition(|m| m.role == "assistant")
+        && a >= 1
+        && !matches!(messages[a - 1].role.as_str(), "system" | "developer")
+    {
+        mark(&mut messages[a - 1]);
+    }
 }
 
 fn tool_choice(choice: Option<&Value>) -> Option<Value> {

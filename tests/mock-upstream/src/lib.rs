@@ -31,6 +31,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+pub use anthropic::CacheAccount;
 pub use script::{Failure, Flavor, Reply, ToolCall, Turn, Usage};
 
 use script::Plain;
@@ -167,6 +168,10 @@ struct Shared {
     open_streams: AtomicU64,
     /// Bytes handed to streamed bodies (all of them, so far).
     streamed_bytes: AtomicU64,
+    /// Anthropic wire: the simulated prompt cache.
+    prompt_cache: Mutex<anthropic::PromptCache>,
+    /// Anthropic wire: what each answered request read and wrote, in order.
+    cache_accounts: Mutex<Vec<CacheAccount>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -207,6 +212,8 @@ impl MockUpstream {
             reasoning_links: Mutex::new(HashMap::new()),
             open_streams: AtomicU64::new(0),
             streamed_bytes: AtomicU64::new(0),
+            prompt_cache: Mutex::new(anthropic::PromptCache::default()),
+            cache_accounts: Mutex::new(Vec::new()),
         });
         let app = Router::new()
             .fallback(handle)
@@ -267,6 +274,13 @@ impl MockUpstream {
     /// Bytes of every streamed answer so far, as handed to the connection.
     pub fn streamed_bytes(&self) -> u64 {
         self.shared.streamed_bytes.load(Ordering::SeqCst)
+    }
+
+    /// Anthropic wire: what each answered request read from and wrote to the simulated
+    /// prompt cache, in order (a request without `cache_control` reads and writes nothing,
+    /// and its usage on the wire is the mock's usual one).
+    pub fn cache_accounts(&self) -> Vec<CacheAccount> {
+        lock(&self.shared.cache_accounts).clone()
     }
 }
 
@@ -439,7 +453,14 @@ fn ask_of(wire: Wire, body: &Value) -> Ask {
     }
 }
 
-fn frames(wire: Wire, cfg: &MockConfig, body: &Value, turn: &Turn, n: u64) -> Vec<String> {
+fn frames(
+    wire: Wire,
+    cfg: &MockConfig,
+    body: &Value,
+    turn: &Turn,
+    n: u64,
+    cache: Option<CacheAccount>,
+) -> Vec<String> {
     let ask = ask_of(wire, body);
     match wire {
         Wire::Chat => chat::stream(
@@ -448,9 +469,13 @@ fn frames(wire: Wire, cfg: &MockConfig, body: &Value, turn: &Turn, n: u64) -> Ve
             turn,
             &format!("chatcmpl-mock{n}"),
         ),
-        Wire::Anthropic => {
-            anthropic::stream(&ask.model, turn, &format!("msg_mock{n}"), ask.prompt_chars)
-        }
+        Wire::Anthropic => anthropic::stream(
+            &ask.model,
+            turn,
+            &format!("msg_mock{n}"),
+            ask.prompt_chars,
+            cache,
+        ),
         Wire::CommandCode => command_code::stream(turn, ask.prompt_chars),
         Wire::Responses => responses::stream(
             &ask.model,
@@ -507,6 +532,26 @@ async fn render(
         reply = *then;
     }
     let ask = ask_of(wire, &req.body);
+    // A request that gets a model turn reads and writes the prompt cache (a refused or failed
+    // one writes nothing: entries are written once the response begins).
+    let answers = matches!(
+        reply,
+        Reply::Turn(_)
+            | Reply::Cut { .. }
+            | Reply::CutBeforeEnd(_)
+            | Reply::ErrorAfter { .. }
+            | Reply::Abort { .. }
+            | Reply::Stall { .. }
+    );
+    let account = (wire == Wire::Anthropic && answers)
+        .then(|| lock(&shared.prompt_cache).account(&req.body, std::time::Instant::now()))
+        .flatten();
+    if let Some(account) = account {
+        lock(&shared.cache_accounts).push(account);
+    }
+    // A request without breakpoints keeps the mock's usual usage.
+    let cache = account.filter(|a| a.breakpoints > 0);
+    let frames_of = |turn: &Turn| frames(wire, cfg, &req.body, turn, n, cache);
     match reply {
         Reply::Delay { .. } => plain(Plain::json(500, Value::Null)),
         Reply::Fail(f) => plain(match wire {
@@ -548,7 +593,7 @@ async fn render(
             lines,
             line_bytes,
         } => {
-            let f = frames(wire, cfg, &req.body, &turn, n);
+            let f = frames_of(&turn);
             let body = padded(wire, f, lines, line_bytes);
             streamed_lazy(shared, wire, cfg, body, Ending::Clean, None)
         }
@@ -567,9 +612,13 @@ async fn render(
                     &turn,
                     &format!("chatcmpl-mock{n}"),
                 ),
-                Wire::Anthropic => {
-                    anthropic::message(&ask.model, &turn, &format!("msg_mock{n}"), ask.prompt_chars)
-                }
+                Wire::Anthropic => anthropic::message(
+                    &ask.model,
+                    &turn,
+                    &format!("msg_mock{n}"),
+                    ask.prompt_chars,
+                    cache,
+                ),
                 Wire::Responses => {
                     remember_reasoning(shared, &turn, n, &req.body);
                     responses::response(
@@ -597,27 +646,27 @@ async fn render(
             if wire == Wire::Responses {
                 remember_reasoning(shared, &turn, n, &req.body);
             }
-            let f = frames(wire, cfg, &req.body, &turn, n);
+            let f = frames_of(&turn);
             streamed(shared, wire, cfg, f, Ending::Clean, None)
         }
         Reply::Cut { turn, after_chunks } => {
-            let mut f = frames(wire, cfg, &req.body, &turn, n);
+            let mut f = frames_of(&turn);
             f.truncate(after_chunks);
             streamed(shared, wire, cfg, f, Ending::Cut, None)
         }
         Reply::CutBeforeEnd(turn) => {
-            let mut f = frames(wire, cfg, &req.body, &turn, n);
+            let mut f = frames_of(&turn);
             f.truncate(end_of_turn(wire, &f));
             streamed(shared, wire, cfg, f, Ending::Cut, None)
         }
         Reply::ErrorAfter { turn, after_chunks } => {
-            let mut f = frames(wire, cfg, &req.body, &turn, n);
+            let mut f = frames_of(&turn);
             f.truncate(after_chunks);
             f.push(stream_error(wire, cfg));
             streamed(shared, wire, cfg, f, Ending::Clean, None)
         }
         Reply::Abort { turn, after_chunks } => {
-            let mut f = frames(wire, cfg, &req.body, &turn, n);
+            let mut f = frames_of(&turn);
             f.truncate(after_chunks);
             if wire == Wire::CommandCode {
                 f.push(command_code::abort());
@@ -629,7 +678,7 @@ async fn render(
             after_chunks,
             millis,
         } => {
-            let f = frames(wire, cfg, &req.body, &turn, n);
+            let f = frames_of(&turn);
             streamed(
                 shared,
                 wire,
@@ -849,8 +898,8 @@ mod tests {
             Wire::CommandCode,
             Wire::Responses,
         ] {
-            let plain = frames(wire, &cfg, &body, &turn, 1).concat();
-            let f = frames(wire, &cfg, &body, &turn, 1);
+            let plain = frames(wire, &cfg, &body, &turn, 1, None).concat();
+            let f = frames(wire, &cfg, &body, &turn, 1, None);
             let all: String = padded(wire, f, 10, 100).collect();
             assert_eq!(all.len(), plain.len() + 10 * 100, "{wire:?}");
             // Every event (line) still parses once its data lines are joined.
@@ -910,7 +959,7 @@ mod tests {
                 "response.completed",
             ),
         ] {
-            let mut f = frames(wire, &cfg, &body, &turn, 1);
+            let mut f = frames(wire, &cfg, &body, &turn, 1, None);
             let all = f.len();
             f.truncate(end_of_turn(wire, &f));
             let kept = f.concat();

@@ -38,6 +38,7 @@ fn endpoint() -> Endpoint {
             default_effort: "medium".into(),
             input_modalities: vec!["text".into()],
             parallel_tool_calls: true,
+            prices: Default::default(),
         }],
         ..Endpoint::default()
     }

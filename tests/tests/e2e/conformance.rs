@@ -792,6 +792,14 @@ mod scenarios {
             usage["total_tokens"].as_u64(),
             Some(i.unwrap_or(0) + o.unwrap_or(0))
         );
+        if b != Backend::Responses {
+            // The OpenAI spec requires both details, and Codex shows both per turn.
+            let d = &usage["input_tokens_details"];
+            assert!(
+                d["cached_tokens"].is_u64() && d["cache_write_tokens"].is_u64(),
+                "{usage}"
+            );
+        }
         h.assert_no_rejections();
         let reqs = h.upstream();
         assert_eq!(reqs.len(), 1);

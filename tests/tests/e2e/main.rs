@@ -3,6 +3,7 @@
 // Test helpers outside `#[test]` functions panic with a message too.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod caching;
 mod codex_backends;
 mod codex_config;
 mod codex_exec;
