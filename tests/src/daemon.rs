@@ -143,7 +143,9 @@ impl DaemonProcess {
         Self::start_full(bus, listen, home, &[])
     }
 
-    fn start_full(
+    /// Start on `bus` with a given home and extra environment variables (to restart on the
+    /// same data with the same stand-ins).
+    pub fn start_full(
         bus: &PrivateBus,
         listen: Listen,
         home: tempfile::TempDir,
@@ -254,6 +256,14 @@ impl DaemonProcess {
     /// What it logged.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Kill it with SIGKILL (a crash: nothing is cleaned up) and hand back its home.
+    pub fn crash(mut self) -> tempfile::TempDir {
+        self.signal("KILL");
+        let _ = self.child.wait();
+        let home = scratch_dir("unused");
+        std::mem::replace(&mut self.home, home)
     }
 
     /// Stop it and hand back its home (to start again on the same data).

@@ -17,6 +17,7 @@ mod probe;
 mod proxy_http;
 mod secrets;
 mod sessions;
+mod stress;
 mod supervision;
 mod terminal;
 mod tool_schemas;
