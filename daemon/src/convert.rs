@@ -28,6 +28,18 @@ pub fn error(e: StateError) -> api::Error {
     }
 }
 
+/// A command's answer as the contract has it.
+pub trait Bus<T> {
+    /// The value, or the contract's error.
+    fn bus(self) -> Result<T, api::Error>;
+}
+
+impl<T> Bus<T> for Result<T, StateError> {
+    fn bus(self) -> Result<T, api::Error> {
+        self.map_err(error)
+    }
+}
+
 /// A model as the contract has it.
 pub fn model_spec(m: &Model) -> api::ModelSpec {
     api::ModelSpec {

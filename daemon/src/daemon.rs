@@ -28,9 +28,9 @@ use codex_launcher_state::planning::{MAX_STALL_SECS, ProcessEnv};
 use codex_launcher_state::{Deps, Handle, random_hex};
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::keyring::KeyStore;
 use crate::manager::Manager;
 use crate::{announce, systemd};
+use codex_launcher_keyring::KeyStore;
 
 /// Port used when systemd passes no socket (the socket unit uses the same).
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:47821";

@@ -8,7 +8,6 @@ use clap::{Parser, Subcommand};
 mod announce;
 mod convert;
 mod daemon;
-mod keyring;
 mod logging;
 mod manager;
 mod session;

@@ -17,7 +17,8 @@ use codex_launcher_state::{Handle, LaunchRequest};
 use zbus::OwnedObjectPath;
 use zbus::object_server::SignalEmitter;
 
-use crate::{convert, session};
+use crate::convert::{self, Bus};
+use crate::session;
 
 /// The interface object.
 pub struct Manager {
@@ -36,16 +37,12 @@ impl Manager {
             endpoint: endpoint.to_owned(),
             model: model.to_owned(),
             mode,
-            options: LaunchOptions::parse(options).map_err(convert::error)?,
+            options: LaunchOptions::parse(options).bus()?,
         })
     }
 
     async fn cleanup_items(&self, dry_run: bool, stop: bool) -> Result<Vec<CleanupItem>, Error> {
-        let items = self
-            .handle
-            .cleanup(dry_run, stop)
-            .await
-            .map_err(convert::error)?;
+        let items = self.handle.cleanup(dry_run, stop).await.bus()?;
         Ok(items.into_iter().map(convert::cleanup_item).collect())
     }
 }
@@ -64,17 +61,13 @@ impl Manager {
 
     #[zbus(out_args("endpoints"))]
     async fn list_endpoints(&self) -> Result<Vec<EndpointInfo>, Error> {
-        let views = self.handle.endpoints().await.map_err(convert::error)?;
+        let views = self.handle.endpoints().await.bus()?;
         Ok(views.into_iter().map(convert::info).collect())
     }
 
     #[zbus(out_args("endpoint"))]
     async fn get_endpoint(&self, id: &str) -> Result<EndpointInfo, Error> {
-        self.handle
-            .endpoint(id)
-            .await
-            .map(convert::info)
-            .map_err(convert::error)
+        self.handle.endpoint(id).await.map(convert::info).bus()
     }
 
     #[zbus(out_args("id"))]
@@ -82,14 +75,14 @@ impl Manager {
         self.handle
             .add_endpoint(convert::endpoint(spec)?, api_key)
             .await
-            .map_err(convert::error)
+            .bus()
     }
 
     async fn update_endpoint(&self, id: &str, spec: EndpointSpec) -> Result<(), Error> {
         self.handle
             .update_endpoint(id, convert::endpoint(spec)?)
             .await
-            .map_err(convert::error)
+            .bus()
     }
 
     #[zbus(out_args("storage"))]
@@ -98,18 +91,15 @@ impl Manager {
             .set_api_key(id, api_key)
             .await
             .map(|s| s.as_str().to_owned())
-            .map_err(convert::error)
+            .bus()
     }
 
     async fn remove_endpoint(&self, id: &str) -> Result<(), Error> {
-        self.handle
-            .remove_endpoint(id)
-            .await
-            .map_err(convert::error)
+        self.handle.remove_endpoint(id).await.bus()
     }
 
     async fn set_default_endpoint(&self, id: &str) -> Result<(), Error> {
-        self.handle.set_default(id).await.map_err(convert::error)
+        self.handle.set_default(id).await.bus()
     }
 
     #[zbus(out_args("presets"))]
@@ -147,35 +137,23 @@ impl Manager {
 
     #[zbus(out_args("added"))]
     async fn import_models(&self, id: &str, text: &str) -> Result<u32, Error> {
-        self.handle
-            .import_models(id, text)
-            .await
-            .map_err(convert::error)
+        self.handle.import_models(id, text).await.bus()
     }
 
     #[zbus(out_args("bundle"))]
     async fn export_profile(&self, include_keys: bool) -> Result<String, Error> {
-        self.handle
-            .export_profile(include_keys)
-            .await
-            .map_err(convert::error)
+        self.handle.export_profile(include_keys).await.bus()
     }
 
     #[zbus(out_args("ids"))]
     async fn import_profile(&self, bundle: &str) -> Result<Vec<String>, Error> {
-        self.handle
-            .import_profile(bundle)
-            .await
-            .map_err(convert::error)
+        self.handle.import_profile(bundle).await.bus()
     }
 
     #[zbus(out_args("ids"))]
     async fn import_legacy(&self, path: &str) -> Result<Vec<String>, Error> {
         let path = (!path.trim().is_empty()).then(|| PathBuf::from(path));
-        self.handle
-            .import_legacy(path)
-            .await
-            .map_err(convert::error)
+        self.handle.import_legacy(path).await.bus()
     }
 
     #[zbus(out_args("status"))]
@@ -184,7 +162,7 @@ impl Manager {
             .proxy_status()
             .await
             .map(convert::proxy_status)
-            .map_err(convert::error)
+            .bus()
     }
 
     #[zbus(out_args("session"))]
@@ -205,7 +183,7 @@ impl Manager {
                 ))
             })?;
         let request = Self::request(endpoint, model, mode, &options)?;
-        let id = self.handle.launch(request).await.map_err(convert::error)?;
+        let id = self.handle.launch(request).await.bus()?;
         // Served before the caller hears the path, so it can watch the object at once.
         session::export(conn, &self.handle, id).await
     }
@@ -233,11 +211,7 @@ impl Manager {
         #[zbus(connection)] conn: &zbus::Connection,
     ) -> Result<RunPlan, Error> {
         let request = Self::request(endpoint, model, Mode::Run, &options)?;
-        let plan = self
-            .handle
-            .prepare_run(request)
-            .await
-            .map_err(convert::error)?;
+        let plan = self.handle.prepare_run(request).await.bus()?;
         session::export(conn, &self.handle, plan.session).await?;
         convert::run_plan(plan)
     }
@@ -248,12 +222,12 @@ impl Manager {
             .probe(id, model)
             .await
             .map(convert::probe_report)
-            .map_err(convert::error)
+            .bus()
     }
 
     #[zbus(out_args("sessions"))]
     async fn list_sessions(&self) -> Result<Vec<OwnedObjectPath>, Error> {
-        let sessions = self.handle.sessions().await.map_err(convert::error)?;
+        let sessions = self.handle.sessions().await.bus()?;
         sessions
             .iter()
             .map(|s| convert::session_path(s.id))

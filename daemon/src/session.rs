@@ -5,7 +5,7 @@ use codex_launcher_dbus::Error;
 use codex_launcher_state::Handle;
 use codex_launcher_state::views::SessionView;
 
-use crate::convert;
+use crate::convert::{self, Bus};
 
 /// One session's object.
 pub struct SessionObject {
@@ -41,23 +41,17 @@ impl SessionObject {
 impl SessionObject {
     /// SIGTERM to the process group, SIGKILL after the grace period; `Exited` follows.
     async fn stop(&self) -> Result<(), Error> {
-        self.handle.stop(self.id).await.map_err(convert::error)
+        self.handle.stop(self.id).await.bus()
     }
 
     /// The pid of the Codex a `PrepareRun` caller started.
     async fn attach(&self, pid: u32) -> Result<(), Error> {
-        self.handle
-            .attach(self.id, pid)
-            .await
-            .map_err(convert::error)
+        self.handle.attach(self.id, pid).await.bus()
     }
 
     /// The exit code the `PrepareRun` caller's Codex ended with.
     async fn report_exit(&self, exit_code: i32) -> Result<(), Error> {
-        self.handle
-            .report_exit(self.id, exit_code)
-            .await
-            .map_err(convert::error)
+        self.handle.report_exit(self.id, exit_code).await.bus()
     }
 
     #[zbus(property)]

@@ -10,6 +10,7 @@
 //! # Layout
 //! - [`routes`]: the axum router and handlers.
 //! - [`backend`]: per-backend request preparation.
+//! - [`config`]: the standalone proxy's settings (file and flags).
 //! - [`pump`]: the streamed response body (keep-alives, cancellation on disconnect).
 //! - [`upstream`]: the reqwest client, header filtering, failure mapping, Retry-After.
 //! - [`models`]: an upstream's model list, through the same client and headers.
@@ -19,6 +20,7 @@
 //! - [`secret`]: API keys that never print.
 
 pub mod backend;
+pub mod config;
 pub mod endpoint;
 pub mod error;
 pub mod models;

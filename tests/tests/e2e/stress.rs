@@ -29,7 +29,8 @@ exec 3<>\"$0.wait.$$\"\n\
 read -r _ <&3\n";
 
 /// CRLF, no final newline, a comment and non-ASCII: every byte must come back.
-const ORIGINAL: &[u8] = b"# my settings \xc3\xa9\r\nmodel = \"gpt-5.5\"\r\n[tui]\r\nanimations = false";
+const ORIGINAL: &[u8] =
+    b"# my settings \xc3\xa9\r\nmodel = \"gpt-5.5\"\r\n[tui]\r\nanimations = false";
 
 const ROUNDS: usize = 20;
 
@@ -151,7 +152,13 @@ async fn desktop_bursts_cleanups_and_a_crash_leave_config_toml_as_it_was() {
     for round in 0..ROUNDS {
         // Burst 1: 8 Desktop launches on two endpoints, 4 Cleanups alongside.
         let targets: Vec<&str> = (0..8)
-            .map(|i| if i % 2 == 0 { alpha.as_str() } else { beta.as_str() })
+            .map(|i| {
+                if i % 2 == 0 {
+                    alpha.as_str()
+                } else {
+                    beta.as_str()
+                }
+            })
             .collect();
         let launches = futures::future::join_all(
             targets

@@ -1,6 +1,10 @@
-//! API keys: in the Secret Service (GNOME Keyring, KWallet, KeePassXC…) when one runs on the
-//! session bus, else in a 0600 file in the state directory. The daemon says which at start
-//! and in every reply that stores a key.
+//! codex-launcher-keyring: API keys in the Secret Service (GNOME Keyring, KWallet,
+//! KeePassXC…) when one runs on the session bus, else in a 0600 file in the state
+//! directory. The daemon says which at start and in every reply that stores a key.
+//!
+//! # Architecture invariant
+//! An edge: it speaks D-Bus to the Secret Service and implements the state owner's
+//! [`keystore::KeyStore`]; it decides nothing about endpoints.
 //!
 //! A small client over zbus speaks the Secret Service API directly (a "plain" session: the
 //! secret travels over the user's own session bus, which only the user can connect to), so
