@@ -136,28 +136,25 @@ fn codex_cwd(items: &[InputItem]) -> String {
     std::env::var("HOME").unwrap_or_else(|_| "/".into())
 }
 
-/// `YYYY-MM-DD` of a Unix time (UTC).
+/// `YYYY-MM-DD` of a Unix time (UTC; 0: now), from `httpdate`'s IMF-fixdate
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`) rather than a calendar computation of our own.
 fn civil_date(unix: u64) -> String {
-    let unix = if unix == 0 {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let when = if unix == 0 {
         SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
     } else {
-        unix
+        UNIX_EPOCH + std::time::Duration::from_secs(unix)
     };
-    let days = (unix / 86_400) as i64;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    let imf = httpdate::fmt_http_date(when);
+    match imf.split(' ').collect::<Vec<_>>().as_slice() {
+        [_, day, month, year, ..] => {
+            let month = MONTHS.iter().position(|m| m == month).map_or(0, |i| i + 1);
+            format!("{year}-{month:02}-{day}")
+        }
+        _ => imf,
+    }
 }
 
 #[cfg(test)]

@@ -339,7 +339,7 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<u64> {
         if let Ok(secs) = v.parse::<f64>() {
             return Some((secs.max(0.0) * 1000.0) as u64);
         }
-        if let Ok(when) = httpdate_to_system_time(v) {
+        if let Ok(when) = httpdate::parse_http_date(v) {
             let ms = when
                 .duration_since(SystemTime::now())
                 .map(|d| d.as_millis() as u64)
@@ -390,38 +390,6 @@ fn parse_go_duration(s: &str) -> Option<u64> {
     any.then_some((total * 1000.0) as u64)
 }
 
-/// RFC 7231 IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) without pulling in a date crate.
-fn httpdate_to_system_time(s: &str) -> Result<SystemTime, ()> {
-    let parts: Vec<&str> = s.split_whitespace().collect();
-    let [_, day, month, year, time, "GMT"] = parts.as_slice() else {
-        return Err(());
-    };
-    let day: i64 = day.parse().map_err(|_| ())?;
-    let year: i64 = year.parse().map_err(|_| ())?;
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS.iter().position(|m| m == month).ok_or(())? as i64 + 1;
-    let hms: Vec<i64> = time
-        .split(':')
-        .map(|p| p.parse().map_err(|_| ()))
-        .collect::<Result<_, _>>()?;
-    let [h, m, sec] = hms.as_slice() else {
-        return Err(());
-    };
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + m * 60 + sec;
-    let secs = u64::try_from(secs).map_err(|_| ())?;
-    Ok(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,7 +407,7 @@ mod tests {
         h.insert("x-ratelimit-reset-tokens", HeaderValue::from_static("6m0s"));
         assert_eq!(retry_after(&h), Some(360_000));
         assert_eq!(parse_go_duration("250ms"), Some(250));
-        let t = httpdate_to_system_time("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        let t = httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
         assert_eq!(
             t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs(),
             784_111_777
