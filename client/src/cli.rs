@@ -262,9 +262,15 @@ pub struct AddArgs {
     #[arg(long)]
     pub browser_ua: bool,
 
-    /// Extra upstream header (repeatable).
+    /// Extra upstream header (repeatable). One whose name says it is a credential (auth,
+    /// key, token, secret, cookie, session) is kept with the keys and shown as K=***.
     #[arg(long = "header", value_name = "K=V")]
     pub headers: Vec<String>,
+
+    /// Extra upstream header whose value is a secret whatever its name (repeatable): kept
+    /// with the keys, shown as K=***, exported only with --include-keys.
+    #[arg(long = "secret-header", value_name = "K=V")]
+    pub secret_headers: Vec<String>,
 
     /// Capability-table row (deepseek, kimi, ...; default: detected from the URL).
     #[arg(long)]
@@ -308,6 +314,10 @@ pub struct EditArgs {
     /// Add or replace an extra header (repeatable).
     #[arg(long = "header", value_name = "K=V")]
     pub headers: Vec<String>,
+
+    /// Add or replace an extra header whose value is a secret (repeatable).
+    #[arg(long = "secret-header", value_name = "K=V")]
+    pub secret_headers: Vec<String>,
 
     /// Remove an extra header by name (repeatable).
     #[arg(long = "remove-header", value_name = "K")]

@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use codex_launcher_dbus::{ManagerProxy, ModelSpec, ProbeVerdict};
+use codex_launcher_dbus::{KeyStorage, ManagerProxy, ModelSpec, ProbeVerdict};
 use futures::StreamExt;
 use serde::Serialize;
 
@@ -21,6 +21,8 @@ struct StatusJson {
     errors: u64,
     endpoints: usize,
     default_endpoint: String,
+    /// `secret-service`, `locked` or `file`.
+    key_storage: String,
 }
 
 /// `codexctl status`
@@ -29,6 +31,7 @@ pub async fn status(m: &ManagerProxy<'_>, json: bool) -> Result<()> {
     let status = m.proxy_status().await?;
     let endpoints = m.endpoint_ids().await?.len();
     let default_endpoint = m.default_endpoint().await?;
+    let key_storage = m.key_storage().await?;
     let s = StatusJson {
         daemon_version: version,
         proxy_address: status.address,
@@ -37,6 +40,7 @@ pub async fn status(m: &ManagerProxy<'_>, json: bool) -> Result<()> {
         errors: status.errors,
         endpoints,
         default_endpoint,
+        key_storage,
     };
     if json {
         return output::json(&s);
@@ -49,8 +53,22 @@ pub async fn status(m: &ManagerProxy<'_>, json: bool) -> Result<()> {
         ("errors", s.errors.to_string()),
         ("endpoints", s.endpoints.to_string()),
         ("default endpoint", or_dash(&s.default_endpoint)),
+        ("keys", key_storage_label(&s.key_storage)),
     ]);
     Ok(())
+}
+
+/// Where the daemon keeps keys, for people.
+pub fn key_storage_label(storage: &str) -> String {
+    match storage.parse::<KeyStorage>() {
+        Ok(KeyStorage::SecretService) => "Secret Service keyring".into(),
+        Ok(KeyStorage::Locked) => "Secret Service keyring, locked: unlock it".into(),
+        Ok(KeyStorage::File) => {
+            "0600 file (~/.local/state/codex-launcher/keys.json): no Secret Service on this session"
+                .into()
+        }
+        Err(_) => or_dash(storage),
+    }
 }
 
 /// `codexctl preset list`

@@ -230,6 +230,28 @@ fn pick_preset(presets: &[Preset]) -> Result<Option<Preset>> {
     }
 }
 
+/// `--secret-header K=V` values.
+fn secret_headers(flags: &[String]) -> Result<Vec<(String, String)>> {
+    flags.iter().map(|h| parse_header(h)).collect()
+}
+
+/// What `add` and `edit` tell the daemon beyond the endpoint's settings: headers whose
+/// values are secrets, and the variable a key was read from (Codex sessions drop it).
+async fn after_save(
+    m: &ManagerProxy<'_>,
+    id: &str,
+    secret: &[(String, String)],
+    key_env: Option<&str>,
+) -> Result<()> {
+    for (name, value) in secret {
+        m.set_header(id, name, value, true).await?;
+    }
+    if let Some(var) = key_env {
+        m.set_key_source(id, var).await?;
+    }
+    Ok(())
+}
+
 async fn add(m: &ManagerProxy<'_>, args: AddArgs, json: bool) -> Result<()> {
     // Prompts need a person at stdin; with --api-key-stdin stdin holds the key instead.
     let interactive = std::io::stdin().is_terminal() && !args.key.api_key_stdin;
@@ -321,9 +343,11 @@ async fn add(m: &ManagerProxy<'_>, args: AddArgs, json: bool) -> Result<()> {
             "missing --url (the preset has no fixed URL); run in a terminal to be asked",
         ));
     }
+    let secret = secret_headers(&args.secret_headers)?;
     let id = m
         .add_endpoint(spec, key.as_deref().unwrap_or_default())
         .await?;
+    after_save(m, &id, &secret, args.key.api_key_env.as_deref()).await?;
     let storage = if key.is_some() {
         Some(m.get_endpoint(&id).await?.key_storage)
     } else {
@@ -378,16 +402,18 @@ async fn edit(m: &ManagerProxy<'_>, args: EditArgs, json: bool) -> Result<()> {
         spec.extra_headers.push((k, v));
     }
     let key = key_from_flags(&args.key)?;
-    if spec == current.spec && key.is_none() && !args.remove_key {
+    let secret = secret_headers(&args.secret_headers)?;
+    if spec == current.spec && key.is_none() && !args.remove_key && secret.is_empty() {
         return Err(CliError::usage(
             "nothing to change: give at least one of --name, --url, --backend, --model, \
-             --browser-ua, --no-browser-ua, --header, --remove-header, --provider, \
-             --api-key-stdin, --api-key-env, --remove-key",
+             --browser-ua, --no-browser-ua, --header, --secret-header, --remove-header, \
+             --provider, --api-key-stdin, --api-key-env, --remove-key",
         ));
     }
     if spec != current.spec {
         m.update_endpoint(&args.id, spec).await?;
     }
+    after_save(m, &args.id, &secret, args.key.api_key_env.as_deref()).await?;
     let mut storage = None;
     if let Some(key) = key {
         storage = Some(m.set_api_key(&args.id, &key).await?);

@@ -119,10 +119,19 @@ pub async fn run_here(conn: &zbus::Connection, m: &ManagerProxy<'_>, args: RunAr
     let model = args.model.unwrap_or_default();
     let plan = m.prepare_run(&endpoint, &model, options).await?;
     let session = session_proxy(conn, &plan.session).await?;
+    // Our environment is what Codex gets: the daemon says which of it holds provider
+    // credentials (it sees only digests of the values, we never see the keys).
+    let remove = match scrub_list(m).await {
+        Ok(names) => names,
+        Err(e) => {
+            let _ = session.stop().await;
+            return Err(e);
+        }
+    };
 
     let mut cmd = std::process::Command::new(&plan.program);
     cmd.args(&plan.args);
-    for var in &plan.env_remove {
+    for var in plan.env_remove.iter().chain(&remove) {
         cmd.env_remove(var);
     }
     cmd.envs(plan.env.iter().map(|(k, v)| (k, v)));
@@ -159,6 +168,28 @@ pub async fn run_here(conn: &zbus::Connection, m: &ManagerProxy<'_>, args: RunAr
         .unwrap_or(1);
     let _ = session.report_exit(code).await;
     Ok(u8::try_from(code).unwrap_or(1))
+}
+
+/// The variables of this process's environment the daemon says hold provider
+/// credentials (`Manager.ScrubEnvironment`).
+async fn scrub_list(m: &ManagerProxy<'_>) -> Result<Vec<String>> {
+    use sha2::{Digest, Sha256};
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt)
+        .map_err(|e| CliError::new(Kind::Other, format!("no randomness from the system: {e}")))?;
+    let salt: String = salt.iter().map(|b| format!("{b:02x}")).collect();
+    let vars: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .map(|(name, value)| {
+            let mut h = Sha256::new();
+            h.update(salt.as_bytes());
+            h.update([0u8]);
+            h.update(value.trim().as_bytes());
+            let digest = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            (name, digest)
+        })
+        .collect();
+    Ok(m.scrub_environment(&salt, vars).await?)
 }
 
 /// One cleanup item, as `cleanup --json` prints it.

@@ -145,6 +145,8 @@ fn or_unknown(s: &str) -> &str {
 struct DaemonFacts {
     proxy_address: Option<String>,
     key_storages: Vec<String>,
+    /// Where the daemon keeps keys now (`secret-service`, `locked`, `file`).
+    key_storage: String,
 }
 
 async fn check_daemon() -> (Check, DaemonFacts) {
@@ -162,10 +164,11 @@ async fn check_daemon() -> (Check, DaemonFacts) {
             .filter(|e| e.has_key)
             .map(|e| e.key_storage)
             .collect();
-        Ok::<_, CliError>((version, address, storages))
+        let storage = m.key_storage().await?;
+        Ok::<_, CliError>((version, address, storages, storage))
     };
     match tokio::time::timeout(Duration::from_secs(30), attempt).await {
-        Ok(Ok((version, address, key_storages))) => (
+        Ok(Ok((version, address, key_storages, key_storage))) => (
             Check::new(
                 "daemon",
                 Verdict::Ok,
@@ -174,6 +177,7 @@ async fn check_daemon() -> (Check, DaemonFacts) {
             DaemonFacts {
                 proxy_address: Some(address),
                 key_storages,
+                key_storage,
             },
         ),
         Ok(Err(e)) => (
@@ -273,34 +277,45 @@ fn check_port(facts: &DaemonFacts, socket_active: bool) -> Check {
 }
 
 fn check_keyring(daemon_ok: bool, facts: &DaemonFacts) -> Check {
+    use codex_launcher_dbus::KeyStorage;
     let name = "keyring";
     if !daemon_ok {
         return Check::new(name, Verdict::Skip, "the daemon did not answer");
     }
-    if facts.key_storages.is_empty() {
-        return Check::new(
-            name,
-            Verdict::Skip,
-            "no key stored yet (the daemon picks the Secret Service when one runs)",
-        );
-    }
-    if facts.key_storages.iter().any(|s| s == "file") {
-        return Check::new(
+    match facts.key_storage.parse::<KeyStorage>() {
+        Ok(KeyStorage::Locked) => Check::new(
             name,
             Verdict::Warn,
-            "keys are in a 0600 file (~/.local/state/codex-launcher/keys.json): no Secret \
-             Service was running",
+            "the keyring is locked: unlock it (endpoints whose keys are in it cannot be used              until then; new keys cannot be stored)",
         )
         .fix(
-            "install and unlock a Secret Service (gnome-keyring, KeePassXC), then store the \
-             keys again with `codexctl endpoint edit ID --api-key-stdin`",
-        );
+            "unlock your login keyring (your desktop's unlock prompt, or Seahorse); the daemon              picks the keys up at once",
+        ),
+        Ok(KeyStorage::File) => Check::new(
+            name,
+            if facts.key_storages.is_empty() {
+                Verdict::Skip
+            } else {
+                Verdict::Warn
+            },
+            "no Secret Service runs on this session: keys are kept in a 0600 file              (~/.local/state/codex-launcher/keys.json)",
+        )
+        .fix(
+            "install a Secret Service (gnome-keyring, KeePassXC) and log in again, then store the              keys again with `codexctl endpoint edit ID --api-key-stdin`",
+        ),
+        Ok(KeyStorage::SecretService) if facts.key_storages.iter().any(|s| s == "file") => {
+            Check::new(
+                name,
+                Verdict::Warn,
+                "some keys are still in the 0600 file from before the keyring ran",
+            )
+            .fix("store them again with `codexctl endpoint edit ID --api-key-stdin`")
+        }
+        Ok(KeyStorage::SecretService) => {
+            Check::new(name, Verdict::Ok, "keys are kept in the Secret Service keyring")
+        }
+        Err(_) => Check::new(name, Verdict::Skip, "the daemon did not say where keys are"),
     }
-    Check::new(
-        name,
-        Verdict::Ok,
-        format!("keys in {}", facts.key_storages.join(", ")),
-    )
 }
 
 #[derive(Serialize)]

@@ -113,6 +113,9 @@ pub fn endpoint(s: api::EndpointSpec) -> Result<Endpoint, api::Error> {
         models: s.models.into_iter().map(model).collect(),
         browser_ua: s.browser_ua,
         extra_headers: s.extra_headers,
+        // Not in the contract's spec: set by SetHeader and SetKeySource, kept by updates.
+        secret_headers: Vec::new(),
+        key_env: String::new(),
         provider: s.provider,
         quirks,
         note: String::new(),

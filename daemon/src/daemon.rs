@@ -109,6 +109,7 @@ async fn main_loop() -> anyhow::Result<()> {
         .context("cannot connect to the session D-Bus")?;
     let (keys, why) = KeyStore::open(Some(&conn), FileKeys::new(&paths.keys_file())).await;
     tracing::info!("{why}");
+    let monitor = keys.monitor();
     let started = codex_launcher_state::start(Deps {
         paths,
         proxy: proxy.clone(),
@@ -124,6 +125,17 @@ async fn main_loop() -> anyhow::Result<()> {
         tracing::warn!(sessions = ?report.sessions, "after a crash: {report}");
     }
     let handle = started.handle;
+    // A keyring locked or unlocked while we run: the owner reads the keys again.
+    let keyring = monitor.map(|monitor| {
+        let handle = handle.clone();
+        tokio::spawn(monitor.run(move |state| {
+            let handle = handle.clone();
+            async move {
+                tracing::info!(keys = %state, "the keyring was locked or unlocked");
+                let _ = handle.keys_changed().await;
+            }
+        }))
+    });
     let announcer = tokio::spawn(announce::run(
         conn.clone(),
         handle.clone(),
@@ -197,6 +209,9 @@ async fn main_loop() -> anyhow::Result<()> {
     handle.shutdown().await;
     let _ = started.task.await;
     announcer.abort();
+    if let Some(k) = keyring {
+        k.abort();
+    }
     tracing::info!(
         active_streams = proxy.stats().snapshot().active_streams,
         "stopping; draining streams"

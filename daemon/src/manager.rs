@@ -234,6 +234,32 @@ impl Manager {
             .collect()
     }
 
+    async fn set_header(
+        &self,
+        id: &str,
+        name: &str,
+        value: &str,
+        secret: bool,
+    ) -> Result<(), Error> {
+        self.handle.set_header(id, name, value, secret).await.bus()
+    }
+
+    async fn set_key_source(&self, id: &str, variable: &str) -> Result<(), Error> {
+        self.handle.set_key_source(id, variable).await.bus()
+    }
+
+    #[zbus(out_args("remove"))]
+    async fn scrub_environment(
+        &self,
+        salt: &str,
+        variables: Vec<(String, String)>,
+    ) -> Result<Vec<String>, Error> {
+        if variables.len() > 10_000 || salt.len() > 256 {
+            return Err(Error::InvalidArgument("too many variables".into()));
+        }
+        self.handle.scrub(salt, variables).await.bus()
+    }
+
     #[zbus(property)]
     async fn default_endpoint(&self) -> String {
         let views = self.handle.endpoints().await.unwrap_or_default();

@@ -329,6 +329,31 @@ pub trait Manager {
     /// reasoning pass-back turn); quirks found are recorded into the endpoint.
     fn probe_endpoint(&self, id: &str, model: &str) -> zbus::Result<ProbeReport>;
 
+    // ---- credential hygiene (issue 13) ----
+
+    /// Set one extra upstream header of an endpoint (an empty value removes it). With
+    /// `secret` its value is kept with the keys (keyring or key file), shown as `***` in
+    /// every reply, and exported only with keys; a header whose name says it is a credential
+    /// (`auth`, `key`, `token`, `secret`, `cookie`, `session` in it) always is, and asking
+    /// otherwise is `InvalidArgument`. In `UpdateEndpoint`, `***` as a secret header's value
+    /// keeps the stored one.
+    fn set_header(&self, id: &str, name: &str, value: &str, secret: bool) -> zbus::Result<()>;
+
+    /// Record the environment variable an endpoint's key was read from (`codexctl …
+    /// --api-key-env VAR`; empty: none): Codex sessions never inherit it.
+    fn set_key_source(&self, id: &str, variable: &str) -> zbus::Result<()>;
+
+    /// Which of the caller's environment variables hold provider credentials and must not
+    /// reach Codex (`codexctl run` removes them): conventional key variables, those keys
+    /// were read from, and any whose value is a stored key. `variables` pairs each name
+    /// with the lowercase hex SHA-256 of `salt`, a NUL byte and its value, so neither side
+    /// sees the other's secrets. Returns the names to remove.
+    fn scrub_environment(
+        &self,
+        salt: &str,
+        variables: Vec<(String, String)>,
+    ) -> zbus::Result<Vec<String>>;
+
     /// Id of the default endpoint (empty: none).
     #[zbus(property)]
     fn default_endpoint(&self) -> zbus::Result<String>;

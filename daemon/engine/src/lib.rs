@@ -15,6 +15,7 @@
 //! - [`legacy`]: import of the seed launcher's endpoints.json.
 //! - [`profile`]: portable export/import bundles.
 //! - [`keys`]: the 0600 fallback key file.
+//! - [`credentials`]: which variables and headers are credentials.
 //! - [`codex_version`]: the installed Codex's version, its verdict against the tested
 //!   releases, and the version-dependent `-c` overrides of a session.
 //! - [`codex_config`], [`catalog`], [`backup`]: what a session tells Codex, and the
@@ -30,6 +31,7 @@ pub mod catalog;
 pub mod cleanup;
 pub mod codex_config;
 pub mod codex_version;
+pub mod credentials;
 pub mod discovery;
 pub mod keys;
 pub mod legacy;

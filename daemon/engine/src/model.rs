@@ -74,9 +74,17 @@ pub struct Endpoint {
     /// Browser User-Agent upstream.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub browser_ua: bool,
-    /// Extra upstream headers.
+    /// Extra upstream headers. A secret one ([`crate::credentials::is_secret_header`]) is
+    /// kept here by name only (empty value): its value lives with the keys.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub extra_headers: Vec<(String, String)>,
+    /// Headers the user marked secret beyond those whose names say so.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secret_headers: Vec<String>,
+    /// The environment variable the key was read from (`codexctl … --api-key-env`), which
+    /// Codex sessions must not inherit.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub key_env: String,
     /// Capability-table row (empty: from the URL).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub provider: String,

@@ -68,20 +68,6 @@ const TERMINALS: [(&str, &[&str]); 6] = [
     ("xterm", &["-e"]),
 ];
 
-/// Variables of the daemon's own environment that a session must not inherit: systemd's
-/// (a child writing to our NOTIFY_SOCKET would speak for the daemon), and provider keys
-/// (sessions reach providers through the proxy, which holds the keys).
-const SCRUBBED: [&str; 8] = [
-    "NOTIFY_SOCKET",
-    "LISTEN_FDS",
-    "LISTEN_PID",
-    "LISTEN_FDNAMES",
-    "WATCHDOG_USEC",
-    "WATCHDOG_PID",
-    "OPENAI_API_KEY",
-    "ANTHROPIC_AUTH_TOKEN",
-];
-
 /// How a session runs Codex, and where it is in its life: the contract's vocabularies.
 pub use codex_launcher_types::{Mode, SessionState as State};
 
@@ -848,18 +834,6 @@ pub fn cli_args(overrides: &CliOverrides, workdir: &Path, prompt: &str) -> Vec<S
     args
 }
 
-/// Names among `vars` (the daemon's environment) that sessions must not inherit: systemd's
-/// variables and provider keys (any `*_API_KEY`).
-pub fn scrubbed_env(vars: impl Iterator<Item = OsString>) -> Vec<String> {
-    let mut out: Vec<String> = SCRUBBED.iter().map(|s| (*s).to_owned()).collect();
-    for name in vars.filter_map(|v| v.into_string().ok()) {
-        if name.ends_with("_API_KEY") && !out.contains(&name) {
-            out.push(name);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -1034,10 +1008,5 @@ mod tests {
         let custom = |_: &str| Some(OsString::from("foot --hold"));
         assert_eq!(terminal(custom, Some(&path)).unwrap(), ["foot", "--hold"]);
         assert_eq!(terminal(|_| None, None), None);
-
-        let scrubbed = scrubbed_env(["DEEPSEEK_API_KEY", "PATH"].map(OsString::from).into_iter());
-        assert!(scrubbed.contains(&"DEEPSEEK_API_KEY".to_owned()));
-        assert!(scrubbed.contains(&"NOTIFY_SOCKET".to_owned()));
-        assert!(!scrubbed.contains(&"PATH".to_owned()));
     }
 }

@@ -11,6 +11,9 @@
 //! the workspace compiles one zbus and no extra crypto stack.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use codex_launcher_engine::keys::FileKeys;
 use codex_launcher_state::keystore::{self, FileKeyStore, KeyError};
@@ -30,43 +33,142 @@ type Secret = (OwnedObjectPath, Vec<u8>, Vec<u8>, String);
 
 /// Where keys are kept.
 pub enum KeyStore {
-    /// The Secret Service.
+    /// The Secret Service (unlocked, or locked: see [`SecretService::state`]).
     SecretService(SecretService),
-    /// The fallback file.
+    /// The 0600 file: no Secret Service runs on this session at all.
     File(FileKeyStore),
 }
 
-/// A connected Secret Service session.
+/// A Secret Service session. Its keyring may be locked when the daemon starts, or locked
+/// and unlocked while it runs: [`Monitor`] keeps [`SecretService::state`] current, and a
+/// locked keyring is never replaced by the file (keys already in it would go invisible, and
+/// new ones would land in plain text without anyone being told).
 pub struct SecretService {
     conn: zbus::Connection,
     session: OwnedObjectPath,
-    collection: OwnedObjectPath,
+    shared: Arc<Shared>,
 }
 
+struct Shared {
+    /// The default collection (`/` while there is none).
+    collection: std::sync::Mutex<OwnedObjectPath>,
+    /// It is locked, or there is none.
+    locked: AtomicBool,
+}
+
+/// Why a Secret Service call is refused while the keyring is locked.
+pub const LOCKED: &str =
+    "the keyring is locked: unlock it (the launcher picks its keys up as soon as it is)";
+
 impl KeyStore {
-    /// Use the Secret Service if it answers, else the file; the second value says why.
+    /// The Secret Service if one runs on the session bus (locked or not), else the file;
+    /// the second value says which, for the journal.
     pub async fn open(conn: Option<&zbus::Connection>, file: FileKeys) -> (KeyStore, String) {
-        let Some(conn) = conn else {
+        let file_store = |why: String| {
             let why = format!(
-                "no session bus; keys are kept in {} (mode 0600)",
+                "{why}; keys are kept in {} (mode 0600)",
                 file.path().display()
             );
-            return (KeyStore::File(FileKeyStore(file)), why);
+            (KeyStore::File(FileKeyStore(file.clone())), why)
+        };
+        let Some(conn) = conn else {
+            return file_store("no session bus".into());
         };
         match SecretService::connect(conn).await {
-            Ok(ss) => (
-                KeyStore::SecretService(ss),
-                "keys are kept in the Secret Service keyring".into(),
-            ),
-            Err(e) => {
-                let why = format!(
-                    "no usable Secret Service ({e}); keys are kept in {} (mode 0600)",
-                    file.path().display()
-                );
-                (KeyStore::File(FileKeyStore(file)), why)
+            Ok(ss) => {
+                let why = match ss.state() {
+                    KeyStorage::Locked => {
+                        format!("keys are kept in the Secret Service keyring, which is {LOCKED}")
+                    }
+                    _ => "keys are kept in the Secret Service keyring".into(),
+                };
+                (KeyStore::SecretService(ss), why)
+            }
+            Err(e) => file_store(format!("no Secret Service on this session ({e})")),
+        }
+    }
+
+    /// What keeps the keyring's locked state current (`None` for the file).
+    pub fn monitor(&self) -> Option<Monitor> {
+        match self {
+            KeyStore::SecretService(ss) => Some(Monitor {
+                conn: ss.conn.clone(),
+                shared: ss.shared.clone(),
+            }),
+            KeyStore::File(_) => None,
+        }
+    }
+}
+
+/// Watches the keyring for being locked or unlocked.
+pub struct Monitor {
+    conn: zbus::Connection,
+    shared: Arc<Shared>,
+}
+
+/// How often the locked state is read again when no signal said it changed (not every
+/// Secret Service announces it).
+const RECHECK: Duration = Duration::from_secs(2);
+
+impl Monitor {
+    /// Until the bus goes: call `changed` with the new state whenever it changes.
+    pub async fn run<F, Fut>(self, changed: F)
+    where
+        F: Fn(KeyStorage) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let mut signals =
+            match zbus::Proxy::new(&self.conn, SERVICE, SERVICE_PATH, SERVICE_IFACE).await {
+                Ok(service) => service.receive_signal("CollectionChanged").await.ok(),
+                Err(_) => None,
+            };
+        loop {
+            match signals.as_mut() {
+                Some(s) => {
+                    let _ = tokio::time::timeout(RECHECK, futures::StreamExt::next(s)).await;
+                }
+                None => tokio::time::sleep(RECHECK).await,
+            }
+            let was = self.shared.locked.load(Ordering::SeqCst);
+            let Some(now) = read_locked(&self.conn, &self.shared).await else {
+                continue;
+            };
+            if now != was {
+                self.shared.locked.store(now, Ordering::SeqCst);
+                changed(state_of(now)).await;
             }
         }
     }
+}
+
+fn state_of(locked: bool) -> KeyStorage {
+    if locked {
+        KeyStorage::Locked
+    } else {
+        KeyStorage::SecretService
+    }
+}
+
+/// Whether the default collection is locked (or missing) now; `None` when the Secret
+/// Service does not answer.
+async fn read_locked(conn: &zbus::Connection, shared: &Shared) -> Option<bool> {
+    let service = zbus::Proxy::new(conn, SERVICE, SERVICE_PATH, SERVICE_IFACE)
+        .await
+        .ok()?;
+    let collection: OwnedObjectPath = service.call("ReadAlias", &("default",)).await.ok()?;
+    *shared.collection.lock().unwrap_or_else(|p| p.into_inner()) = collection.clone();
+    if collection.as_str() == "/" {
+        // Creating a collection needs a password prompt, which a daemon cannot show: the
+        // user creates one (Seahorse, their desktop's first login) and it is used then.
+        return Some(true);
+    }
+    let locked: bool = zbus::Proxy::new(conn, SERVICE, collection, COLLECTION_IFACE)
+        .await
+        .ok()?
+        .get_property("Locked")
+        .await
+        .ok()?;
+    Some(locked)
 }
 
 fn key_error(e: zbus::Error) -> KeyError {
@@ -76,16 +178,17 @@ fn key_error(e: zbus::Error) -> KeyError {
 impl keystore::KeyStore for KeyStore {
     fn storage(&self) -> KeyStorage {
         match self {
-            KeyStore::SecretService(_) => KeyStorage::SecretService,
+            KeyStore::SecretService(ss) => ss.state(),
             KeyStore::File(_) => KeyStorage::File,
         }
     }
 
     fn get<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<String>, KeyError>> {
         match self {
-            KeyStore::SecretService(ss) => {
-                Box::pin(async move { ss.get(id).await.map_err(key_error) })
-            }
+            KeyStore::SecretService(ss) => Box::pin(async move {
+                ss.unlocked()?;
+                ss.get(id).await.map_err(key_error)
+            }),
             KeyStore::File(f) => f.get(id),
         }
     }
@@ -97,18 +200,20 @@ impl keystore::KeyStore for KeyStore {
         key: &'a str,
     ) -> BoxFuture<'a, Result<(), KeyError>> {
         match self {
-            KeyStore::SecretService(ss) => {
-                Box::pin(async move { ss.set(id, label, key).await.map_err(key_error) })
-            }
+            KeyStore::SecretService(ss) => Box::pin(async move {
+                ss.unlocked()?;
+                ss.set(id, label, key).await.map_err(key_error)
+            }),
             KeyStore::File(f) => f.set(id, label, key),
         }
     }
 
     fn delete<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), KeyError>> {
         match self {
-            KeyStore::SecretService(ss) => {
-                Box::pin(async move { ss.delete(id).await.map_err(key_error) })
-            }
+            KeyStore::SecretService(ss) => Box::pin(async move {
+                ss.unlocked()?;
+                ss.delete(id).await.map_err(key_error)
+            }),
             KeyStore::File(f) => f.delete(id),
         }
     }
@@ -123,35 +228,42 @@ impl SecretService {
         zbus::Proxy::new(&self.conn, SERVICE, path.clone(), iface).await
     }
 
-    async fn connect(conn: &zbus::Connection) -> Result<SecretService, String> {
-        let service = zbus::Proxy::new(conn, SERVICE, SERVICE_PATH, SERVICE_IFACE)
-            .await
-            .map_err(|e| e.to_string())?;
+    /// `secret-service`, or `locked`.
+    pub fn state(&self) -> KeyStorage {
+        state_of(self.shared.locked.load(Ordering::SeqCst))
+    }
+
+    fn unlocked(&self) -> Result<(), KeyError> {
+        match self.state() {
+            KeyStorage::Locked => Err(KeyError(LOCKED.into())),
+            _ => Ok(()),
+        }
+    }
+
+    fn collection(&self) -> OwnedObjectPath {
+        self.shared
+            .collection
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// A session with the Secret Service, if one runs (its keyring may be locked).
+    async fn connect(conn: &zbus::Connection) -> zbus::Result<SecretService> {
+        let service = zbus::Proxy::new(conn, SERVICE, SERVICE_PATH, SERVICE_IFACE).await?;
         let (_, session): (OwnedValue, OwnedObjectPath) = service
             .call("OpenSession", &("plain", Value::from("")))
-            .await
-            .map_err(|e| e.to_string())?;
-        let collection: OwnedObjectPath = service
-            .call("ReadAlias", &("default",))
-            .await
-            .map_err(|e| e.to_string())?;
-        if collection.as_str() == "/" {
-            // Creating a collection needs a password prompt; we cannot show one from a daemon.
-            return Err("the keyring has no default collection".into());
-        }
-        let locked: bool = zbus::Proxy::new(conn, SERVICE, collection.clone(), COLLECTION_IFACE)
-            .await
-            .map_err(|e| e.to_string())?
-            .get_property("Locked")
-            .await
-            .map_err(|e| e.to_string())?;
-        if locked {
-            return Err("the default keyring is locked".into());
-        }
+            .await?;
+        let shared = Arc::new(Shared {
+            collection: std::sync::Mutex::new(OwnedObjectPath::try_from("/")?),
+            locked: AtomicBool::new(true),
+        });
+        let locked = read_locked(conn, &shared).await.unwrap_or(true);
+        shared.locked.store(locked, Ordering::SeqCst);
         Ok(SecretService {
             conn: conn.clone(),
             session,
-            collection,
+            shared,
         })
     }
 
@@ -184,7 +296,7 @@ impl SecretService {
     }
 
     async fn set(&self, id: &str, label: &str, key: &str) -> zbus::Result<()> {
-        let collection = self.proxy(&self.collection, COLLECTION_IFACE).await?;
+        let collection = self.proxy(&self.collection(), COLLECTION_IFACE).await?;
         let mut props: HashMap<&str, Value<'_>> = HashMap::new();
         props.insert(
             "org.freedesktop.Secret.Item.Label",

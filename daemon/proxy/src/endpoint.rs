@@ -31,6 +31,12 @@ pub struct Endpoint {
     pub browser_ua: bool,
     /// Extra headers for every upstream request (never logged: they may hold tokens).
     pub extra_headers: Vec<(String, String)>,
+    /// Extra headers whose values are credentials (the user's `X-Api-Token`, a cookie):
+    /// sent like the key (marked sensitive, redacted from error bodies), never printed.
+    pub secret_headers: Vec<(String, ApiKey)>,
+    /// Why the key cannot be used right now (a locked keyring): requests are answered with
+    /// this instead of going upstream without credentials.
+    pub key_unavailable: Option<String>,
     /// Codex model slug → upstream model id, where they differ.
     pub model_map: HashMap<String, String>,
     /// Codex `ModelsResponse` served at `/v1/models`.
@@ -43,6 +49,19 @@ pub struct Endpoint {
 pub use codex_launcher_translate::base_url::{UrlError, normalize_base_url};
 
 impl Endpoint {
+    /// `text` with the key and every secret header value replaced by `***` (an upstream
+    /// error body may echo them).
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = match &self.api_key {
+            Some(key) => key.redact(text),
+            None => text.to_owned(),
+        };
+        for (_, value) in &self.secret_headers {
+            out = value.redact(&out);
+        }
+        out
+    }
+
     /// A Chat Completions endpoint with the quirks of the provider its URL belongs to.
     pub fn openai_compat(
         id: &str,
@@ -61,6 +80,8 @@ impl Endpoint {
             api_key,
             browser_ua: false,
             extra_headers: Vec::new(),
+            secret_headers: Vec::new(),
+            key_unavailable: None,
             model_map: HashMap::new(),
             catalog: None,
             cache: CacheTtl::default(),

@@ -92,10 +92,7 @@ pub async fn fetch(client: &reqwest::Client, endpoint: &Endpoint) -> Result<Stri
     }
     let body = String::from_utf8_lossy(&body).into_owned();
     if !status.is_success() {
-        let body = match &endpoint.api_key {
-            Some(key) => key.redact(&body),
-            None => body,
-        };
+        let body = endpoint.redact(&body);
         return Err(ModelsError::Status {
             url,
             status,

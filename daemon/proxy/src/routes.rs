@@ -222,6 +222,15 @@ async fn handle(
     span.record("endpoint", endpoint.id.as_str());
     span.record("model", req.model.as_str());
     span.record("stream", req.stream);
+    if let Some(why) = &endpoint.key_unavailable {
+        // Sending without the key would only earn the provider's 401.
+        return Err(ProxyError::Upstream(
+            codex_launcher_translate::Failure::new(
+                codex_launcher_translate::FailureKind::Auth,
+                format!("The endpoint `{}` cannot be used now: {why}", endpoint.name),
+            ),
+        ));
+    }
 
     let items = expand_input(&state, &mut req)?;
     let response_id = new_response_id(n);

@@ -147,6 +147,15 @@ pub fn upstream_headers(endpoint: &Endpoint, client_headers: &HeaderMap) -> Head
             out.insert(n, v);
         }
     }
+    for (name, value) in &endpoint.secret_headers {
+        if let (Ok(n), Ok(mut v)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::from_str(value.expose()),
+        ) {
+            v.set_sensitive(true);
+            out.insert(n, v);
+        }
+    }
     // Last, above the endpoint's extra headers: we decode no content coding (module docs).
     out.insert(
         reqwest::header::ACCEPT_ENCODING,
@@ -199,11 +208,7 @@ pub fn content_coding_failure(
 pub async fn failure_from_response(endpoint: &Endpoint, resp: reqwest::Response) -> Failure {
     let status = resp.status();
     let retry_after_ms = retry_after(resp.headers());
-    let body = read_bounded(resp).await;
-    let body = match &endpoint.api_key {
-        Some(key) => key.redact(&body),
-        None => body,
-    };
+    let body = endpoint.redact(&read_bounded(resp).await);
     tracing::debug!(status = status.as_u16(), body = %body, "upstream error body");
     let kind = FailureKind::from_status(status.as_u16(), &body);
     let detail = error_detail(status.as_u16(), &body);

@@ -89,6 +89,17 @@ pub(crate) enum Command {
     RequestFinished(RequestDone),
     StatusLine(Reply<String>),
     KeyStorage(Reply<KeyStorage>),
+    /// The key store was locked or unlocked: read the keys again.
+    KeysChanged(Reply<KeyStorage>),
+    SetHeader {
+        id: String,
+        name: String,
+        value: String,
+        secret: bool,
+        reply: Answer<()>,
+    },
+    SetKeySource(String, String, Answer<()>),
+    Scrub(String, Vec<(String, String)>, Reply<Vec<String>>),
     Shutdown(Reply<()>),
 }
 
@@ -300,6 +311,46 @@ impl Handle {
             reply,
         })
         .await
+    }
+
+    /// Set (or, with an empty value, remove) one extra header of an endpoint; `secret`
+    /// keeps its value with the keys (a header whose name says it is a credential always is).
+    pub async fn set_header(
+        &self,
+        id: &str,
+        name: &str,
+        value: &str,
+        secret: bool,
+    ) -> Result<(), StateError> {
+        self.try_ask(|reply| Command::SetHeader {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            value: value.to_owned(),
+            secret,
+            reply,
+        })
+        .await
+    }
+
+    /// Record the environment variable an endpoint's key was read from (empty: none).
+    pub async fn set_key_source(&self, id: &str, var: &str) -> Result<(), StateError> {
+        self.try_ask(|r| Command::SetKeySource(id.to_owned(), var.to_owned(), r))
+            .await
+    }
+
+    /// Which of a caller's variables (`(name, digest of its value)`, digests as
+    /// [`crate::secrets::digest`] with `salt`) hold provider credentials.
+    pub async fn scrub(
+        &self,
+        salt: &str,
+        vars: Vec<(String, String)>,
+    ) -> Result<Vec<String>, StateError> {
+        self.ask(|r| Command::Scrub(salt.to_owned(), vars, r)).await
+    }
+
+    /// The key store was locked or unlocked: read the keys again; where keys are now.
+    pub async fn keys_changed(&self) -> Result<KeyStorage, StateError> {
+        self.ask(Command::KeysChanged).await
     }
 
     /// One line for systemd's `STATUS=`.

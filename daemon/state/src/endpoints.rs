@@ -1,11 +1,14 @@
 //! Endpoint rules that need no state: what a key may look like, a stored endpoint as the
 //! proxy serves it, and the checks a client's settings go through before the store's own.
 
+use std::collections::HashMap;
+
 use codex_launcher_engine::model::Endpoint;
 use codex_launcher_proxy::ApiKey;
 use codex_launcher_translate::provider::{ChatProvider, ChatQuirks};
 
 use crate::error::StateError;
+use crate::secrets::secret_headers;
 
 /// Largest key we accept (keys are ~50–200 bytes; this only stops garbage).
 pub const MAX_KEY: usize = 4096;
@@ -46,18 +49,34 @@ fn row(e: &Endpoint) -> ChatQuirks {
     ChatProvider::from_name(&e.provider).map_or_else(ChatQuirks::default, ChatProvider::quirks)
 }
 
-/// A stored endpoint as the proxy serves it.
+/// Why a stored endpoint cannot be served (a file edited by hand, say).
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Its URL.
+    #[error(transparent)]
+    Url(#[from] codex_launcher_translate::base_url::UrlError),
+    /// Its capability row.
+    #[error("unknown provider `{0}`")]
+    Provider(String),
+    /// Its capability overrides.
+    #[error("invalid quirks: {0}")]
+    Quirks(serde_json::Error),
+}
+
+/// A stored endpoint as the proxy serves it: its key and secret header values from
+/// `secrets` (the key store's contents by id), or, when they cannot be had now, why.
 pub fn to_proxy(
     e: &Endpoint,
-    key: Option<&ApiKey>,
-) -> Result<codex_launcher_proxy::Endpoint, String> {
-    let mut p = codex_launcher_proxy::Endpoint::openai_compat(&e.id, &e.base_url, key.cloned())
-        .map_err(|err| err.to_string())?;
+    secrets: &HashMap<String, ApiKey>,
+    unavailable: Option<&str>,
+) -> Result<codex_launcher_proxy::Endpoint, ServeError> {
+    let key = secrets.get(&e.id).cloned();
+    let mut p = codex_launcher_proxy::Endpoint::openai_compat(&e.id, &e.base_url, key)?;
     p.name = e.name.clone();
     p.backend = e.backend;
     if !e.provider.is_empty() {
         let provider = ChatProvider::from_name(&e.provider)
-            .ok_or_else(|| format!("unknown provider `{}`", e.provider))?;
+            .ok_or_else(|| ServeError::Provider(e.provider.clone()))?;
         p.provider = provider;
         p.quirks = provider.quirks();
     }
@@ -65,10 +84,21 @@ pub fn to_proxy(
         p.quirks = p
             .quirks
             .with_overrides(overrides)
-            .map_err(|err| format!("invalid quirks: {err}"))?;
+            .map_err(ServeError::Quirks)?;
     }
     p.browser_ua = e.browser_ua;
-    p.extra_headers = e.extra_headers.clone();
+    let secret: Vec<(String, String)> = secret_headers(e);
+    p.extra_headers = e
+        .extra_headers
+        .iter()
+        .filter(|(name, _)| !secret.iter().any(|(s, _)| s == name))
+        .cloned()
+        .collect();
+    p.secret_headers = secret
+        .into_iter()
+        .filter_map(|(name, id)| Some((name, secrets.get(&id)?.clone())))
+        .collect();
+    p.key_unavailable = unavailable.map(str::to_owned);
     Ok(p)
 }
 
@@ -97,7 +127,21 @@ mod tests {
         o.insert("parallel_tool_calls".into(), false.into());
         e.quirks = Some(o);
         check_settings(&e).unwrap();
-        let p = to_proxy(&e, ApiKey::new("sk-x").as_ref()).unwrap();
+        e.extra_headers = vec![
+            ("X-Title".into(), "me".into()),
+            ("X-Api-Token".into(), String::new()),
+        ];
+        let secrets = HashMap::from([
+            ("ds".to_owned(), ApiKey::new("sk-x").unwrap()),
+            (
+                "ds:header:x-api-token".to_owned(),
+                ApiKey::new("tok").unwrap(),
+            ),
+        ]);
+        let p = to_proxy(&e, &secrets, None).unwrap();
+        assert_eq!(p.extra_headers, [("X-Title".to_owned(), "me".to_owned())]);
+        assert_eq!(p.secret_headers[0].0, "X-Api-Token");
+        assert_eq!(p.secret_headers[0].1.expose(), "tok");
         assert!(!p.quirks.parallel_tool_calls);
         assert_eq!(
             p.quirks.reasoning_echo,

@@ -22,6 +22,7 @@
 //! - [`usage`]: bounded usage per endpoint and model.
 //! - [`probe`]: real round trips through the proxy, quirks recorded through the owner.
 //! - [`keystore`]: where keys are kept (the trait the daemon's keyring implements).
+//! - [`secrets`]: secret header values kept with the keys; credential digests.
 //! - [`clock`], [`views`], [`error`].
 
 #![deny(missing_docs)]
@@ -36,6 +37,7 @@ pub mod keystore;
 pub mod owner;
 pub mod planning;
 pub(crate) mod probe;
+pub mod secrets;
 pub mod sessions;
 pub mod usage;
 pub mod views;

@@ -5,7 +5,7 @@
 //! here, so the loop still holds the state); waiting on the network or for processes to
 //! die happens in jobs off the loop, which bring their results back as commands.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,7 +21,7 @@ use codex_launcher_engine::procfs;
 use codex_launcher_engine::profile::{Bundle, BundleEndpoint, FORMAT, parse_bundle};
 use codex_launcher_engine::store::{EndpointStore, StoreError, parse_model_list};
 use codex_launcher_engine::supervisor::{self, Launch, Session, Supervisor, SupervisorError};
-use codex_launcher_engine::{legacy, stall};
+use codex_launcher_engine::{credentials, legacy, stall};
 use codex_launcher_proxy::{ApiKey, Caller, ProxyState, RequestRecord};
 use codex_launcher_types::{Backend, CleanupAction, CleanupKind, KeyStorage, Mode};
 use tokio::sync::{broadcast, mpsc};
@@ -35,6 +35,7 @@ use crate::event::Event;
 use crate::keystore::KeyStore;
 use crate::planning::{self, Environment, Lease, Plan, PlanInput};
 use crate::probe::Probe;
+use crate::secrets::{self, ToStore};
 use crate::sessions::{Held, Record, Table};
 use crate::usage::Usage;
 use crate::views::{
@@ -115,6 +116,7 @@ pub async fn start(deps: Deps) -> Result<Started, StateError> {
         stall: deps.stall,
         store,
         key_cache: HashMap::new(),
+        unreadable: HashMap::new(),
         backups,
         supervisor,
         sessions: Table::default(),
@@ -123,6 +125,7 @@ pub async fn start(deps: Deps) -> Result<Started, StateError> {
         events,
     };
     owner.load_keys().await;
+    owner.migrate_headers().await;
     owner.refresh_proxy();
     let task = tokio::spawn(owner.run(rx));
     Ok(Started {
@@ -193,7 +196,10 @@ struct Owner {
     clock: Arc<dyn Clock>,
     stall: Duration,
     store: EndpointStore,
+    /// What the key store holds, by id: endpoints' keys and secret header values.
     key_cache: HashMap<String, ApiKey>,
+    /// Endpoints whose secrets could not be read, and why (a locked keyring).
+    unreadable: HashMap<String, String>,
     backups: Backups,
     supervisor: Supervisor,
     sessions: Table,
@@ -345,6 +351,24 @@ impl Owner {
             Command::KeyStorage(r) => {
                 let _ = r.send(self.keys.storage());
             }
+            Command::KeysChanged(r) => {
+                let _ = r.send(self.keys_changed().await);
+            }
+            Command::SetHeader {
+                id,
+                name,
+                value,
+                secret,
+                reply,
+            } => {
+                let _ = reply.send(self.set_header(&id, &name, &value, secret).await);
+            }
+            Command::SetKeySource(id, var, r) => {
+                let _ = r.send(self.set_key_source(&id, &var).await);
+            }
+            Command::Scrub(salt, vars, r) => {
+                let _ = r.send(self.scrub(&salt, &vars));
+            }
             // Handled by the loop itself.
             Command::Shutdown(r) => {
                 let _ = r.send(());
@@ -355,6 +379,8 @@ impl Owner {
     // ---- endpoints ---------------------------------------------------------------------
 
     fn view(&self, e: &Endpoint) -> EndpointView {
+        let mut shown = e.clone();
+        secrets::hide(&mut shown, |id| self.key_cache.contains_key(id));
         EndpointView {
             key: self
                 .key_cache
@@ -362,7 +388,7 @@ impl Owner {
                 .then(|| self.keys.storage()),
             is_default: self.store.default_id() == Some(e.id.as_str()),
             proxy_url: format!("http://{}/e/{}/v1", self.proxy_addr, e.id),
-            endpoint: e.clone(),
+            endpoint: shown,
         }
     }
 
@@ -402,11 +428,14 @@ impl Owner {
             .store
             .list()
             .iter()
-            .filter_map(|e| match to_proxy(e, self.key_cache.get(&e.id)) {
-                Ok(p) => Some(p),
-                Err(err) => {
-                    tracing::warn!(endpoint = %e.id, error = %err, "endpoint skipped");
-                    None
+            .filter_map(|e| {
+                let why = self.unreadable.get(&e.id).map(String::as_str);
+                match to_proxy(e, &self.key_cache, why) {
+                    Ok(p) => Some(p),
+                    Err(err) => {
+                        tracing::warn!(endpoint = %e.id, error = %err, "endpoint skipped");
+                        None
+                    }
                 }
             })
             .collect();
@@ -414,9 +443,13 @@ impl Owner {
             .set_endpoints(endpoints, self.store.default_id().map(str::to_owned));
     }
 
+    /// Read every key and secret header value from the key store. What cannot be read (a
+    /// locked keyring) is remembered, so the proxy answers with why instead of sending a
+    /// request without credentials.
     async fn load_keys(&mut self) {
-        let ids: Vec<String> = self.store.list().iter().map(|e| e.id.clone()).collect();
+        let ids: Vec<String> = self.store.list().iter().flat_map(secret_ids).collect();
         let mut cache = HashMap::new();
+        let mut unreadable = HashMap::new();
         for id in ids {
             match tokio::time::timeout(KEYRING_TIMEOUT, self.keys.get(&id)).await {
                 Ok(Ok(Some(k))) => {
@@ -426,12 +459,75 @@ impl Owner {
                 }
                 Ok(Ok(None)) => {}
                 Ok(Err(e)) => {
-                    tracing::warn!(endpoint = %id, error = %e, "cannot read the endpoint's key")
+                    tracing::warn!(secret = %id, error = %e, "cannot read a key");
+                    unreadable.insert(endpoint_of(&id), e.0);
                 }
-                Err(_) => tracing::warn!(endpoint = %id, "the keyring did not answer in time"),
+                Err(_) => {
+                    tracing::warn!(secret = %id, "the keyring did not answer in time");
+                    unreadable.insert(endpoint_of(&id), keyring_timeout().to_string());
+                }
             }
         }
         self.key_cache = cache;
+        self.unreadable = unreadable;
+    }
+
+    /// Keys were unlocked (or locked): read them again, move any secret header value a file
+    /// still holds, serve what is now there, tell clients.
+    async fn keys_changed(&mut self) -> KeyStorage {
+        self.load_keys().await;
+        self.migrate_headers().await;
+        let storage = self.keys.storage();
+        tracing::info!(keys = %storage, "key store changed");
+        self.refresh_proxy();
+        self.publish(Event::KeyStorageChanged(storage));
+        self.publish(Event::EndpointsChanged);
+        storage
+    }
+
+    /// Endpoints saved with secret header values in endpoints.json (before secret headers
+    /// were kept with the keys): the values move to the key store and out of the file.
+    async fn migrate_headers(&mut self) {
+        let pending: Vec<Endpoint> = self
+            .store
+            .list()
+            .iter()
+            .filter(|e| secrets::needs_migration(e))
+            .cloned()
+            .collect();
+        for mut e in pending {
+            let taken = secrets::take_secrets(&mut e);
+            if let Err(err) = self.put_secrets(&e.name, taken).await {
+                tracing::warn!(endpoint = %e.id, error = %err, "a secret header stays in endpoints.json until the key store can take it");
+                continue;
+            }
+            let id = e.id.clone();
+            match self.change_store(move |s| s.update(&id, e)).await {
+                Ok(()) => tracing::info!("moved secret header values into the key store"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot rewrite endpoints.json without its secret header values")
+                }
+            }
+        }
+    }
+
+    async fn put_secrets(&mut self, label: &str, items: Vec<ToStore>) -> Result<(), StateError> {
+        for item in items {
+            let label = format!("{label} ({})", item.name);
+            self.store_key(&item.id, &label, &item.value).await?;
+        }
+        Ok(())
+    }
+
+    async fn drop_secrets(&mut self, ids: Vec<String>) {
+        for id in ids {
+            match tokio::time::timeout(KEYRING_TIMEOUT, self.keys.delete(&id)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(secret = %id, error = %e, "cannot delete a key"),
+                Err(_) => tracing::warn!(secret = %id, "the keyring did not answer"),
+            }
+            self.key_cache.remove(&id);
+        }
     }
 
     async fn store_key(&mut self, id: &str, label: &str, key: &str) -> Result<(), StateError> {
@@ -446,19 +542,42 @@ impl Owner {
         Ok(())
     }
 
-    async fn add_endpoint(&mut self, endpoint: Endpoint, key: &str) -> Result<String, StateError> {
+    async fn add_endpoint(
+        &mut self,
+        mut endpoint: Endpoint,
+        key: &str,
+    ) -> Result<String, StateError> {
         check_key(key)?;
         check_settings(&endpoint)?;
         let name = endpoint.name.clone();
+        let taken = secrets::take_secrets(&mut endpoint);
         let id = self.change_store(move |s| s.add(endpoint)).await?;
-        if !key.trim().is_empty()
-            && let Err(e) = self.store_key(&id, &name, key).await
-        {
+        // The store gave the id: the secrets are kept under it.
+        let mut items: Vec<ToStore> = taken
+            .into_iter()
+            .map(|t| ToStore {
+                id: secrets::header_id(&id, &t.name),
+                ..t
+            })
+            .collect();
+        if !key.trim().is_empty() {
+            items.insert(
+                0,
+                ToStore {
+                    id: id.clone(),
+                    name: "API key".into(),
+                    value: key.to_owned(),
+                },
+            );
+        }
+        let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
+        if let Err(e) = self.put_secrets(&name, items).await {
             // Nothing half-written: without its key the new endpoint goes again.
             let gone = id.clone();
             if let Err(undo) = self.change_store(move |s| s.remove(&gone)).await {
                 tracing::warn!(endpoint = %id, error = %undo, "cannot take back the endpoint whose key failed");
             }
+            self.drop_secrets(ids).await;
             return Err(e);
         }
         tracing::info!(endpoint = %id, "endpoint added");
@@ -471,10 +590,22 @@ impl Owner {
         mut endpoint: Endpoint,
     ) -> Result<(), StateError> {
         check_settings(&endpoint)?;
-        // The note (import provenance, unmapped fields) and the models' prices are not part
-        // of the settings a client edits: keep them.
-        let current = self.store.get(id)?;
+        // The note (import provenance, unmapped fields), the models' prices, the key's source
+        // and the headers marked secret are not part of the settings a client edits: keep them.
+        let current = self.store.get(id)?.clone();
         endpoint.note = current.note.clone();
+        endpoint.key_env = current.key_env.clone();
+        endpoint.secret_headers = current
+            .secret_headers
+            .iter()
+            .filter(|m| {
+                endpoint
+                    .extra_headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case(m))
+            })
+            .cloned()
+            .collect();
         for m in &mut endpoint.models {
             if m.prices.is_empty()
                 && let Some(known) = current.models.iter().find(|k| k.id == m.id)
@@ -482,8 +613,91 @@ impl Owner {
                 m.prices = known.prices.clone();
             }
         }
+        self.save(id, endpoint, &current).await
+    }
+
+    /// Write `endpoint` (its secret header values to the key store first, so a failure
+    /// there changes nothing), then forget the secrets of headers it no longer has.
+    async fn save(
+        &mut self,
+        id: &str,
+        mut endpoint: Endpoint,
+        current: &Endpoint,
+    ) -> Result<(), StateError> {
+        endpoint.id = id.to_owned();
+        let taken = secrets::take_secrets(&mut endpoint);
+        self.put_secrets(&endpoint.name, taken).await?;
+        let kept = secret_ids(&endpoint);
+        let gone: Vec<String> = secret_ids(current)
+            .into_iter()
+            .filter(|s| !kept.contains(s))
+            .collect();
+        let target = id.to_owned();
+        let result = self
+            .change_store(move |s| s.update(&target, endpoint))
+            .await;
+        if result.is_ok() {
+            self.drop_secrets(gone).await;
+        }
+        self.changed(result)
+    }
+
+    /// Set (or, with an empty value, remove) one extra header, secret or not.
+    async fn set_header(
+        &mut self,
+        id: &str,
+        name: &str,
+        value: &str,
+        secret: bool,
+    ) -> Result<(), StateError> {
+        let name = name.trim();
+        if name.is_empty()
+            || name.len() > 256
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        {
+            return Err(StateError::InvalidArgument(format!(
+                "`{name}` is not a header name"
+            )));
+        }
+        check_key(value)?;
+        if !secret && credentials::is_secret_header(name, &[]) {
+            return Err(StateError::InvalidArgument(format!(
+                "`{name}` names a credential, so its value is always kept secret"
+            )));
+        }
+        let current = self.store.get(id)?.clone();
+        let mut e = current.clone();
+        e.secret_headers.retain(|m| !m.eq_ignore_ascii_case(name));
+        if secret && !credentials::is_secret_header(name, &[]) {
+            e.secret_headers.push(name.to_owned());
+        }
+        e.extra_headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        if !value.trim().is_empty() {
+            e.extra_headers
+                .push((name.to_owned(), value.trim().to_owned()));
+        }
+        self.save(id, e, &current).await
+    }
+
+    /// Record the variable an endpoint's key was read from (Codex sessions drop it).
+    async fn set_key_source(&mut self, id: &str, var: &str) -> Result<(), StateError> {
+        let var = var.trim().to_owned();
+        let valid = var.is_empty()
+            || (var.len() <= 128
+                && !var.starts_with(|c: char| c.is_ascii_digit())
+                && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        if !valid {
+            return Err(StateError::InvalidArgument(format!(
+                "`{var}` is not an environment variable name"
+            )));
+        }
         let id = id.to_owned();
-        let result = self.change_store(move |s| s.update(&id, endpoint)).await;
+        let result = self
+            .change_store(move |s| s.modify(&id, |e| e.key_env = var))
+            .await;
         self.changed(result)
     }
 
@@ -499,23 +713,52 @@ impl Owner {
         } else {
             self.store_key(id, &name, key).await?;
         }
+        self.unreadable.remove(id);
         self.changed(Ok(self.keys.storage()))
     }
 
     async fn remove_endpoint(&mut self, id: &str) -> Result<(), StateError> {
+        let ids = secret_ids(self.store.get(id)?);
         let gone = id.to_owned();
         self.change_store(move |s| s.remove(&gone)).await?;
-        match tokio::time::timeout(KEYRING_TIMEOUT, self.keys.delete(id)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::warn!(endpoint = %id, error = %e, "endpoint removed but its key could not be deleted")
-            }
-            Err(_) => {
-                tracing::warn!(endpoint = %id, "endpoint removed; the keyring did not answer")
-            }
-        }
-        self.key_cache.remove(id);
+        self.drop_secrets(ids).await;
+        self.unreadable.remove(id);
         self.changed(Ok(()))
+    }
+
+    /// The variables of `vars` (`(name, digest of its value)`) a caller must take out of
+    /// the environment it gives Codex.
+    fn scrub(&self, salt: &str, vars: &[(String, String)]) -> Vec<String> {
+        let digests: HashSet<String> = self
+            .key_cache
+            .values()
+            .map(|k| secrets::digest(salt, k.expose()))
+            .collect();
+        credentials::to_remove(
+            vars.iter().map(|(n, d)| (n.as_str(), digests.contains(d))),
+            &secrets::key_envs(self.store.list()),
+        )
+    }
+
+    /// The variables of the daemon's own environment a session must not inherit.
+    fn env_remove(&self, mode: Mode) -> Vec<String> {
+        let key_envs = secrets::key_envs(self.store.list());
+        if mode == Mode::Run {
+            // The caller's environment, not ours: what it must remove whatever it holds;
+            // it asks about the rest (`Manager.ScrubEnvironment`).
+            return credentials::always_removed(&key_envs);
+        }
+        let vars = self.env.vars();
+        credentials::to_remove(
+            vars.iter().map(|(n, v)| {
+                let v = v.trim();
+                (
+                    n.as_str(),
+                    !v.is_empty() && self.key_cache.values().any(|k| k.expose() == v),
+                )
+            }),
+            &key_envs,
+        )
     }
 
     /// Ask the provider off the loop (it may take 30 s); the merge comes back as a command.
@@ -527,10 +770,14 @@ impl Owner {
                 return;
             }
         };
-        let upstream = match to_proxy(endpoint, self.key_cache.get(&id)) {
+        if let Some(why) = self.unreadable.get(&id) {
+            let _ = reply.send(Err(StateError::Keyring(why.clone())));
+            return;
+        }
+        let upstream = match to_proxy(endpoint, &self.key_cache, None) {
             Ok(p) => p,
             Err(e) => {
-                let _ = reply.send(Err(StateError::InvalidArgument(e)));
+                let _ = reply.send(Err(StateError::InvalidArgument(e.to_string())));
                 return;
             }
         };
@@ -586,6 +833,7 @@ impl Owner {
     }
 
     fn export_profile(&self, include_keys: bool) -> Result<String, StateError> {
+        let secret = |id: &str| self.key_cache.get(id).map(|k| k.expose().to_owned());
         let bundle = Bundle {
             format: FORMAT.into(),
             version: 1,
@@ -594,11 +842,21 @@ impl Owner {
                 .store
                 .list()
                 .iter()
-                .map(|e| BundleEndpoint {
-                    endpoint: e.clone(),
-                    api_key: include_keys
-                        .then(|| self.key_cache.get(&e.id).map(|k| k.expose().to_owned()))
-                        .flatten(),
+                .map(|e| {
+                    let mut endpoint = e.clone();
+                    // Secret header values travel with the keys or not at all.
+                    for (name, hid) in secrets::secret_headers(e) {
+                        let value = include_keys.then(|| secret(&hid)).flatten();
+                        if let Some(slot) =
+                            endpoint.extra_headers.iter_mut().find(|(n, _)| *n == name)
+                        {
+                            slot.1 = value.unwrap_or_default();
+                        }
+                    }
+                    BundleEndpoint {
+                        endpoint,
+                        api_key: include_keys.then(|| secret(&e.id)).flatten(),
+                    }
                 })
                 .collect(),
         };
@@ -614,9 +872,10 @@ impl Owner {
         let bundle = parse_bundle(text).map_err(|e| StateError::InvalidArgument(e.to_string()))?;
         let mut ids = Vec::new();
         for be in bundle.endpoints {
-            let e = be.endpoint;
+            let mut e = be.endpoint;
             check_settings(&e)?;
             let name = e.name.clone();
+            let taken = secrets::take_secrets(&mut e);
             let id = if self.store.get(&e.id).is_ok() {
                 let id = e.id.clone();
                 let target = id.clone();
@@ -629,6 +888,14 @@ impl Owner {
                 check_key(&key)?;
                 self.store_key(&id, &name, &key).await?;
             }
+            let headers = taken
+                .into_iter()
+                .map(|t| ToStore {
+                    id: secrets::header_id(&id, &t.name),
+                    ..t
+                })
+                .collect();
+            self.put_secrets(&name, headers).await?;
             ids.push(id);
         }
         if let Some(d) = bundle.default.filter(|d| ids.contains(d)) {
@@ -678,6 +945,7 @@ impl Owner {
         let path = self.paths.endpoints_file();
         self.store = blocking(move || EndpointStore::load(&path)).await??;
         self.load_keys().await;
+        self.migrate_headers().await;
         self.changed(Ok(()))
     }
 
@@ -834,6 +1102,7 @@ impl Owner {
         let env = self.env.clone();
         let port = self.proxy_addr.port();
         let stamp_ms = self.clock.wall_ms();
+        let env_remove = self.env_remove(request.mode);
         let plan = blocking(move || {
             planning::plan(&PlanInput {
                 id,
@@ -845,6 +1114,7 @@ impl Owner {
                 paths: &paths,
                 proxy_port: port,
                 env: env.as_ref(),
+                env_remove: &env_remove,
                 stamp_ms,
             })
         })
@@ -1241,6 +1511,18 @@ impl Owner {
             }
         }
     }
+}
+
+/// Every key store id an endpoint's secrets live under: its key, its secret headers'.
+fn secret_ids(e: &Endpoint) -> Vec<String> {
+    std::iter::once(e.id.clone())
+        .chain(secrets::secret_headers(e).into_iter().map(|(_, id)| id))
+        .collect()
+}
+
+/// The endpoint a key store id belongs to.
+fn endpoint_of(id: &str) -> String {
+    id.split(':').next().unwrap_or(id).to_owned()
 }
 
 /// What starting a session does on the blocking pool, in order: directories, the model

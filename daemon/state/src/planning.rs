@@ -46,8 +46,8 @@ pub const MAX_GRACE_MS: u64 = 600_000;
 pub trait Environment: Send + Sync {
     /// One variable.
     fn var(&self, name: &str) -> Option<OsString>;
-    /// The names of all variables.
-    fn names(&self) -> Vec<OsString>;
+    /// Every variable with a UTF-8 name and value (a key is text).
+    fn vars(&self) -> Vec<(String, String)>;
 }
 
 /// The daemon's own process environment.
@@ -59,8 +59,10 @@ impl Environment for ProcessEnv {
         std::env::var_os(name)
     }
 
-    fn names(&self) -> Vec<OsString> {
-        std::env::vars_os().map(|(k, _)| k).collect()
+    fn vars(&self) -> Vec<(String, String)> {
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect()
     }
 }
 
@@ -69,8 +71,8 @@ impl Environment for HashMap<String, String> {
         self.get(name).map(OsString::from)
     }
 
-    fn names(&self) -> Vec<OsString> {
-        self.keys().map(OsString::from).collect()
+    fn vars(&self) -> Vec<(String, String)> {
+        self.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 }
 
@@ -224,6 +226,9 @@ pub struct PlanInput<'a> {
     pub proxy_port: u16,
     /// The daemon's environment.
     pub env: &'a dyn Environment,
+    /// Variables the session must not inherit (the owner's [`crate::secrets`] rules over
+    /// the daemon's environment; for `run`, those it removes whatever the caller's holds).
+    pub env_remove: &'a [String],
     /// Milliseconds since the epoch: log and backup names.
     pub stamp_ms: u128,
 }
@@ -245,7 +250,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, StateError> {
     let codex = supervisor::codex_program(|name| input.env.var(name));
     let logs = log_dir(input.paths);
     let dirs = vec![input.paths.codex_home.clone(), logs.clone()];
-    let env_remove = supervisor::scrubbed_env(input.env.names().into_iter());
+    let env_remove = input.env_remove.to_vec();
     let codex_home = (
         "CODEX_HOME".to_owned(),
         input.paths.codex_home.display().to_string(),
@@ -476,6 +481,7 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         let options = LaunchOptions::parse(&map)?;
+        let remove = ["DEEPSEEK_API_KEY".to_owned(), "NOTIFY_SOCKET".to_owned()];
         plan(&PlanInput {
             id: 7,
             mode,
@@ -486,6 +492,7 @@ mod tests {
             paths: &w.paths,
             proxy_port: 47821,
             env: &w.env,
+            env_remove: &remove,
             stamp_ms: 1_700_000_000_000,
         })
     }
@@ -646,6 +653,7 @@ mod tests {
             paths: &w.paths,
             proxy_port: 1,
             env: &w.env,
+            env_remove: &[],
             stamp_ms: 0,
         };
         assert_eq!(

@@ -148,14 +148,71 @@ async fn every_method_over_a_real_bus() {
         "file"
     );
 
+    // Credential hygiene: a secret header, the key's source, the environment scrub.
+    m.set_header(&id2, "X-Team", "team-secret-value", true)
+        .await
+        .expect("secret header");
+    let shown = m.get_endpoint(&id2).await.expect("get");
+    assert!(
+        shown
+            .spec
+            .extra_headers
+            .contains(&("X-Team".to_owned(), "***".to_owned())),
+        "{:?}",
+        shown.spec.extra_headers
+    );
+    let err = m
+        .set_header(&id2, "X-Api-Key", "v", false)
+        .await
+        .expect_err("a credential's name");
+    assert_eq!(
+        error_name(&err),
+        "io.github.CodexLauncher1.Error.InvalidArgument"
+    );
+    m.set_key_source(&id2, "SECOND_KEY").await.expect("source");
+    let digest = |value: &str| {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"salt\0");
+        h.update(value.as_bytes());
+        h.finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let vars = vec![
+        ("SECOND_KEY".to_owned(), digest("rotated")),
+        ("HOLDS_IT".to_owned(), digest("sk-second-key")),
+        ("GITHUB_TOKEN".to_owned(), digest("gh")),
+        ("OPENAI_API_KEY".to_owned(), digest("x")),
+    ];
+    assert_eq!(
+        m.scrub_environment("salt", vars).await.expect("scrub"),
+        ["HOLDS_IT", "OPENAI_API_KEY", "SECOND_KEY"]
+    );
+    assert_eq!(m.key_storage().await.expect("prop"), "file");
+    assert!(
+        m.kill_and_cleanup(true, true)
+            .await
+            .expect("kill and cleanup")
+            .iter()
+            .all(|i| i.kind != "session"),
+        "no session runs"
+    );
+
     // Export without keys, with keys, import back.
     let bundle = m.export_profile(false).await.expect("export");
+    assert!(
+        !bundle.contains("team-secret-value"),
+        "secret headers only with keys"
+    );
     assert!(
         !bundle.contains("sk-test-secret-1") && !bundle.contains("sk-second-key"),
         "keys only when asked"
     );
     let with_keys = m.export_profile(true).await.expect("export keys");
     assert!(with_keys.contains("sk-test-secret-1"));
+    assert!(with_keys.contains("team-secret-value"));
     assert_eq!(
         m.import_profile(&bundle)
             .await
@@ -228,6 +285,10 @@ async fn every_method_over_a_real_bus() {
     let endpoints =
         std::fs::read_to_string(home.join(".config/codex-launcher/endpoints.json")).expect("store");
     assert!(!endpoints.contains("sk-"), "no key in endpoints.json");
+    assert!(
+        !endpoints.contains("team-secret-value"),
+        "no secret header value in endpoints.json"
+    );
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(home.join(".local/state/codex-launcher/keys.json"))
         .expect("keys")
