@@ -96,7 +96,7 @@ async fn show(m: &ManagerProxy<'_>, id: &str, json: bool) -> Result<()> {
         .spec
         .extra_headers
         .iter()
-        .map(|(k, v)| format!("{k}: {v}"))
+        .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("; ");
     let models = e

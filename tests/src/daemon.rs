@@ -6,7 +6,7 @@
 //!   `NOTIFY_SOCKET` the test owns, so readiness is observed the way systemd observes it.
 //!   Optionally started through `systemd-socket-activate` (real `LISTEN_FDS`).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -289,5 +289,114 @@ impl Drop for DaemonProcess {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// gnome-keyring's Secret Service on `bus`, unlocked with a throwaway password; killed on drop.
+pub struct Keyring {
+    child: std::process::Child,
+    /// The keyring's home, removed after the daemon is killed.
+    _home: tempfile::TempDir,
+}
+
+impl Keyring {
+    /// Start it on `bus` (its login keyring created and unlocked).
+    pub async fn start(bus: &PrivateBus) -> Keyring {
+        let dir = scratch_dir("keyring");
+        let runtime = dir.path().join("rt");
+        std::fs::create_dir_all(&runtime).expect("runtime dir");
+        let mut child = std::process::Command::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets", "--foreground"])
+            .env_clear()
+            .env("HOME", dir.path())
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon (apt install gnome-keyring)");
+        // The password creates and unlocks the login keyring, the default collection.
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(PASSWORD.as_bytes())
+            .expect("password");
+        let conn = bus.connect().await;
+        let dbus = zbus::fdo::DBusProxy::new(&conn).await.expect("dbus proxy");
+        let name = zbus::names::BusName::try_from("org.freedesktop.secrets").expect("name");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !dbus.name_has_owner(name.clone()).await.unwrap_or(false) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the Secret Service did not appear"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Keyring { child, _home: dir }
+    }
+
+    /// Lock the login keyring (no prompt is needed to lock).
+    pub async fn lock(&self, bus: &PrivateBus) {
+        let conn = bus.connect().await;
+        let service = secret_service(&conn).await;
+        let login = zbus::OwnedObjectPath::try_from(LOGIN).expect("path");
+        let (_locked, prompt): (Vec<zbus::OwnedObjectPath>, zbus::OwnedObjectPath) =
+            service.call("Lock", &(vec![login],)).await.expect("Lock");
+        assert_eq!(prompt.as_str(), "/", "locking asked for a prompt");
+    }
+
+    /// Unlock it with its password, as the user's unlock prompt would (gnome-keyring's own
+    /// interface: the Secret Service's `Unlock` needs a prompt, which no test can answer).
+    pub async fn unlock(&self, bus: &PrivateBus) {
+        let conn = bus.connect().await;
+        let service = secret_service(&conn).await;
+        let (_, session): (zbus::OwnedVariant, zbus::OwnedObjectPath) = service
+            .call("OpenSession", &("plain", zbus::Variant::from("")))
+            .await
+            .expect("OpenSession");
+        let internal = zbus::Proxy::new(
+            &conn,
+            "org.freedesktop.secrets",
+            "/org/freedesktop/secrets",
+            "org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface",
+        )
+        .await
+        .expect("gnome-keyring interface");
+        let login = zbus::OwnedObjectPath::try_from(LOGIN).expect("path");
+        let secret = (
+            session,
+            Vec::<u8>::new(),
+            PASSWORD.as_bytes().to_vec(),
+            "text/plain".to_owned(),
+        );
+        let () = internal
+            .call("UnlockWithMasterPassword", &(login, secret))
+            .await
+            .expect("UnlockWithMasterPassword");
+    }
+}
+
+/// gnome-keyring's login collection, the default one.
+const LOGIN: &str = "/org/freedesktop/secrets/collection/login";
+/// The throwaway password the login keyring is created with.
+const PASSWORD: &str = "e2e-keyring-password";
+
+async fn secret_service(conn: &zbus::Connection) -> zbus::Proxy<'static> {
+    zbus::Proxy::new(
+        conn,
+        "org.freedesktop.secrets",
+        "/org/freedesktop/secrets",
+        "org.freedesktop.Secret.Service",
+    )
+    .await
+    .expect("Secret Service")
+}
+
+impl Drop for Keyring {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

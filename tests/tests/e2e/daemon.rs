@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use codex_launcher_dbus::{Backend, EndpointSpec, ManagerProxy};
-use codex_launcher_e2e::daemon::{DaemonProcess, Listen, PrivateBus, free_port};
+use codex_launcher_e2e::daemon::{DaemonProcess, Keyring, Listen, PrivateBus, free_port};
 use codex_launcher_e2e::{scratch_dir, workspace_bin};
 
 async fn manager(bus: &PrivateBus) -> (zbus::Connection, ManagerProxy<'static>) {
@@ -758,58 +758,6 @@ async fn signals_announce_changes_and_fetch_progress() {
         models_req.header("authorization"),
         Some("Bearer sk-test-fetch-key")
     );
-}
-
-/// gnome-keyring's Secret Service on `bus`, unlocked with a throwaway password; killed on drop.
-struct Keyring {
-    child: std::process::Child,
-    /// The keyring's home, removed after the daemon is killed.
-    _home: tempfile::TempDir,
-}
-
-impl Keyring {
-    async fn start(bus: &PrivateBus) -> Keyring {
-        let dir = scratch_dir("keyring");
-        let runtime = dir.path().join("rt");
-        std::fs::create_dir_all(&runtime).expect("runtime dir");
-        let mut child = std::process::Command::new("gnome-keyring-daemon")
-            .args(["--unlock", "--components=secrets", "--foreground"])
-            .env_clear()
-            .env("HOME", dir.path())
-            .env("XDG_RUNTIME_DIR", &runtime)
-            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("gnome-keyring-daemon (apt install gnome-keyring)");
-        // The password creates and unlocks the login keyring, the default collection.
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(b"e2e-keyring-password")
-            .expect("password");
-        let conn = bus.connect().await;
-        let dbus = zbus::fdo::DBusProxy::new(&conn).await.expect("dbus proxy");
-        let name = zbus::names::BusName::try_from("org.freedesktop.secrets").expect("name");
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while !dbus.name_has_owner(name.clone()).await.unwrap_or(false) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the Secret Service did not appear"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Keyring { child, _home: dir }
-    }
-}
-
-impl Drop for Keyring {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

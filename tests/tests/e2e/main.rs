@@ -9,6 +9,7 @@ mod codex_config;
 mod codex_exec;
 mod codexctl;
 mod conformance;
+mod credentials;
 mod daemon;
 mod faults;
 mod gtk;

@@ -30,13 +30,16 @@ const COMMAND_CODE_KEY: &str = "user_test_SECRETS_cc_a17c0d93";
 const WRONG_KEY: &str = "sk-test-SECRETS-wrong-6c2e90b1f4";
 /// Set later with SetApiKey (rotation).
 const ROTATED_KEY: &str = "sk-test-SECRETS-rotated-0f7a3d55";
+/// A secret header value (`X-Api-Token` on the Chat endpoint), kept like a key.
+const HEADER_SECRET: &str = "hdr-test-SECRETS-token-7b1e94c2";
 
-const ALL_KEYS: [&str; 5] = [
+const ALL_KEYS: [&str; 6] = [
     CHAT_KEY,
     ANTHROPIC_KEY,
     COMMAND_CODE_KEY,
     WRONG_KEY,
     ROTATED_KEY,
+    HEADER_SECRET,
 ];
 
 /// Distinctive fragments too: a key cut short, or hex-encoded, is still a leak of the part
@@ -264,6 +267,13 @@ async fn no_key_in_anything_the_daemon_writes_or_says() {
         .await
         .expect("set the right key");
     corpus.add_debug("SetApiKey reply", &rotated);
+    m.set_header(&chat_id, "X-Api-Token", HEADER_SECRET, true)
+        .await
+        .expect("secret header");
+    corpus.add_debug(
+        "GetEndpoint with a secret header",
+        &m.get_endpoint(&chat_id).await,
+    );
     let anthropic_id = m
         .add_endpoint(
             spec("Claude", "anthropic", anthropic.root_url()),
@@ -425,8 +435,9 @@ async fn no_key_in_anything_the_daemon_writes_or_says() {
     control.add("ExportProfile(true)", with_keys);
     assert_eq!(
         control.hits().len(),
-        4 * 2,
-        "the search finds the four live keys in an export with keys, whole and by their tails"
+        5 * 2,
+        "the search finds the four live keys and the secret header in an export with keys, \
+         whole and by their tails"
     );
 
     daemon.signal("TERM");
@@ -437,7 +448,13 @@ async fn no_key_in_anything_the_daemon_writes_or_says() {
     let keys_file = home.join(".local/state/codex-launcher/keys.json");
     let stored = std::fs::read_to_string(&keys_file).expect("key store");
     // Positive control 2: the store holds the live keys (the removed endpoint's is gone).
-    for k in [CHAT_KEY, ANTHROPIC_KEY, COMMAND_CODE_KEY, WRONG_KEY] {
+    for k in [
+        CHAT_KEY,
+        ANTHROPIC_KEY,
+        COMMAND_CODE_KEY,
+        WRONG_KEY,
+        HEADER_SECRET,
+    ] {
         assert!(stored.contains(k), "the key store must hold every live key");
     }
     assert!(
@@ -452,6 +469,12 @@ async fn no_key_in_anything_the_daemon_writes_or_says() {
     );
     assert!(files >= 3, "stderr, endpoints.json and the token at least");
 
+    assert!(
+        chat.requests()
+            .iter()
+            .any(|r| r.header("x-api-token") == Some(HEADER_SECRET)),
+        "the secret header went upstream, so the trace log had its chance to show it"
+    );
     let hits = corpus.hits();
     assert!(hits.is_empty(), "keys found (source, which key): {hits:#?}");
     for mock in [&chat, &anthropic, &command_code, &strict] {
