@@ -22,7 +22,8 @@ use codex_launcher_engine::atomic::write_atomic;
 use codex_launcher_engine::keys::FileKeys;
 use codex_launcher_engine::paths::Paths;
 use codex_launcher_engine::stall;
-use codex_launcher_proxy::{ApiKey, ProxyState, Settings};
+use codex_launcher_proxy::config::DaemonSettings;
+use codex_launcher_proxy::{ApiKey, ProxyState};
 use codex_launcher_state::clock::SystemClock;
 use codex_launcher_state::planning::{MAX_STALL_SECS, ProcessEnv};
 use codex_launcher_state::{Deps, Handle, random_hex};
@@ -100,7 +101,10 @@ async fn main_loop() -> anyhow::Result<()> {
     let paths = Paths::from_env().context("HOME is not set (or not absolute)")?;
     let listener = listener().await?;
     let addr = listener.local_addr()?;
-    let proxy = Arc::new(ProxyState::new(Settings::default())?);
+    // The daemon's own settings: the proxy's tunables (a missing file is the defaults).
+    let settings_file = paths.config.join("daemon.toml");
+    let settings = DaemonSettings::load(&settings_file)?.tunables.settings();
+    let proxy = Arc::new(ProxyState::new(settings)?);
     let token = access_token(&paths)?;
     proxy.set_access_token(ApiKey::new(token.clone()));
 

@@ -47,6 +47,15 @@ pub struct ProxyConfig {
     pub quirks: Option<serde_json::Map<String, serde_json::Value>>,
     /// Prompt caching: `5m`, `1h` or `off`.
     pub cache: Option<String>,
+    /// The proxy's tunables.
+    #[serde(flatten)]
+    pub tunables: Tunables,
+}
+
+/// The proxy's tunables, in the standalone proxy's config file and in the daemon's
+/// settings file (`$XDG_CONFIG_HOME/codex-launcher/daemon.toml`).
+#[derive(Debug, Default, Clone, Deserialize)]
+pub struct Tunables {
     /// How long to wait for the upstream's headers before streaming keep-alives.
     pub first_byte_grace_ms: Option<u64>,
     /// Silence after which a keep-alive is sent.
@@ -59,6 +68,68 @@ pub struct ProxyConfig {
     /// Largest upstream event (SSE event or NDJSON line; default 16 MiB). Tool-call
     /// arguments, output items and a response's output are bounded by the same number.
     pub max_event_bytes: Option<usize>,
+}
+
+impl Tunables {
+    /// These over `base`: a value given here wins.
+    pub fn over(self, base: Tunables) -> Tunables {
+        Tunables {
+            first_byte_grace_ms: self.first_byte_grace_ms.or(base.first_byte_grace_ms),
+            keepalive_ms: self.keepalive_ms.or(base.keepalive_ms),
+            read_idle_ms: self.read_idle_ms.or(base.read_idle_ms),
+            connect_timeout_ms: self.connect_timeout_ms.or(base.connect_timeout_ms),
+            max_event_bytes: self.max_event_bytes.or(base.max_event_bytes),
+        }
+    }
+
+    /// The default settings with these applied.
+    pub fn settings(&self) -> Settings {
+        let mut settings = Settings::default();
+        if let Some(ms) = self.first_byte_grace_ms {
+            settings.first_byte_grace = Duration::from_millis(ms);
+        }
+        if let Some(ms) = self.keepalive_ms {
+            settings.keepalive = Duration::from_millis(ms.max(1));
+        }
+        if let Some(ms) = self.read_idle_ms {
+            settings.timeouts.read_idle = Duration::from_millis(ms.max(1));
+        }
+        if let Some(ms) = self.connect_timeout_ms {
+            settings.timeouts.connect = Duration::from_millis(ms.max(1));
+        }
+        if let Some(bytes) = self.max_event_bytes {
+            settings.max_event_bytes = bytes.max(1);
+        }
+        settings
+    }
+}
+
+/// The daemon's settings file (`daemon.toml`): the proxy's tunables. A missing file is the
+/// defaults; an unknown field or a bad value is an error naming the file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonSettings {
+    /// The proxy's tunables.
+    #[serde(flatten)]
+    pub tunables: Tunables,
+}
+
+impl DaemonSettings {
+    /// Read `path` (TOML); missing: the defaults.
+    pub fn load(path: &Path) -> Result<DaemonSettings, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                path: path.to_path_buf(),
+                format: "TOML",
+                reason: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(DaemonSettings::default()),
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
 }
 
 fn header_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, String)>, D::Error> {
@@ -154,11 +225,7 @@ impl ProxyConfig {
             allow_non_loopback: self.allow_non_loopback || file.allow_non_loopback,
             quirks: self.quirks.or(file.quirks),
             cache: self.cache.or(file.cache),
-            first_byte_grace_ms: self.first_byte_grace_ms.or(file.first_byte_grace_ms),
-            keepalive_ms: self.keepalive_ms.or(file.keepalive_ms),
-            read_idle_ms: self.read_idle_ms.or(file.read_idle_ms),
-            connect_timeout_ms: self.connect_timeout_ms.or(file.connect_timeout_ms),
-            max_event_bytes: self.max_event_bytes.or(file.max_event_bytes),
+            tunables: self.tunables.over(file.tunables),
         }
     }
 
@@ -234,22 +301,7 @@ impl ProxyConfig {
             }
             tracing::warn!(%listen, "listening beyond loopback: anyone who can reach this address uses your upstream key");
         }
-        let mut settings = Settings::default();
-        if let Some(ms) = self.first_byte_grace_ms {
-            settings.first_byte_grace = Duration::from_millis(ms);
-        }
-        if let Some(ms) = self.keepalive_ms {
-            settings.keepalive = Duration::from_millis(ms.max(1));
-        }
-        if let Some(ms) = self.read_idle_ms {
-            settings.timeouts.read_idle = Duration::from_millis(ms.max(1));
-        }
-        if let Some(ms) = self.connect_timeout_ms {
-            settings.timeouts.connect = Duration::from_millis(ms.max(1));
-        }
-        if let Some(bytes) = self.max_event_bytes {
-            settings.max_event_bytes = bytes.max(1);
-        }
+        let settings = self.tunables.settings();
         Ok(Standalone {
             endpoint,
             listen,
@@ -301,6 +353,9 @@ mod tests {
             Some("flag")
         );
         assert_eq!(s.settings.max_event_bytes, 1024);
+        let daemon: DaemonSettings = toml::from_str("max_event_bytes = 2048").expect("toml");
+        assert_eq!(daemon.tunables.settings().max_event_bytes, 2048);
+        assert!(toml::from_str::<DaemonSettings>("target_url = \"x\"").is_err());
         let err = ProxyConfig::default().build(|_| None).expect_err("no URL");
         assert_eq!(err.to_string(), "--target-url is required");
         let err = ProxyConfig {
