@@ -45,6 +45,10 @@ pub enum Command {
     #[command(subcommand)]
     Endpoint(EndpointCommand),
 
+    /// Fallback groups: one id for several endpoints, tried in order.
+    #[command(subcommand)]
+    Group(GroupCommand),
+
     /// Provider presets the daemon knows.
     #[command(subcommand)]
     Preset(PresetCommand),
@@ -334,6 +338,52 @@ pub struct EditArgs {
     /// Delete the stored key.
     #[arg(long, conflicts_with_all = ["api_key_stdin", "api_key_env"])]
     pub remove_key: bool,
+}
+
+/// `codexctl group ...`
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group: its members are tried in order; a session uses it as an endpoint.
+    #[command(
+        after_help = "A member is ENDPOINT or ENDPOINT:MODEL (default: the endpoint's default model).\n\\
+Requests go to the first healthy member; before anything reaches Codex, a refused\n\\
+connection, a timeout, a 5xx, a 429 or an exhausted quota moves to the next one; a 400,\n\\
+401 or 403 does not (it is the request's or the key's problem, shown as it is).\n\n\\
+Examples:\n  codexctl group add coding --member zai-coding --member deepseek:deepseek-chat\n  codexctl run -e coding"
+    )]
+    Add {
+        /// The group's name, which is its id (letters, digits, - and _).
+        name: String,
+        /// A member, ENDPOINT[:MODEL], in the order to try them (repeatable).
+        #[arg(long = "member", value_name = "ENDPOINT[:MODEL]", required = true)]
+        members: Vec<String>,
+    },
+    /// Replace a group's members.
+    #[command(
+        after_help = "Examples:\n  codexctl group edit coding --member deepseek --member zai-coding"
+    )]
+    Edit {
+        /// Group id.
+        name: String,
+        /// A member, ENDPOINT[:MODEL], in the order to try them (repeatable).
+        #[arg(long = "member", value_name = "ENDPOINT[:MODEL]", required = true)]
+        members: Vec<String>,
+    },
+    /// All groups.
+    #[command(after_help = "Examples:\n  codexctl group list\n  codexctl group list --json")]
+    List,
+    /// One group, with each member's circuit breaker and cooldown.
+    #[command(after_help = "Examples:\n  codexctl group show coding")]
+    Show {
+        /// Group id.
+        name: String,
+    },
+    /// Delete a group (its members stay).
+    #[command(after_help = "Examples:\n  codexctl group rm coding")]
+    Rm {
+        /// Group id.
+        name: String,
+    },
 }
 
 /// `codexctl preset ...`

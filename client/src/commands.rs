@@ -23,6 +23,8 @@ struct StatusJson {
     default_endpoint: String,
     /// `secret-service`, `locked` or `file`.
     key_storage: String,
+    /// Fallback groups, each member's breaker and cooldown.
+    groups: Vec<codex_launcher_dbus::GroupInfo>,
 }
 
 /// `codexctl status`
@@ -32,6 +34,7 @@ pub async fn status(m: &ManagerProxy<'_>, json: bool) -> Result<()> {
     let endpoints = m.endpoint_ids().await?.len();
     let default_endpoint = m.default_endpoint().await?;
     let key_storage = m.key_storage().await?;
+    let groups = m.list_groups().await?;
     let s = StatusJson {
         daemon_version: version,
         proxy_address: status.address,
@@ -41,6 +44,7 @@ pub async fn status(m: &ManagerProxy<'_>, json: bool) -> Result<()> {
         endpoints,
         default_endpoint,
         key_storage,
+        groups,
     };
     if json {
         return output::json(&s);
@@ -54,8 +58,45 @@ pub async fn status(m: &ManagerProxy<'_>, json: bool) -> Result<()> {
         ("endpoints", s.endpoints.to_string()),
         ("default endpoint", or_dash(&s.default_endpoint)),
         ("keys", key_storage_label(&s.key_storage)),
+        ("groups", groups_label(&s.groups)),
     ]);
     Ok(())
+}
+
+/// Groups in one line: each with the members not serving now.
+fn groups_label(groups: &[codex_launcher_dbus::GroupInfo]) -> String {
+    if groups.is_empty() {
+        return "-".into();
+    }
+    groups
+        .iter()
+        .map(|g| {
+            let down: Vec<String> = g
+                .members
+                .iter()
+                .filter(|m| {
+                    m.breaker != codex_launcher_dbus::BreakerState::Closed || m.cooldown_secs > 0
+                })
+                .map(|m| {
+                    format!(
+                        "{} {}",
+                        m.endpoint,
+                        if m.cooldown_secs > 0 {
+                            format!("cooling {} s", m.cooldown_secs)
+                        } else {
+                            m.breaker.to_string()
+                        }
+                    )
+                })
+                .collect();
+            if down.is_empty() {
+                format!("{} ({} members, all healthy)", g.id, g.members.len())
+            } else {
+                format!("{} ({})", g.id, down.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Where the daemon keeps keys, for people.

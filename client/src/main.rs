@@ -16,6 +16,7 @@ mod cli;
 mod commands;
 mod endpoint;
 mod error;
+mod groups;
 mod output;
 mod sessions;
 mod system;
@@ -78,6 +79,7 @@ async fn run(cli: Cli) -> Result<u8> {
     let done = match cli.command {
         Command::Status => commands::status(&m, json).await,
         Command::Endpoint(cmd) => endpoint::run(&m, cmd, json).await,
+        Command::Group(cmd) => groups::run(&m, cmd, json).await,
         Command::Preset(PresetCommand::List) => commands::preset_list(&m, json).await,
         Command::Model(ModelCommand::Fetch { endpoint }) => {
             commands::model_fetch(&m, &endpoint, json).await

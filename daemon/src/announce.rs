@@ -93,6 +93,7 @@ async fn announce(conn: &zbus::Connection, handle: &Handle, event: Event) {
                 let object = manager.get().await;
                 let _ = object.endpoint_ids_changed(emitter).await;
                 let _ = object.default_endpoint_changed(emitter).await;
+                let _ = object.group_ids_changed(emitter).await;
             }
         }
         Event::KeyStorageChanged(_) => {

@@ -2,10 +2,10 @@
 //! error names. Nothing here decides anything.
 
 use codex_launcher_dbus as api;
-use codex_launcher_engine::model::{Endpoint, Model};
+use codex_launcher_engine::model::{Endpoint, Group, GroupMember, Model};
 use codex_launcher_state::StateError;
 use codex_launcher_state::views::{
-    CleanupItem, EndpointView, ProbeReport, ProxyStatus, RunPlan, SessionView,
+    CleanupItem, EndpointView, GroupView, ProbeReport, ProxyStatus, RunPlan, SessionView,
 };
 
 /// `/io/github/CodexLauncher1/session/<id>`.
@@ -195,6 +195,39 @@ pub fn proxy_status(s: ProxyStatus) -> api::ProxyStatus {
                 output_tokens: u.traffic.output_tokens,
                 errors: u.traffic.errors,
             })
+            .collect(),
+    }
+}
+
+/// A group as the contract has it.
+pub fn group_info(v: GroupView) -> api::GroupInfo {
+    api::GroupInfo {
+        id: v.group.id,
+        name: v.group.name,
+        members: v
+            .members
+            .into_iter()
+            .map(|m| api::GroupMemberInfo {
+                endpoint: m.member.endpoint,
+                model: m.member.model,
+                upstream_model: m.model,
+                breaker: m.breaker,
+                cooldown_secs: m.cooldown.map_or(0, |d| d.as_secs().max(1)),
+                last_error: m.last_error,
+            })
+            .collect(),
+        proxy_url: v.proxy_url,
+    }
+}
+
+/// A group a client sent: its id and `(endpoint, model)` members.
+pub fn group(id: &str, members: Vec<(String, String)>) -> Group {
+    Group {
+        id: id.to_owned(),
+        name: id.to_owned(),
+        members: members
+            .into_iter()
+            .map(|(endpoint, model)| GroupMember { endpoint, model })
             .collect(),
     }
 }

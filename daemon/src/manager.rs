@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use codex_launcher_dbus::{
-    CleanupItem, EndpointInfo, EndpointSpec, Error, Mode, ModelSpec, Preset, ProbeReport,
-    ProxyStatus, RunPlan,
+    CleanupItem, EndpointInfo, EndpointSpec, Error, GroupInfo, Mode, ModelSpec, Preset,
+    ProbeReport, ProxyStatus, RunPlan,
 };
 use codex_launcher_engine::presets;
 use codex_launcher_state::planning::LaunchOptions;
@@ -258,6 +258,42 @@ impl Manager {
             return Err(Error::InvalidArgument("too many variables".into()));
         }
         self.handle.scrub(salt, variables).await.bus()
+    }
+
+    #[zbus(out_args("groups"))]
+    async fn list_groups(&self) -> Result<Vec<GroupInfo>, Error> {
+        let groups = self.handle.groups().await.bus()?;
+        Ok(groups.into_iter().map(convert::group_info).collect())
+    }
+
+    #[zbus(out_args("group"))]
+    async fn get_group(&self, id: &str) -> Result<GroupInfo, Error> {
+        self.handle.group(id).await.map(convert::group_info).bus()
+    }
+
+    #[zbus(out_args("id"))]
+    async fn add_group(&self, name: &str, members: Vec<(String, String)>) -> Result<String, Error> {
+        self.handle
+            .add_group(convert::group(name, members))
+            .await
+            .bus()
+    }
+
+    async fn update_group(&self, id: &str, members: Vec<(String, String)>) -> Result<(), Error> {
+        self.handle
+            .update_group(id, convert::group(id, members))
+            .await
+            .bus()
+    }
+
+    async fn remove_group(&self, id: &str) -> Result<(), Error> {
+        self.handle.remove_group(id).await.bus()
+    }
+
+    #[zbus(property)]
+    async fn group_ids(&self) -> Vec<String> {
+        let groups = self.handle.groups().await.unwrap_or_default();
+        groups.into_iter().map(|g| g.group.id).collect()
     }
 
     #[zbus(property)]

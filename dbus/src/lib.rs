@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 use zbus::zvariant::Type;
 
 pub use codex_launcher_types::{
-    Backend, CleanupAction, CleanupKind, KeyStorage, Mode, ProbeVerdict, SessionState, UnknownName,
+    Backend, BreakerState, CleanupAction, CleanupKind, KeyStorage, Mode, ProbeVerdict,
+    SessionState, UnknownName,
 };
 
 /// The well-known bus name the daemon owns.
@@ -199,6 +200,38 @@ pub struct ProbeReport {
     pub quirks_json: String,
 }
 
+// ---- fallback groups (issue 15) ----
+
+/// One member of a fallback group, with its health.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct GroupMemberInfo {
+    /// Endpoint id.
+    pub endpoint: String,
+    /// The model as configured (empty: the endpoint's default).
+    pub model: String,
+    /// The model it is asked for.
+    pub upstream_model: String,
+    /// Its circuit breaker: `closed`, `open` (skipped) or `half-open` (the next request probes).
+    pub breaker: BreakerState,
+    /// Seconds it still cools down (a 429's Retry-After, an hour when out of quota); 0: none.
+    pub cooldown_secs: u64,
+    /// Why it last failed (empty: it has not, or it recovered).
+    pub last_error: String,
+}
+
+/// A fallback group: an endpoint-like id whose members are tried in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct GroupInfo {
+    /// Id (the same namespace as endpoints': `/e/<id>/v1`, `codexctl run -e <id>`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Members in the order they are tried.
+    pub members: Vec<GroupMemberInfo>,
+    /// The proxy URL Codex uses for it.
+    pub proxy_url: String,
+}
+
 /// Errors on the bus, as `io.github.CodexLauncher1.Error.<Variant>` with a message.
 #[derive(Debug, zbus::DBusError)]
 #[zbus(prefix = "io.github.CodexLauncher1.Error")]
@@ -353,6 +386,29 @@ pub trait Manager {
         salt: &str,
         variables: Vec<(String, String)>,
     ) -> zbus::Result<Vec<String>>;
+
+    // ---- fallback groups (issue 15) ----
+
+    /// Every fallback group, with its members' health.
+    fn list_groups(&self) -> zbus::Result<Vec<GroupInfo>>;
+
+    /// One group. Unknown: `NotFound`.
+    fn get_group(&self, id: &str) -> zbus::Result<GroupInfo>;
+
+    /// Create a group named `name` (its id: letters, digits, `-`, `_`; shared with endpoint
+    /// ids, so `AlreadyExists` when either has it) from `(endpoint, model)` members in the
+    /// order to try them (an empty model: the endpoint's default). Unknown member: `NotFound`.
+    fn add_group(&self, name: &str, members: Vec<(String, String)>) -> zbus::Result<String>;
+
+    /// Replace a group's members.
+    fn update_group(&self, id: &str, members: Vec<(String, String)>) -> zbus::Result<()>;
+
+    /// Delete a group.
+    fn remove_group(&self, id: &str) -> zbus::Result<()>;
+
+    /// Ids of all groups.
+    #[zbus(property)]
+    fn group_ids(&self) -> zbus::Result<Vec<String>>;
 
     /// Id of the default endpoint (empty: none).
     #[zbus(property)]

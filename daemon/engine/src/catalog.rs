@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{AtomicError, write_atomic};
-use crate::model::{Endpoint, Model};
+use crate::model::{Endpoint, Group, Model};
 use crate::paths::Paths;
 
 /// Catalog errors.
@@ -294,6 +294,67 @@ pub fn build(endpoint: &Endpoint, model: &str, base_instructions: &str) -> Model
         })
         .collect();
     ModelsResponse { models }
+}
+
+/// A group as the one endpoint Codex sees: one model, named after the group, whose
+/// metadata every member can honour — the smallest context window and output cap among
+/// them, the reasoning efforts and input kinds they all accept, parallel tool calls only if
+/// all take them. A member's model is its `model`, else its endpoint's default.
+pub fn group_endpoint(group: &Group, endpoints: &[Endpoint]) -> Endpoint {
+    let members: Vec<Model> = group
+        .members
+        .iter()
+        .filter_map(|m| {
+            let e = endpoints.iter().find(|e| e.id == m.endpoint)?;
+            let id = if m.model.is_empty() {
+                &e.default_model
+            } else {
+                &m.model
+            };
+            Some(
+                e.models
+                    .iter()
+                    .find(|x| &x.id == id)
+                    .cloned()
+                    .unwrap_or_else(|| Model::bare(id)),
+            )
+        })
+        .collect();
+    let smallest =
+        |f: fn(&Model) -> u64| members.iter().map(f).filter(|n| *n > 0).min().unwrap_or(0);
+    let all_take = |list: fn(&Model) -> &Vec<String>| -> Vec<String> {
+        let mut common: Vec<String> = members.first().map(|m| list(m).clone()).unwrap_or_default();
+        common.retain(|x| members.iter().all(|m| list(m).contains(x)));
+        common
+    };
+    let efforts = all_take(|m| &m.reasoning_efforts);
+    let default_effort = members
+        .first()
+        .map(|m| m.default_effort.clone())
+        .filter(|d| efforts.contains(d))
+        .or_else(|| efforts.get(efforts.len() / 2).cloned())
+        .unwrap_or_default();
+    let model = Model {
+        id: group.id.clone(),
+        display_name: group.name.clone(),
+        context_window: smallest(|m| m.context_window),
+        max_output_tokens: smallest(|m| m.max_output_tokens),
+        reasoning_efforts: efforts,
+        default_effort,
+        input_modalities: all_take(|m| &m.input_modalities),
+        parallel_tool_calls: !members.is_empty() && members.iter().all(|m| m.parallel_tool_calls),
+        ..Model::default()
+    };
+    Endpoint {
+        id: group.id.clone(),
+        name: group.name.clone(),
+        // Never reached: sessions on a group talk to the proxy's route for it.
+        backend: codex_launcher_types::Backend::OpenaiCompat,
+        base_url: format!("http://127.0.0.1/e/{}/v1", group.id),
+        default_model: group.id.clone(),
+        models: vec![model],
+        ..Endpoint::default()
+    }
 }
 
 /// One entry.
@@ -729,5 +790,71 @@ mod tests {
             .unwrap();
         let back: ModelsResponse = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         assert_eq!(back.models.len(), 2);
+    }
+
+    #[test]
+    fn a_group_offers_what_every_member_can_honour() {
+        use crate::model::GroupMember;
+        let model = |id: &str, ctx: u64, efforts: &[&str], vision: bool| Model {
+            id: id.into(),
+            context_window: ctx,
+            reasoning_efforts: efforts.iter().map(|e| (*e).to_owned()).collect(),
+            default_effort: "high".into(),
+            input_modalities: if vision {
+                vec!["text".into(), "image".into()]
+            } else {
+                vec!["text".into()]
+            },
+            parallel_tool_calls: true,
+            ..Model::default()
+        };
+        let plan = Endpoint {
+            id: "plan".into(),
+            default_model: "glm".into(),
+            models: vec![model("glm", 200_000, &["low", "medium", "high"], true)],
+            ..Endpoint::default()
+        };
+        let paygo = Endpoint {
+            id: "paygo".into(),
+            default_model: "ds".into(),
+            models: vec![
+                model("ds", 128_000, &["medium", "high"], false),
+                model("other", 1_000, &[], false),
+            ],
+            ..Endpoint::default()
+        };
+        let group = Group {
+            id: "coding".into(),
+            name: "Coding".into(),
+            members: vec![
+                GroupMember {
+                    endpoint: "plan".into(),
+                    model: String::new(),
+                },
+                GroupMember {
+                    endpoint: "paygo".into(),
+                    model: "ds".into(),
+                },
+            ],
+        };
+        let e = group_endpoint(&group, &[plan, paygo]);
+        assert_eq!(
+            (e.id.as_str(), e.default_model.as_str()),
+            ("coding", "coding")
+        );
+        let m = &e.models[0];
+        assert_eq!(m.context_window, 128_000, "the smallest window");
+        assert_eq!(
+            m.reasoning_efforts,
+            ["medium", "high"],
+            "efforts all accept"
+        );
+        assert_eq!(m.default_effort, "high");
+        assert_eq!(
+            m.input_modalities,
+            ["text"],
+            "no images: one member takes none"
+        );
+        assert!(m.parallel_tool_calls);
     }
 }

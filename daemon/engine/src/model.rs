@@ -119,3 +119,39 @@ mod tests {
         );
     }
 }
+
+/// A fallback group: one endpoint-like id whose members are tried in order (the first
+/// healthy one serves; see the daemon's state owner for failover and the breaker).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Group {
+    /// Stable id, in the same namespace as endpoint ids (`/e/<id>/v1`).
+    pub id: String,
+    /// Display name (the id when not given).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// Members, in the order they are tried.
+    pub members: Vec<GroupMember>,
+}
+
+/// One member of a group: an endpoint and the model to ask it for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GroupMember {
+    /// Endpoint id.
+    pub endpoint: String,
+    /// Model id at that endpoint (empty: its default model).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub model: String,
+}
+
+impl GroupMember {
+    /// `endpoint` or `endpoint:model`, as `codexctl group add --member` takes it.
+    pub fn label(&self) -> String {
+        if self.model.is_empty() {
+            self.endpoint.clone()
+        } else {
+            format!("{}:{}", self.endpoint, self.model)
+        }
+    }
+}

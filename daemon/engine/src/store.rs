@@ -11,12 +11,14 @@ use codex_launcher_translate::base_url::normalize_base_url;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{AtomicError, Stamp, write_atomic};
-use crate::model::{Endpoint, Model};
+use crate::model::{Endpoint, Group, GroupMember, Model};
 
 const MAX_NAME: usize = 100;
 const MAX_MODEL_ID: usize = 200;
 const MAX_MODELS: usize = 2_000;
 const MAX_HEADERS: usize = 32;
+/// Members a group may have (failover walks them in order; more would only add latency).
+pub const MAX_MEMBERS: usize = 16;
 
 /// The file's shape.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,6 +32,9 @@ pub struct StoreFile {
     /// Endpoints in display order.
     #[serde(default)]
     pub endpoints: Vec<Endpoint>,
+    /// Fallback groups (ids shared with endpoints').
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<Group>,
 }
 
 fn one() -> u32 {
@@ -160,8 +165,8 @@ impl EndpointStore {
     pub fn add(&mut self, mut endpoint: Endpoint) -> Result<String, StoreError> {
         validate(&mut endpoint)?;
         if endpoint.id.is_empty() {
-            endpoint.id = unique_id(&slug(&endpoint.name), &self.file.endpoints);
-        } else if self.file.endpoints.iter().any(|e| e.id == endpoint.id) {
+            endpoint.id = unique_id(&slug(&endpoint.name), &self.file);
+        } else if self.taken(&endpoint.id) {
             return Err(StoreError::Exists(endpoint.id));
         }
         let id = endpoint.id.clone();
@@ -194,9 +199,20 @@ impl EndpointStore {
         self.update(id, endpoint)
     }
 
-    /// Delete an endpoint.
+    /// Delete an endpoint (not one a group still uses).
     pub fn remove(&mut self, id: &str) -> Result<(), StoreError> {
         self.get(id)?;
+        if let Some(g) = self
+            .file
+            .groups
+            .iter()
+            .find(|g| g.members.iter().any(|m| m.endpoint == id))
+        {
+            return Err(StoreError::Invalid(format!(
+                "endpoint `{id}` is a member of group `{}`: remove it there first",
+                g.id
+            )));
+        }
         self.commit(|f| {
             f.endpoints.retain(|e| e.id != id);
             Ok(())
@@ -211,6 +227,120 @@ impl EndpointStore {
             Ok(())
         })
     }
+}
+
+impl EndpointStore {
+    /// Whether `id` names an endpoint or a group.
+    fn taken(&self, id: &str) -> bool {
+        self.file.endpoints.iter().any(|e| e.id == id)
+            || self.file.groups.iter().any(|g| g.id == id)
+    }
+
+    /// Groups in order.
+    pub fn groups(&self) -> &[Group] {
+        &self.file.groups
+    }
+
+    /// One group.
+    pub fn group(&self, id: &str) -> Result<&Group, StoreError> {
+        self.file
+            .groups
+            .iter()
+            .find(|g| g.id == id)
+            .ok_or_else(|| StoreError::NotFound(id.to_owned()))
+    }
+
+    /// Add a group; its id is its name, under the endpoint id rules. Returns the id.
+    pub fn add_group(&mut self, mut group: Group) -> Result<String, StoreError> {
+        self.check_group(&mut group)?;
+        if self.taken(&group.id) {
+            return Err(StoreError::Exists(group.id));
+        }
+        let id = group.id.clone();
+        self.commit(|f| {
+            f.groups.push(group);
+            Ok(())
+        })?;
+        Ok(id)
+    }
+
+    /// Replace a group's name and members.
+    pub fn update_group(&mut self, id: &str, mut group: Group) -> Result<(), StoreError> {
+        self.group(id)?;
+        group.id = id.to_owned();
+        self.check_group(&mut group)?;
+        self.commit(|f| {
+            if let Some(slot) = f.groups.iter_mut().find(|g| g.id == id) {
+                *slot = group;
+            }
+            Ok(())
+        })
+    }
+
+    /// Delete a group.
+    pub fn remove_group(&mut self, id: &str) -> Result<(), StoreError> {
+        self.group(id)?;
+        self.commit(|f| {
+            f.groups.retain(|g| g.id != id);
+            Ok(())
+        })
+    }
+
+    fn check_group(&self, g: &mut Group) -> Result<(), StoreError> {
+        let invalid = |m: String| Err(StoreError::Invalid(m));
+        g.id = g.id.trim().to_owned();
+        if !valid_id(&g.id) {
+            return invalid(format!(
+                "the group name `{}` may hold only letters, digits, - and _ (at most 64)",
+                g.id
+            ));
+        }
+        g.name = g.name.trim().to_owned();
+        if g.name.is_empty() {
+            g.name = g.id.clone();
+        }
+        if g.name.chars().count() > MAX_NAME || g.name.chars().any(char::is_control) {
+            return invalid(format!(
+                "the group's name must be at most {MAX_NAME} printable characters"
+            ));
+        }
+        if g.members.is_empty() || g.members.len() > MAX_MEMBERS {
+            return invalid(format!("a group has 1 to {MAX_MEMBERS} members"));
+        }
+        let mut seen: Vec<&GroupMember> = Vec::new();
+        for m in &mut g.members {
+            m.endpoint = m.endpoint.trim().to_owned();
+            m.model = m.model.trim().to_owned();
+            if self.file.groups.iter().any(|other| other.id == m.endpoint) {
+                return invalid(format!(
+                    "`{}` is a group: a group's members are endpoints",
+                    m.endpoint
+                ));
+            }
+            if !self.file.endpoints.iter().any(|e| e.id == m.endpoint) {
+                return Err(StoreError::NotFound(m.endpoint.clone()));
+            }
+            if m.model.len() > MAX_MODEL_ID || m.model.chars().any(|c| c.is_whitespace()) {
+                return invalid(format!("invalid model id `{}`", m.model));
+            }
+        }
+        for m in &g.members {
+            if seen.contains(&m) {
+                return invalid(format!("member `{}` is listed twice", m.label()));
+            }
+            seen.push(m);
+        }
+        Ok(())
+    }
+}
+
+/// An id as endpoints and groups have them.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Check and normalise an endpoint.
@@ -306,8 +436,10 @@ pub fn slug(name: &str) -> String {
     }
 }
 
-fn unique_id(base: &str, existing: &[Endpoint]) -> String {
-    let taken = |id: &str| existing.iter().any(|e| e.id == id);
+fn unique_id(base: &str, file: &StoreFile) -> String {
+    let taken = |id: &str| {
+        file.endpoints.iter().any(|e| e.id == id) || file.groups.iter().any(|g| g.id == id)
+    };
     if !taken(base) {
         return base.to_owned();
     }
@@ -397,5 +529,62 @@ mod tests {
     #[test]
     fn model_lists() {
         assert_eq!(parse_model_list("a, b\nc;a  'd'"), ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn groups_share_the_id_space_and_name_real_endpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("endpoints.json");
+        let mut s = EndpointStore::load(&path).unwrap();
+        let a = s.add(ep("Plan")).unwrap();
+        let b = s.add(ep("Paygo")).unwrap();
+        let member = |e: &str, m: &str| GroupMember {
+            endpoint: e.into(),
+            model: m.into(),
+        };
+        let group = Group {
+            id: "coding".into(),
+            members: vec![member(&a, ""), member(&b, "m2")],
+            ..Group::default()
+        };
+        assert_eq!(s.add_group(group.clone()).unwrap(), "coding");
+        assert_eq!(
+            s.group("coding").unwrap().name,
+            "coding",
+            "named after its id"
+        );
+        assert!(matches!(
+            s.add_group(group.clone()),
+            Err(StoreError::Exists(_))
+        ));
+        let mut clash = group.clone();
+        clash.id = a.clone();
+        assert!(matches!(s.add_group(clash), Err(StoreError::Exists(_))));
+        let mut named_like_group = ep("Coding");
+        named_like_group.id.clear();
+        assert_ne!(
+            s.add(named_like_group).unwrap(),
+            "coding",
+            "a new endpoint's id avoids it"
+        );
+        let mut bad = group.clone();
+        bad.id = "other".into();
+        bad.members.push(member("nope", ""));
+        assert!(matches!(s.add_group(bad), Err(StoreError::NotFound(_))));
+        let mut twice = group.clone();
+        twice.id = "twice".into();
+        twice.members.push(member(&a, ""));
+        assert!(matches!(s.add_group(twice), Err(StoreError::Invalid(_))));
+        let mut spaced = group;
+        spaced.id = "has space".into();
+        assert!(matches!(s.add_group(spaced), Err(StoreError::Invalid(_))));
+        assert!(
+            matches!(s.remove(&a), Err(StoreError::Invalid(m)) if m.contains("member of group `coding`")),
+            "a member cannot go while its group uses it"
+        );
+        let again = EndpointStore::load(&path).unwrap();
+        assert_eq!(again.groups().len(), 1, "written to the file");
+        s.remove_group("coding").unwrap();
+        s.remove(&a).unwrap();
     }
 }

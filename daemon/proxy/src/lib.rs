@@ -14,6 +14,7 @@
 //! - [`pump`]: the streamed response body (keep-alives, cancellation on disconnect).
 //! - [`upstream`]: the reqwest client, header filtering, failure mapping, Retry-After.
 //! - [`models`]: an upstream's model list, through the same client and headers.
+//! - [`failover`]: which failures move a group's request to its next member.
 //! - [`endpoint`]: upstream endpoints and URL normalisation.
 //! - [`store`]: bounded store for `previous_response_id`.
 //! - [`error`]: how every failure looks to the client.
@@ -23,6 +24,7 @@ pub mod backend;
 pub mod config;
 pub mod endpoint;
 pub mod error;
+pub mod failover;
 pub mod models;
 pub mod pump;
 pub mod routes;
@@ -144,6 +146,8 @@ pub struct ProxyState {
     session_tokens: RwLock<HashMap<u64, ApiKey>>,
     /// Who hears about traffic (the daemon's state owner; none for the standalone proxy).
     observer: std::sync::OnceLock<Arc<dyn Observer>>,
+    /// Who routes requests to fallback groups (none: no groups).
+    router: std::sync::OnceLock<Arc<dyn Router>>,
 }
 
 /// What the proxy tells its owner about traffic: one call when a request arrives and one
@@ -154,6 +158,60 @@ pub trait Observer: Send + Sync + std::fmt::Debug {
     fn request_started(&self, caller: Caller);
     /// A request ended.
     fn request_finished(&self, record: RequestRecord);
+}
+
+/// Who decides which member of a fallback group serves a request (the daemon's state
+/// owner: breakers, cooldowns and stickiness are its state). Asked once per request to a
+/// group id, told once per attempt.
+pub trait Router: Send + Sync + std::fmt::Debug {
+    /// The members to try for `caller`'s request to `group`, in order; `None`: no such group.
+    fn route(
+        &self,
+        group: &str,
+        caller: Caller,
+    ) -> futures::future::BoxFuture<'static, Option<Route>>;
+    /// How an attempt on `member` went.
+    fn attempted(&self, group: &str, caller: Caller, member: &RouteMember, attempt: Attempt);
+}
+
+/// The order to try a group's members in.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Route {
+    /// The group's display name.
+    pub name: String,
+    /// Members to try, in order (empty: none is available now).
+    pub members: Vec<RouteMember>,
+    /// The member the session was on when the first one to try is another: reasoning only
+    /// that member's provider understands is handed over.
+    pub moved_from: Option<RouteMember>,
+    /// When no member is available: how long until one is.
+    pub retry_after: Option<Duration>,
+}
+
+/// One member to try.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RouteMember {
+    /// Endpoint id.
+    pub endpoint: String,
+    /// The member's model as configured (empty: the endpoint's default); echoed back in
+    /// [`Router::attempted`].
+    pub configured_model: String,
+    /// The model to ask the endpoint for.
+    pub model: String,
+}
+
+/// How an attempt on a member went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// It answered (a 2xx before anything went to the client) and the turn went on.
+    Served,
+    /// It failed: why, and how long to leave it alone.
+    Failed {
+        /// For the journal and `group show`.
+        reason: String,
+        /// Skip it this long (a 429's `Retry-After`, an hour when out of quota).
+        cooldown: Option<Duration>,
+    },
 }
 
 /// A finished request, as [`Observer::request_finished`] hears it.
@@ -232,7 +290,17 @@ impl ProxyState {
             access_token: RwLock::new(None),
             session_tokens: RwLock::default(),
             observer: std::sync::OnceLock::new(),
+            router: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Route requests to group ids through `router` (once; a second call is ignored).
+    pub fn set_router(&self, router: Arc<dyn Router>) {
+        let _ = self.router.set(router);
+    }
+
+    pub(crate) fn router(&self) -> Option<&Arc<dyn Router>> {
+        self.router.get()
     }
 
     /// Tell `observer` about every request from now on (once; a second call is ignored).

@@ -22,11 +22,13 @@ use tracing::Instrument;
 
 use crate::backend::{Answer, prepare};
 use crate::error::ProxyError;
+use crate::failover;
 use crate::pump::{OnDone, Pump};
 use crate::upstream::{
     content_coding_failure, failure_from_response, failure_from_transport, upstream_headers,
 };
 use crate::{Caller, Endpoint, ProxyState, UsageCounters};
+use codex_launcher_translate::handover::hand_over;
 
 /// The router.
 pub fn router(state: Arc<ProxyState>) -> Router {
@@ -214,57 +216,152 @@ async fn handle(
             ProxyError::UnreadableBody(rej.body_text())
         }
     })?;
-    let endpoint = state.endpoint(endpoint_id.as_deref()).ok_or_else(|| {
-        ProxyError::UnknownEndpoint(endpoint_id.clone().unwrap_or_else(|| "default".into()))
-    })?;
+    let single = state.endpoint(endpoint_id.as_deref());
+    let unknown =
+        || ProxyError::UnknownEndpoint(endpoint_id.clone().unwrap_or_else(|| "default".into()));
+    if single.is_none() && (state.router().is_none() || endpoint_id.is_none()) {
+        return Err(unknown());
+    }
     let mut req = parse_request(&body)?;
     let span = tracing::Span::current();
-    span.record("endpoint", endpoint.id.as_str());
     span.record("model", req.model.as_str());
     span.record("stream", req.stream);
-    if let Some(why) = &endpoint.key_unavailable {
-        // Sending without the key would only earn the provider's 401.
-        return Err(ProxyError::Upstream(
-            codex_launcher_translate::Failure::new(
-                codex_launcher_translate::FailureKind::Auth,
-                format!("The endpoint `{}` cannot be used now: {why}", endpoint.name),
-            ),
-        ));
-    }
-
     let items = expand_input(&state, &mut req)?;
     let response_id = new_response_id(n);
     let created_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let prepared = prepare(
-        &endpoint,
-        &req,
-        &body,
-        &items,
-        response_id,
-        created_at,
-        state.settings.stream_limits(),
-    )?;
-    if !prepared.dropped.is_empty() {
-        tracing::debug!(dropped = ?prepared.dropped, "items and tools the upstream cannot take were dropped");
-    }
-    tracing::debug!(url = %prepared.url, bytes = prepared.body.len(), "sending upstream");
 
-    let mut upstream = upstream_headers(&endpoint, &headers);
-    for (name, value) in &prepared.headers {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            upstream.insert(*name, v);
+    // One endpoint, or a fallback group's members in the router's order.
+    let (attempts, group) = match single {
+        Some(endpoint) => (vec![(endpoint, None)], None),
+        None => {
+            let (Some(router), Some(id)) = (state.router(), endpoint_id.as_deref()) else {
+                return Err(unknown());
+            };
+            let route = router.route(id, caller).await.ok_or_else(unknown)?;
+            if route.members.is_empty() {
+                return Err(ProxyError::Upstream(failover::none_available(
+                    &route.name,
+                    route.retry_after,
+                )));
+            }
+            let members = route
+                .members
+                .iter()
+                .filter_map(|m| Some((state.endpoint(Some(&m.endpoint))?, Some(m.clone()))))
+                .collect();
+            (members, Some((id.to_owned(), route)))
+        }
+    };
+
+    let total = attempts.len();
+    let mut chosen = None;
+    // One endpoint takes the request as it is; group members get copies (their model, their
+    // hand-over), so a single endpoint's request is never copied.
+    let (mut req, mut items) = (Some(req), Some(items));
+    for (i, (endpoint, member)) in attempts.into_iter().enumerate() {
+        span.record("endpoint", endpoint.id.as_str());
+        // A group member answers for its own model; reasoning only the provider the session
+        // moved away from understands is handed over (plain text or left out).
+        let moved = member.is_some()
+            && (i > 0 || group.as_ref().is_some_and(|(_, r)| r.moved_from.is_some()));
+        let (member_req, member_items) = match (&member, req.as_ref(), items.as_ref()) {
+            (Some(m), Some(req), Some(items)) => {
+                let mut r = req.clone();
+                r.model.clone_from(&m.model);
+                let it = if moved {
+                    hand_over(items, &failover::target(&endpoint, &m.model))
+                } else {
+                    items.clone()
+                };
+                (r, it)
+            }
+            _ => match (req.take(), items.take()) {
+                (Some(r), Some(it)) => (r, it),
+                _ => return Err(ProxyError::Internal("the request was already used".into())),
+            },
+        };
+        if let (Some((group_id, _)), Some(m), Some(why)) =
+            (&group, &member, &endpoint.key_unavailable)
+            && i + 1 < total
+        {
+            // Its key cannot be had (a locked keyring): not the provider's fault, and another
+            // member can serve.
+            if let Some(r) = state.router() {
+                r.attempted(
+                    group_id,
+                    caller,
+                    m,
+                    crate::Attempt::Failed {
+                        reason: why.clone(),
+                        cooldown: None,
+                    },
+                );
+            }
+            tracing::warn!(group = %group_id, member = %endpoint.id, reason = %why, "group member unusable; trying the next");
+            continue;
+        }
+        let attempt = begin_attempt(
+            &state,
+            &endpoint,
+            &member_req,
+            &body,
+            &member_items,
+            &response_id,
+            created_at,
+            &headers,
+        )
+        .await;
+        let (Some((group_id, _)), Some(m)) = (&group, &member) else {
+            // One endpoint: its outcome is the client's.
+            chosen = Some((endpoint, member_req, member_items, attempt?));
+            break;
+        };
+        let router = state.router();
+        match attempt {
+            Ok(ready) => {
+                chosen = Some((endpoint, member_req, member_items, ready));
+                break;
+            }
+            Err(ProxyError::Upstream(failure)) => {
+                let decision = failover::decide(&failure);
+                if let Some(r) = router {
+                    let cooldown = match decision {
+                        failover::Decision::Next { cooldown } => cooldown,
+                        failover::Decision::Stop => None,
+                    };
+                    r.attempted(
+                        group_id,
+                        caller,
+                        m,
+                        crate::Attempt::Failed {
+                            reason: failure.message.clone(),
+                            cooldown,
+                        },
+                    );
+                }
+                if decision == failover::Decision::Stop || i + 1 == total {
+                    return Err(ProxyError::Upstream(failure));
+                }
+                tracing::warn!(group = %group_id, member = %endpoint.id, model = %m.model, reason = %failure.message, attempt = i + 1, "group member failed before the first byte; trying the next");
+            }
+            Err(other) => return Err(other),
         }
     }
-    let send = state
-        .client
-        .post(&prepared.url)
-        .headers(upstream)
-        .body(prepared.body)
-        .send();
-    let mut pending: crate::pump::PendingResponse = Box::pin(send);
+    let Some((endpoint, req, items, mut ready)) = chosen else {
+        return Err(ProxyError::Internal(
+            "no group member could be tried".into(),
+        ));
+    };
+    if let Some((_, route)) = &group {
+        ready.member = route
+            .members
+            .iter()
+            .find(|m| m.endpoint == endpoint.id)
+            .cloned();
+    }
     let store = req.store != Some(false);
     let on_done = completion_hook(
         state.clone(),
@@ -276,29 +373,32 @@ async fn handle(
         // `store: false` and its whole history every turn, which need not stay in memory.
         if store { items } else { Vec::new() },
         tracing::Span::current(),
+        group.map(|(id, _)| id).zip(ready.member),
     );
     let keepalive = state.settings.keepalive;
-
-    let transducer = match prepared.answer {
+    let transducer = match ready.answer {
         Answer::Translate(t) => t,
-        Answer::Passthrough => {
-            return passthrough(&endpoint, pending, state.settings.max_event_bytes).await;
+        Answer::Passthrough => match ready.upstream {
+            Upstream::Arrived(resp) => {
+                return Ok(passthrough(&endpoint, resp, state.settings.max_event_bytes));
+            }
+            Upstream::Pending(_) => {
+                return Err(ProxyError::Internal(
+                    "a pass-through answer still pending".into(),
+                ));
+            }
+        },
+    };
+    let pump = match ready.upstream {
+        Upstream::Arrived(resp) => {
+            Pump::streaming(transducer, endpoint.clone(), resp, keepalive, on_done)
+        }
+        Upstream::Pending(pending) => {
+            tracing::info!("upstream slow to answer; streaming keep-alives meanwhile");
+            Pump::waiting(transducer, endpoint.clone(), pending, keepalive, on_done)
         }
     };
-
     if !req.stream {
-        let resp = pending
-            .await
-            .map_err(|e| ProxyError::Upstream(failure_from_transport(&endpoint, &e)))?;
-        if !resp.status().is_success() {
-            return Err(ProxyError::Upstream(
-                failure_from_response(&endpoint, resp).await,
-            ));
-        }
-        if let Some(failure) = content_coding_failure(&endpoint, resp.headers()) {
-            return Err(ProxyError::Upstream(failure));
-        }
-        let pump = Pump::streaming(transducer, endpoint.clone(), resp, keepalive, on_done);
         return match pump.collect().await {
             Some(Ok(response)) => Ok(axum::Json(response).into_response()),
             // The failure's own kind decides the status (a bound passed is a 502 naming it).
@@ -306,27 +406,6 @@ async fn handle(
             None => Err(ProxyError::Internal("no terminal event".into())),
         };
     }
-
-    // Within the grace period, upstream errors become HTTP statuses Codex handles well;
-    // after it, the stream has started and they arrive as `response.failed`.
-    let pump = match tokio::time::timeout(state.settings.first_byte_grace, pending.as_mut()).await {
-        Ok(Ok(resp)) if resp.status().is_success() => {
-            if let Some(failure) = content_coding_failure(&endpoint, resp.headers()) {
-                return Err(ProxyError::Upstream(failure));
-            }
-            Pump::streaming(transducer, endpoint.clone(), resp, keepalive, on_done)
-        }
-        Ok(Ok(resp)) => {
-            return Err(ProxyError::Upstream(
-                failure_from_response(&endpoint, resp).await,
-            ));
-        }
-        Ok(Err(e)) => return Err(ProxyError::Upstream(failure_from_transport(&endpoint, &e))),
-        Err(_) => {
-            tracing::info!("upstream slow to answer; streaming keep-alives meanwhile");
-            Pump::waiting(transducer, endpoint.clone(), pending, keepalive, on_done)
-        }
-    };
     let guard = ActiveStream::new(state.clone());
     let body = futures::StreamExt::map(pump.into_sse(), move |chunk| {
         let _keep = &guard;
@@ -345,25 +424,13 @@ async fn handle(
     Ok(resp)
 }
 
-/// A Responses-native upstream: map errors, then stream its bytes unchanged.
-async fn passthrough(
+/// A Responses-native upstream whose 2xx answer arrived: its bytes go to the client
+/// unchanged (bounded by the relay).
+fn passthrough(
     endpoint: &Arc<Endpoint>,
-    pending: crate::pump::PendingResponse,
+    resp: reqwest::Response,
     max_event_bytes: usize,
-) -> Result<HttpResponse, ProxyError> {
-    let resp = pending
-        .await
-        .map_err(|e| ProxyError::Upstream(failure_from_transport(endpoint, &e)))?;
-    if !resp.status().is_success() {
-        return Err(ProxyError::Upstream(
-            failure_from_response(endpoint, resp).await,
-        ));
-    }
-    // Relayed byte for byte, so an encoded body would reach the client as it came, with no
-    // Content-Encoding (only the content type is copied) and a client that never asked.
-    if let Some(failure) = content_coding_failure(endpoint, resp.headers()) {
-        return Err(ProxyError::Upstream(failure));
-    }
+) -> HttpResponse {
     let content_type = resp
         .headers()
         .get(header::CONTENT_TYPE)
@@ -375,7 +442,104 @@ async fn passthrough(
         max_event_bytes,
     )));
     out.headers_mut().insert(header::CONTENT_TYPE, content_type);
-    Ok(out)
+    out
+}
+
+/// The upstream's answer to an attempt.
+enum Upstream {
+    /// Its 2xx headers arrived.
+    Arrived(reqwest::Response),
+    /// Still pending after the first-byte grace (streaming clients only): the client's
+    /// stream starts with keep-alives, so later failures arrive as `response.failed`.
+    Pending(crate::pump::PendingResponse),
+}
+
+/// An attempt that got as far as the client's answer can start.
+struct Ready {
+    answer: Answer,
+    upstream: Upstream,
+    /// The group member it went to, if any.
+    member: Option<crate::RouteMember>,
+}
+
+/// Translate and send the request to `endpoint`, and wait for its answer's headers: as long
+/// as they take for a non-streaming client or a pass-through, else for the first-byte grace.
+/// Every failure up to here is an HTTP status for the client — or, in a group, a reason to
+/// try the next member.
+#[allow(clippy::too_many_arguments)]
+async fn begin_attempt(
+    state: &Arc<ProxyState>,
+    endpoint: &Arc<Endpoint>,
+    req: &ResponsesRequest,
+    body: &[u8],
+    items: &[InputItem],
+    response_id: &str,
+    created_at: u64,
+    client_headers: &HeaderMap,
+) -> Result<Ready, ProxyError> {
+    if let Some(why) = &endpoint.key_unavailable {
+        // Sending without the key would only earn the provider's 401.
+        return Err(ProxyError::Upstream(
+            codex_launcher_translate::Failure::new(
+                codex_launcher_translate::FailureKind::Auth,
+                format!("The endpoint `{}` cannot be used now: {why}", endpoint.name),
+            ),
+        ));
+    }
+    let prepared = prepare(
+        endpoint,
+        req,
+        body,
+        items,
+        response_id.to_owned(),
+        created_at,
+        state.settings.stream_limits(),
+    )?;
+    if !prepared.dropped.is_empty() {
+        tracing::debug!(dropped = ?prepared.dropped, "items and tools the upstream cannot take were dropped");
+    }
+    tracing::debug!(url = %prepared.url, bytes = prepared.body.len(), "sending upstream");
+    let mut upstream = upstream_headers(endpoint, client_headers);
+    for (name, value) in &prepared.headers {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            upstream.insert(*name, v);
+        }
+    }
+    let send = state
+        .client
+        .post(&prepared.url)
+        .headers(upstream)
+        .body(prepared.body)
+        .send();
+    let mut pending: crate::pump::PendingResponse = Box::pin(send);
+    let wait_all = !req.stream || matches!(prepared.answer, Answer::Passthrough);
+    let answered = if wait_all {
+        Some(pending.as_mut().await)
+    } else {
+        tokio::time::timeout(state.settings.first_byte_grace, pending.as_mut())
+            .await
+            .ok()
+    };
+    let upstream = match answered {
+        None => Upstream::Pending(pending),
+        Some(Err(e)) => return Err(ProxyError::Upstream(failure_from_transport(endpoint, &e))),
+        Some(Ok(resp)) if !resp.status().is_success() => {
+            return Err(ProxyError::Upstream(
+                failure_from_response(endpoint, resp).await,
+            ));
+        }
+        Some(Ok(resp)) => {
+            if let Some(failure) = content_coding_failure(endpoint, resp.headers()) {
+                return Err(ProxyError::Upstream(failure));
+            }
+            Upstream::Arrived(resp)
+        }
+    };
+    Ok(Ready {
+        answer: prepared.answer,
+        upstream,
+        member: None,
+    })
 }
 
 /// Input items, with the chain of `previous_response_id` in front. Takes `req.input` (nothing
@@ -399,7 +563,9 @@ fn expand_input(
     Ok(items)
 }
 
-/// Log the outcome, count tokens, keep the response for `previous_response_id`.
+/// Log the outcome, count tokens, keep the response for `previous_response_id`, and tell
+/// a group's router how its member did.
+#[allow(clippy::too_many_arguments)]
 fn completion_hook(
     state: Arc<ProxyState>,
     endpoint: String,
@@ -408,12 +574,23 @@ fn completion_hook(
     store: bool,
     items: Vec<InputItem>,
     span: tracing::Span,
+    group: Option<(String, crate::RouteMember)>,
 ) -> OnDone {
     let started = Instant::now();
     Box::new(move |resp: &Response| {
         let _g = span.enter();
         let ms = started.elapsed().as_millis() as u64;
         let failed = resp.status == ResponseStatus::Failed;
+        if let (Some((group, member)), Some(router)) = (&group, state.router()) {
+            let attempt = match (&resp.status, &resp.error) {
+                (ResponseStatus::Failed, Some(err)) => crate::Attempt::Failed {
+                    reason: err.message.clone(),
+                    cooldown: None,
+                },
+                _ => crate::Attempt::Served,
+            };
+            router.attempted(group, caller, member, attempt);
+        }
         let usage = UsageCounters::of(resp.usage.as_ref(), failed);
         let (input, output) = (usage.input_tokens, usage.output_tokens);
         if let Some(observer) = state.observer() {

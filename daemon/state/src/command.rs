@@ -9,14 +9,16 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use codex_launcher_engine::model::{Endpoint, Model};
+use codex_launcher_engine::model::{Endpoint, Group, GroupMember, Model};
 use codex_launcher_types::{KeyStorage, Mode};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::error::StateError;
 use crate::event::Event;
 use crate::planning::LaunchOptions;
-use crate::views::{CleanupItem, EndpointView, ProbeReport, ProxyStatus, RunPlan, SessionView};
+use crate::views::{
+    CleanupItem, EndpointView, GroupView, ProbeReport, ProxyStatus, RunPlan, SessionView,
+};
 
 /// A reply channel.
 pub(crate) type Reply<T> = oneshot::Sender<T>;
@@ -87,6 +89,24 @@ pub(crate) enum Command {
     RequestStarted(Option<u64>, Instant),
     /// Internal: a proxied request finished.
     RequestFinished(RequestDone),
+    ListGroups(Reply<Vec<GroupView>>),
+    GetGroup(String, Answer<GroupView>),
+    AddGroup(Box<Group>, Answer<String>),
+    UpdateGroup(String, Box<Group>, Answer<()>),
+    RemoveGroup(String, Answer<()>),
+    /// Internal: the proxy asks which members to try.
+    Route(
+        String,
+        Option<u64>,
+        Reply<Option<codex_launcher_proxy::Route>>,
+    ),
+    /// Internal: the proxy tells how an attempt went.
+    Attempted {
+        group: String,
+        session: Option<u64>,
+        member: GroupMember,
+        attempt: crate::groups::Attempt,
+    },
     StatusLine(Reply<String>),
     KeyStorage(Reply<KeyStorage>),
     /// The key store was locked or unlocked: read the keys again.
@@ -351,6 +371,34 @@ impl Handle {
     /// The key store was locked or unlocked: read the keys again; where keys are now.
     pub async fn keys_changed(&self) -> Result<KeyStorage, StateError> {
         self.ask(Command::KeysChanged).await
+    }
+
+    /// Every fallback group, with its members' health.
+    pub async fn groups(&self) -> Result<Vec<GroupView>, StateError> {
+        self.ask(Command::ListGroups).await
+    }
+
+    /// One group.
+    pub async fn group(&self, id: &str) -> Result<GroupView, StateError> {
+        self.try_ask(|r| Command::GetGroup(id.to_owned(), r)).await
+    }
+
+    /// Create a group (its id is `group.id`, under the endpoint id rules).
+    pub async fn add_group(&self, group: Group) -> Result<String, StateError> {
+        self.try_ask(|r| Command::AddGroup(Box::new(group), r))
+            .await
+    }
+
+    /// Replace a group's name and members.
+    pub async fn update_group(&self, id: &str, group: Group) -> Result<(), StateError> {
+        self.try_ask(|r| Command::UpdateGroup(id.to_owned(), Box::new(group), r))
+            .await
+    }
+
+    /// Delete a group.
+    pub async fn remove_group(&self, id: &str) -> Result<(), StateError> {
+        self.try_ask(|r| Command::RemoveGroup(id.to_owned(), r))
+            .await
     }
 
     /// One line for systemd's `STATUS=`.

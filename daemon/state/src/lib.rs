@@ -19,6 +19,7 @@
 //! - [`sessions`]: the owner's record of sessions: backups held, leases, stall watches.
 //! - [`cleanup`]: Kill & Cleanup decisions (what to spare, which backups are stale).
 //! - [`endpoints`]: endpoint rules (keys, capability overrides, the proxy's view).
+//! - [`groups`]: fallback groups at run time: breakers, cooldowns, stickiness.
 //! - [`usage`]: bounded usage per endpoint and model.
 //! - [`probe`]: real round trips through the proxy, quirks recorded through the owner.
 //! - [`keystore`]: where keys are kept (the trait the daemon's keyring implements).
@@ -33,6 +34,7 @@ pub mod command;
 pub mod endpoints;
 pub mod error;
 pub mod event;
+pub mod groups;
 pub mod keystore;
 pub mod owner;
 pub mod planning;

@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use codex_launcher_engine::atomic::ensure_dir;
 use codex_launcher_engine::backup::{self, Backups, Outcome, Release, RestoreReport};
+use codex_launcher_engine::catalog;
 use codex_launcher_engine::cleanup as engine_cleanup;
 use codex_launcher_engine::discovery::{merge_models, parse_models};
-use codex_launcher_engine::model::{Endpoint, Model};
+use codex_launcher_engine::model::{Endpoint, Group, GroupMember, Model};
 use codex_launcher_engine::paths::Paths;
 use codex_launcher_engine::procfs;
 use codex_launcher_engine::profile::{Bundle, BundleEndpoint, FORMAT, parse_bundle};
@@ -23,7 +24,7 @@ use codex_launcher_engine::store::{EndpointStore, StoreError, parse_model_list};
 use codex_launcher_engine::supervisor::{self, Launch, Session, Supervisor, SupervisorError};
 use codex_launcher_engine::{credentials, legacy, stall};
 use codex_launcher_proxy::{ApiKey, Caller, ProxyState, RequestRecord};
-use codex_launcher_types::{Backend, CleanupAction, CleanupKind, KeyStorage, Mode};
+use codex_launcher_types::{Backend, BreakerState, CleanupAction, CleanupKind, KeyStorage, Mode};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::cleanup::{self, Live, Scope};
@@ -32,6 +33,7 @@ use crate::command::{Answer, Command, Handle, LaunchRequest, RequestDone};
 use crate::endpoints::{MAX_TEXT, check_key, check_settings, to_proxy};
 use crate::error::{StateError, join_error};
 use crate::event::Event;
+use crate::groups::Groups;
 use crate::keystore::KeyStore;
 use crate::planning::{self, Environment, Lease, Plan, PlanInput};
 use crate::probe::Probe;
@@ -39,7 +41,8 @@ use crate::secrets::{self, ToStore};
 use crate::sessions::{Held, Record, Table};
 use crate::usage::Usage;
 use crate::views::{
-    CleanupItem, ConfigMerged, EndpointView, ProbeReport, ProxyStatus, RunPlan, SessionView,
+    CleanupItem, ConfigMerged, EndpointView, GroupView, MemberHealth, ProbeReport, ProxyStatus,
+    RunPlan, SessionView,
 };
 
 /// SIGTERM to SIGKILL for the sessions still running at shutdown.
@@ -103,7 +106,8 @@ pub async fn start(deps: Deps) -> Result<Started, StateError> {
     let supervisor = Supervisor::new(Box::new(move |s: &Session| {
         exits.send(Command::Exited(s.id, s.exit_code.unwrap_or(-1)));
     }));
-    deps.proxy.set_observer(Arc::new(Hook(tx)));
+    deps.proxy.set_observer(Arc::new(Hook(tx.clone())));
+    deps.proxy.set_router(Arc::new(Hook(tx)));
     let mut owner = Owner {
         run: deps.clock.wall_ms().to_string(),
         paths: deps.paths,
@@ -121,6 +125,7 @@ pub async fn start(deps: Deps) -> Result<Started, StateError> {
         supervisor,
         sessions: Table::default(),
         usage: Usage::default(),
+        groups: Groups::default(),
         handle: handle.clone(),
         events,
     };
@@ -178,6 +183,48 @@ impl codex_launcher_proxy::Observer for Hook {
     }
 }
 
+impl codex_launcher_proxy::Router for Hook {
+    fn route(
+        &self,
+        group: &str,
+        caller: Caller,
+    ) -> futures::future::BoxFuture<'static, Option<codex_launcher_proxy::Route>> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(Command::Route(group.to_owned(), session_of(caller), reply));
+        Box::pin(async move { answer.await.ok().flatten() })
+    }
+
+    fn attempted(
+        &self,
+        group: &str,
+        caller: Caller,
+        member: &codex_launcher_proxy::RouteMember,
+        attempt: codex_launcher_proxy::Attempt,
+    ) {
+        self.send(Command::Attempted {
+            group: group.to_owned(),
+            session: session_of(caller),
+            member: GroupMember {
+                endpoint: member.endpoint.clone(),
+                model: member.configured_model.clone(),
+            },
+            attempt: match attempt {
+                codex_launcher_proxy::Attempt::Served => crate::groups::Attempt::Served,
+                codex_launcher_proxy::Attempt::Failed { reason, cooldown } => {
+                    crate::groups::Attempt::Failed { reason, cooldown }
+                }
+            },
+        });
+    }
+}
+
+fn session_of(caller: Caller) -> Option<u64> {
+    match caller {
+        Caller::Session(id) => Some(id),
+        Caller::Anyone | Caller::Launcher => None,
+    }
+}
+
 /// Random hex from the operating system (session and install tokens).
 pub fn random_hex(bytes: usize) -> Result<String, StateError> {
     let mut buf = vec![0u8; bytes];
@@ -204,6 +251,8 @@ struct Owner {
     supervisor: Supervisor,
     sessions: Table,
     usage: Usage,
+    /// Fallback groups' breakers, cooldowns and stickiness.
+    groups: Groups,
     /// This run's pid-file prefix (a later run's Cleanup tells its files from ours).
     run: String,
     handle: Handle,
@@ -345,6 +394,51 @@ impl Owner {
                 }
             }
             Command::RequestFinished(done) => self.request_finished(&done),
+            Command::ListGroups(r) => {
+                let views = self
+                    .store
+                    .groups()
+                    .iter()
+                    .map(|g| self.group_view(g))
+                    .collect();
+                let _ = r.send(views);
+            }
+            Command::GetGroup(id, r) => {
+                let view = self.store.group(&id).map(|g| self.group_view(g));
+                let _ = r.send(view.map_err(|_| group_not_found(&id)));
+            }
+            Command::AddGroup(group, r) => {
+                let result = self.change_store(move |s| s.add_group(*group)).await;
+                let _ = r.send(self.changed(result.map_err(group_error)));
+            }
+            Command::UpdateGroup(id, group, r) => {
+                let result = self
+                    .change_store(move |s| s.update_group(&id, *group))
+                    .await;
+                let _ = r.send(self.changed(result.map_err(group_error)));
+            }
+            Command::RemoveGroup(id, r) => {
+                let result = self.change_store(move |s| s.remove_group(&id)).await;
+                let _ = r.send(self.changed(result.map_err(group_error)));
+            }
+            Command::Route(group, session, r) => {
+                let _ = r.send(self.route(&group, session));
+            }
+            Command::Attempted {
+                group,
+                session,
+                member,
+                attempt,
+            } => {
+                let now = self.clock.now();
+                self.groups.record(&group, &member, session, &attempt, now);
+                if let Some(b) = self.groups.breaker(&group, &member)
+                    && b.state(now) == BreakerState::Open
+                    && matches!(attempt, crate::groups::Attempt::Failed { .. })
+                {
+                    tracing::warn!(group = %group, member = %member.label(), error = %b.last_error(), "circuit breaker open: member skipped for now");
+                }
+            }
             Command::StatusLine(r) => {
                 let _ = r.send(self.status_line());
             }
@@ -946,6 +1040,8 @@ impl Owner {
         self.store = blocking(move || EndpointStore::load(&path)).await??;
         self.load_keys().await;
         self.migrate_headers().await;
+        // "Out of quota for an hour, or until reload": new keys may have been put in.
+        self.groups.reset();
         self.changed(Ok(()))
     }
 
@@ -1029,6 +1125,57 @@ impl Owner {
         }
     }
 
+    /// The model a member is asked for.
+    fn member_model(&self, m: &GroupMember) -> String {
+        if m.model.is_empty() {
+            self.store
+                .get(&m.endpoint)
+                .map(|e| e.default_model.clone())
+                .unwrap_or_default()
+        } else {
+            m.model.clone()
+        }
+    }
+
+    fn group_view(&self, g: &Group) -> GroupView {
+        let now = self.clock.now();
+        GroupView {
+            members: g
+                .members
+                .iter()
+                .map(|m| {
+                    let b = self.groups.breaker(&g.id, m);
+                    MemberHealth {
+                        member: m.clone(),
+                        model: self.member_model(m),
+                        breaker: b.map_or(BreakerState::Closed, |b| b.state(now)),
+                        cooldown: b.and_then(|b| b.cooldown(now)),
+                        last_error: b.map(|b| b.last_error().to_owned()).unwrap_or_default(),
+                    }
+                })
+                .collect(),
+            proxy_url: format!("http://{}/e/{}/v1", self.proxy_addr, g.id),
+            group: g.clone(),
+        }
+    }
+
+    /// The proxy asks which members of `group` to try for `session`.
+    fn route(&mut self, group: &str, session: Option<u64>) -> Option<codex_launcher_proxy::Route> {
+        let g = self.store.group(group).ok()?.clone();
+        let route = self.groups.route(&g, session, self.clock.now());
+        let member = |m: &GroupMember| codex_launcher_proxy::RouteMember {
+            endpoint: m.endpoint.clone(),
+            configured_model: m.model.clone(),
+            model: self.member_model(m),
+        };
+        Some(codex_launcher_proxy::Route {
+            name: g.name.clone(),
+            members: route.members.iter().map(member).collect(),
+            moved_from: route.moved_from.as_ref().map(member),
+            retry_after: route.retry_after,
+        })
+    }
+
     fn status_line(&self) -> String {
         let s = self.proxy.stats().snapshot();
         format!(
@@ -1093,7 +1240,11 @@ impl Owner {
                 "" => self.store.default_id().unwrap_or_default(),
                 id => id,
             };
-            Some(self.store.get(wanted)?.clone())
+            match self.store.group(wanted) {
+                // A group is one endpoint to Codex: the proxy's route for it, one model.
+                Ok(g) => Some(catalog::group_endpoint(g, self.store.list())),
+                Err(_) => Some(self.store.get(wanted)?.clone()),
+            }
         };
         let native_key = endpoint
             .as_ref()
@@ -1233,6 +1384,7 @@ impl Owner {
 
     async fn exited(&mut self, id: u64, code: i32) {
         self.proxy.end_session(id);
+        self.groups.end_session(id);
         let (held, pid_file, forget) = self.sessions.end(id);
         let backups = self.backups.clone();
         let merged = blocking(move || {
@@ -1669,6 +1821,20 @@ fn session_description(s: &Session) -> String {
             "session {} ({} on `{}`, model `{}`)",
             s.id, s.mode, s.endpoint, s.model
         )
+    }
+}
+
+fn group_not_found(id: &str) -> StateError {
+    StateError::NotFound(format!("no group `{id}`"))
+}
+
+/// A store error about a group, named as one.
+fn group_error(e: StateError) -> StateError {
+    match e {
+        StateError::AlreadyExists(m) => {
+            StateError::AlreadyExists(m.replace("an endpoint", "an endpoint or group"))
+        }
+        other => other,
     }
 }
 

@@ -5,9 +5,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use codex_launcher_engine::model::Endpoint;
+use std::time::Duration;
+
+use codex_launcher_engine::model::{Endpoint, Group, GroupMember};
 use codex_launcher_types::{
-    CleanupAction, CleanupKind, KeyStorage, Mode, ProbeVerdict, SessionState,
+    BreakerState, CleanupAction, CleanupKind, KeyStorage, Mode, ProbeVerdict, SessionState,
 };
 
 /// An endpoint as clients see it.
@@ -158,4 +160,30 @@ pub struct ConfigMerged {
     pub aside: Option<PathBuf>,
     /// For people.
     pub message: String,
+}
+
+/// A fallback group and its members' health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupView {
+    /// The group as stored.
+    pub group: Group,
+    /// Each member, in order.
+    pub members: Vec<MemberHealth>,
+    /// The proxy URL Codex uses for it.
+    pub proxy_url: String,
+}
+
+/// One member's health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberHealth {
+    /// The member as configured.
+    pub member: GroupMember,
+    /// The model asked for (the member's, else its endpoint's default).
+    pub model: String,
+    /// Its circuit breaker.
+    pub breaker: BreakerState,
+    /// How long it still cools down (a 429, out of quota).
+    pub cooldown: Option<Duration>,
+    /// Why it last failed (empty: it has not, or it recovered).
+    pub last_error: String,
 }

@@ -264,6 +264,18 @@ names! {
     }
 }
 
+names! {
+    /// A group member's circuit breaker.
+    pub enum BreakerState ("breaker state") {
+        /// Healthy: requests go to it.
+        Closed = "closed",
+        /// Failed several times in a row: skipped until its time is up.
+        Open = "open",
+        /// Its time is up: the next request is a probe (success closes it, failure reopens).
+        HalfOpen = "half-open",
+    }
+}
+
 /// What Kill & Cleanup did with one item.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "dbus", derive(zbus::Type), zbus(signature = "s"))]
