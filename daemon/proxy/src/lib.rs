@@ -164,14 +164,24 @@ pub trait Observer: Send + Sync + std::fmt::Debug {
 /// owner: breakers, cooldowns and stickiness are its state). Asked once per request to a
 /// group id, told once per attempt.
 pub trait Router: Send + Sync + std::fmt::Debug {
-    /// The members to try for `caller`'s request to `group`, in order; `None`: no such group.
+    /// The members to try for `who`'s request to `group`, in order; `None`: no such group.
     fn route(
         &self,
         group: &str,
-        caller: Caller,
+        who: &Affinity,
     ) -> futures::future::BoxFuture<'static, Option<Route>>;
     /// How an attempt on `member` went.
-    fn attempted(&self, group: &str, caller: Caller, member: &RouteMember, attempt: Attempt);
+    fn attempted(&self, group: &str, who: &Affinity, member: &RouteMember, attempt: Attempt);
+}
+
+/// Whose conversation a request to a group belongs to: stickiness follows Codex's thread
+/// (its `prompt_cache_key`, kept by `codex exec resume` and relaunches), else the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Affinity {
+    /// Who sent it.
+    pub caller: Caller,
+    /// Codex's thread id, when the request names one.
+    pub thread: Option<String>,
 }
 
 /// The order to try a group's members in.

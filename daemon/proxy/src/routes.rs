@@ -233,6 +233,15 @@ async fn handle(
         .map(|d| d.as_secs())
         .unwrap_or(0);
 
+    // A group's stickiness follows Codex's thread, which `codex exec resume` keeps.
+    let affinity = crate::Affinity {
+        caller,
+        thread: if single.is_none() {
+            req.prompt_cache_key.clone()
+        } else {
+            None
+        },
+    };
     // One endpoint, or a fallback group's members in the router's order.
     let (attempts, group) = match single {
         Some(endpoint) => (vec![(endpoint, None)], None),
@@ -240,7 +249,7 @@ async fn handle(
             let (Some(router), Some(id)) = (state.router(), endpoint_id.as_deref()) else {
                 return Err(unknown());
             };
-            let route = router.route(id, caller).await.ok_or_else(unknown)?;
+            let route = router.route(id, &affinity).await.ok_or_else(unknown)?;
             if route.members.is_empty() {
                 return Err(ProxyError::Upstream(failover::none_available(
                     &route.name,
@@ -292,7 +301,7 @@ async fn handle(
             if let Some(r) = state.router() {
                 r.attempted(
                     group_id,
-                    caller,
+                    &affinity,
                     m,
                     crate::Attempt::Failed {
                         reason: why.clone(),
@@ -334,7 +343,7 @@ async fn handle(
                     };
                     r.attempted(
                         group_id,
-                        caller,
+                        &affinity,
                         m,
                         crate::Attempt::Failed {
                             reason: failure.message.clone(),
@@ -373,7 +382,10 @@ async fn handle(
         // `store: false` and its whole history every turn, which need not stay in memory.
         if store { items } else { Vec::new() },
         tracing::Span::current(),
-        group.map(|(id, _)| id).zip(ready.member),
+        group
+            .map(|(id, _)| id)
+            .zip(ready.member)
+            .map(|(id, m)| (id, m, affinity)),
     );
     let keepalive = state.settings.keepalive;
     let transducer = match ready.answer {
@@ -574,14 +586,14 @@ fn completion_hook(
     store: bool,
     items: Vec<InputItem>,
     span: tracing::Span,
-    group: Option<(String, crate::RouteMember)>,
+    group: Option<(String, crate::RouteMember, crate::Affinity)>,
 ) -> OnDone {
     let started = Instant::now();
     Box::new(move |resp: &Response| {
         let _g = span.enter();
         let ms = started.elapsed().as_millis() as u64;
         let failed = resp.status == ResponseStatus::Failed;
-        if let (Some((group, member)), Some(router)) = (&group, state.router()) {
+        if let (Some((group, member, who)), Some(router)) = (&group, state.router()) {
             let attempt = match (&resp.status, &resp.error) {
                 (ResponseStatus::Failed, Some(err)) => crate::Attempt::Failed {
                     reason: err.message.clone(),
@@ -589,7 +601,7 @@ fn completion_hook(
                 },
                 _ => crate::Attempt::Served,
             };
-            router.attempted(group, caller, member, attempt);
+            router.attempted(group, who, member, attempt);
         }
         let usage = UsageCounters::of(resp.usage.as_ref(), failed);
         let (input, output) = (usage.input_tokens, usage.output_tokens);

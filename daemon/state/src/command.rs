@@ -97,13 +97,13 @@ pub(crate) enum Command {
     /// Internal: the proxy asks which members to try.
     Route(
         String,
-        Option<u64>,
+        crate::groups::Conversation,
         Reply<Option<codex_launcher_proxy::Route>>,
     ),
     /// Internal: the proxy tells how an attempt went.
     Attempted {
         group: String,
-        session: Option<u64>,
+        conversation: crate::groups::Conversation,
         member: GroupMember,
         attempt: crate::groups::Attempt,
     },

@@ -8,8 +8,10 @@
 //! - The breaker opens after [`FAILURES_TO_OPEN`] failures in a row; after [`HALF_OPEN_AFTER`]
 //!   it is half-open and lets one request through as a probe: success closes it, failure
 //!   reopens it.
-//! - A session stays on the member that served its last successful turn (caches and
+//! - A conversation stays on the member that served its last successful turn (caches and
 //!   reasoning signatures stay valid). After a failure it starts on the next member instead.
+//!   A conversation is Codex's thread when the request names one (`prompt_cache_key`, which
+//!   `codex exec resume` and a relaunch keep), else the launcher's session.
 //! - When every member is skipped, the group answers "try again at" the earliest time one
 //!   becomes available.
 
@@ -27,6 +29,9 @@ pub const HALF_OPEN_AFTER: Duration = Duration::from_secs(30);
 pub const RATE_LIMIT_COOLDOWN: Duration = Duration::from_secs(60);
 /// Out of quota (402, `insufficient_quota`): this long, or until the endpoints are reloaded.
 pub const QUOTA_COOLDOWN: Duration = Duration::from_secs(3600);
+/// Conversations remembered per group beyond sessions' own (threads outlive sessions): the
+/// least recently routed are forgotten past this.
+pub const MAX_CONVERSATIONS: usize = 4096;
 /// A probe whose outcome never came (the request was never made) stops blocking others.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -120,6 +125,32 @@ impl Breaker {
     }
 }
 
+/// What stickiness follows.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Conversation {
+    /// Codex's thread id: the same across `codex exec resume` and relaunches.
+    Thread(String),
+    /// A launcher session (`None`: callers without one).
+    Session(Option<u64>),
+}
+
+impl Conversation {
+    /// The thread when the request names a usable one, else the session.
+    pub fn of(session: Option<u64>, thread: Option<&str>) -> Self {
+        // Codex's thread ids are UUIDs; anything long or empty is not a key worth keeping.
+        match thread.filter(|t| !t.is_empty() && t.len() <= 128) {
+            Some(t) => Conversation::Thread(t.to_owned()),
+            None => Conversation::Session(session),
+        }
+    }
+}
+
+impl From<Option<u64>> for Conversation {
+    fn from(session: Option<u64>) -> Self {
+        Conversation::Session(session)
+    }
+}
+
 /// The order to try a group's members in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
@@ -136,10 +167,12 @@ pub struct Route {
 #[derive(Debug, Default)]
 pub struct Groups {
     breakers: HashMap<(String, GroupMember), Breaker>,
-    /// `(group, session)` → the member that served its last successful turn.
-    sticky: HashMap<(String, Option<u64>), GroupMember>,
-    /// `(group, session)` → the member that failed its last attempt (tried last next time).
-    avoid: HashMap<(String, Option<u64>), GroupMember>,
+    /// `(group, conversation)` → the member that served its last successful turn, and when
+    /// the conversation was last routed.
+    sticky: HashMap<(String, Conversation), (GroupMember, Instant)>,
+    /// `(group, conversation)` → the member that failed its last attempt (tried last next
+    /// time).
+    avoid: HashMap<(String, Conversation), (GroupMember, Instant)>,
 }
 
 impl Groups {
@@ -148,12 +181,20 @@ impl Groups {
         self.breakers.get(&(group.to_owned(), member.clone()))
     }
 
-    /// The members to try for a request of `session` on `group`, at `now`. A half-open
-    /// member put in the list is taken as the probe.
-    pub fn route(&mut self, group: &Group, session: Option<u64>, now: Instant) -> Route {
-        let key = (group.id.clone(), session);
-        let sticky = self.sticky.get(&key).cloned();
-        let avoid = self.avoid.get(&key).cloned();
+    /// The members to try for a request of `conversation` on `group`, at `now`. A
+    /// half-open member put in the list is taken as the probe.
+    pub fn route(
+        &mut self,
+        group: &Group,
+        conversation: impl Into<Conversation>,
+        now: Instant,
+    ) -> Route {
+        let key = (group.id.clone(), conversation.into());
+        let sticky = self.sticky.get_mut(&key).map(|(m, at)| {
+            *at = now;
+            m.clone()
+        });
+        let avoid = self.avoid.get(&key).map(|(m, _)| m.clone());
         let healthy = |g: &Groups, m: &GroupMember| {
             g.breakers
                 .get(&(group.id.clone(), m.clone()))
@@ -203,12 +244,12 @@ impl Groups {
         }
     }
 
-    /// How an attempt on `member` went for `session`.
+    /// How an attempt on `member` went for `conversation`.
     pub fn record(
         &mut self,
         group: &str,
         member: &GroupMember,
-        session: Option<u64>,
+        conversation: impl Into<Conversation>,
         attempt: &Attempt,
         now: Instant,
     ) {
@@ -216,17 +257,17 @@ impl Groups {
             .entry((group.to_owned(), member.clone()))
             .or_default()
             .record(attempt, now);
-        let key = (group.to_owned(), session);
+        let key = (group.to_owned(), conversation.into());
         match attempt {
             Attempt::Served => {
-                self.sticky.insert(key.clone(), member.clone());
                 self.avoid.remove(&key);
+                remember(&mut self.sticky, key, member.clone(), now);
             }
             Attempt::Failed { .. } => {
-                if self.sticky.get(&key) == Some(member) {
+                if self.sticky.get(&key).is_some_and(|(m, _)| m == member) {
                     self.sticky.remove(&key);
                 }
-                self.avoid.insert(key, member.clone());
+                remember(&mut self.avoid, key, member.clone(), now);
             }
         }
     }
@@ -238,9 +279,30 @@ impl Groups {
 
     /// A session ended: forget where it stuck.
     pub fn end_session(&mut self, session: u64) {
-        self.sticky.retain(|(_, s), _| *s != Some(session));
-        self.avoid.retain(|(_, s), _| *s != Some(session));
+        let ended = Conversation::Session(Some(session));
+        self.sticky.retain(|(_, c), _| *c != ended);
+        self.avoid.retain(|(_, c), _| *c != ended);
     }
+}
+
+/// Insert, forgetting the least recently used entry past [`MAX_CONVERSATIONS`] (a full scan,
+/// only when the map is full).
+fn remember(
+    map: &mut HashMap<(String, Conversation), (GroupMember, Instant)>,
+    key: (String, Conversation),
+    member: GroupMember,
+    now: Instant,
+) {
+    if !map.contains_key(&key)
+        && map.len() >= MAX_CONVERSATIONS
+        && let Some(oldest) = map
+            .iter()
+            .min_by_key(|(_, (_, at))| *at)
+            .map(|(k, _)| k.clone())
+    {
+        map.remove(&oldest);
+    }
+    map.insert(key, (member, now));
 }
 
 #[cfg(test)]
@@ -397,5 +459,33 @@ mod tests {
         let r = gs.route(&g, Some(1), t0);
         assert_eq!(names(&r), ["paygo", "free"]);
         assert_eq!(r.moved_from, Some(member("plan")));
+    }
+
+    #[test]
+    fn a_thread_sticks_across_sessions_and_the_memory_is_bounded() {
+        let t0 = Instant::now();
+        let mut gs = Groups::default();
+        let g = group();
+        let thread = |s: Option<u64>| Conversation::of(s, Some("019a-thread"));
+        gs.record("g", &member("free"), thread(Some(1)), &Attempt::Served, t0);
+        gs.end_session(1);
+        // `codex exec resume` is a new session on the same thread: it stays on `free`.
+        assert_eq!(names(&gs.route(&g, thread(Some(2)), t0))[0], "free");
+        assert_eq!(
+            Conversation::of(Some(2), Some("")),
+            Conversation::Session(Some(2)),
+            "an empty thread id is no key"
+        );
+        for n in 0..MAX_CONVERSATIONS + 10 {
+            let c = Conversation::of(None, Some(&format!("t{n}")));
+            let later = t0 + Duration::from_millis(n as u64 + 1);
+            gs.record("g", &member("paygo"), c, &Attempt::Served, later);
+        }
+        assert!(gs.sticky.len() <= MAX_CONVERSATIONS);
+        assert_eq!(
+            names(&gs.route(&g, thread(Some(2)), t0))[0],
+            "plan",
+            "the least recently routed thread was forgotten"
+        );
     }
 }

@@ -33,7 +33,7 @@ use crate::command::{Answer, Command, Handle, LaunchRequest, RequestDone};
 use crate::endpoints::{MAX_TEXT, check_key, check_settings, to_proxy};
 use crate::error::{StateError, join_error};
 use crate::event::Event;
-use crate::groups::Groups;
+use crate::groups::{Conversation, Groups};
 use crate::keystore::KeyStore;
 use crate::planning::{self, Environment, Lease, Plan, PlanInput};
 use crate::probe::Probe;
@@ -187,23 +187,23 @@ impl codex_launcher_proxy::Router for Hook {
     fn route(
         &self,
         group: &str,
-        caller: Caller,
+        who: &codex_launcher_proxy::Affinity,
     ) -> futures::future::BoxFuture<'static, Option<codex_launcher_proxy::Route>> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.send(Command::Route(group.to_owned(), session_of(caller), reply));
+        self.send(Command::Route(group.to_owned(), conversation(who), reply));
         Box::pin(async move { answer.await.ok().flatten() })
     }
 
     fn attempted(
         &self,
         group: &str,
-        caller: Caller,
+        who: &codex_launcher_proxy::Affinity,
         member: &codex_launcher_proxy::RouteMember,
         attempt: codex_launcher_proxy::Attempt,
     ) {
         self.send(Command::Attempted {
             group: group.to_owned(),
-            session: session_of(caller),
+            conversation: conversation(who),
             member: GroupMember {
                 endpoint: member.endpoint.clone(),
                 model: member.configured_model.clone(),
@@ -218,11 +218,12 @@ impl codex_launcher_proxy::Router for Hook {
     }
 }
 
-fn session_of(caller: Caller) -> Option<u64> {
-    match caller {
+fn conversation(who: &codex_launcher_proxy::Affinity) -> Conversation {
+    let session = match who.caller {
         Caller::Session(id) => Some(id),
         Caller::Anyone | Caller::Launcher => None,
-    }
+    };
+    Conversation::of(session, who.thread.as_deref())
 }
 
 /// Random hex from the operating system (session and install tokens).
@@ -421,17 +422,18 @@ impl Owner {
                 let result = self.change_store(move |s| s.remove_group(&id)).await;
                 let _ = r.send(self.changed(result.map_err(group_error)));
             }
-            Command::Route(group, session, r) => {
-                let _ = r.send(self.route(&group, session));
+            Command::Route(group, conversation, r) => {
+                let _ = r.send(self.route(&group, conversation));
             }
             Command::Attempted {
                 group,
-                session,
+                conversation,
                 member,
                 attempt,
             } => {
                 let now = self.clock.now();
-                self.groups.record(&group, &member, session, &attempt, now);
+                self.groups
+                    .record(&group, &member, conversation, &attempt, now);
                 if let Some(b) = self.groups.breaker(&group, &member)
                     && b.state(now) == BreakerState::Open
                     && matches!(attempt, crate::groups::Attempt::Failed { .. })
@@ -1159,10 +1161,14 @@ impl Owner {
         }
     }
 
-    /// The proxy asks which members of `group` to try for `session`.
-    fn route(&mut self, group: &str, session: Option<u64>) -> Option<codex_launcher_proxy::Route> {
+    /// The proxy asks which members of `group` to try for `conversation`.
+    fn route(
+        &mut self,
+        group: &str,
+        conversation: Conversation,
+    ) -> Option<codex_launcher_proxy::Route> {
         let g = self.store.group(group).ok()?.clone();
-        let route = self.groups.route(&g, session, self.clock.now());
+        let route = self.groups.route(&g, conversation, self.clock.now());
         let member = |m: &GroupMember| codex_launcher_proxy::RouteMember {
             endpoint: m.endpoint.clone(),
             configured_model: m.model.clone(),

@@ -290,7 +290,7 @@ async fn codexctl_drives_every_daemon_command() {
         "{table:?}"
     );
     let show = ctl.run(&["endpoint", "show", "mock"]).await.ok();
-    assert!(show.stdout.contains("X-Test: 1"), "{show:?}");
+    assert!(show.stdout.contains("X-Test=1"), "{show:?}");
 
     // Models: fetched from the mock (which checks the key), imported three ways, listed.
     let fetched = ctl

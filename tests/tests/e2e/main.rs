@@ -12,6 +12,7 @@ mod conformance;
 mod credentials;
 mod daemon;
 mod faults;
+mod groups;
 mod gtk;
 mod interactive;
 mod probe;
