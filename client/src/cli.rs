@@ -345,11 +345,12 @@ pub struct EditArgs {
 pub enum GroupCommand {
     /// Create a group: its members are tried in order; a session uses it as an endpoint.
     #[command(
-        after_help = "A member is ENDPOINT or ENDPOINT:MODEL (default: the endpoint's default model).\n\\
-Requests go to the first healthy member; before anything reaches Codex, a refused\n\\
-connection, a timeout, a 5xx, a 429 or an exhausted quota moves to the next one; a 400,\n\\
-401 or 403 does not (it is the request's or the key's problem, shown as it is).\n\n\\
-Examples:\n  codexctl group add coding --member zai-coding --member deepseek:deepseek-chat\n  codexctl run -e coding"
+        after_help = "A member is ENDPOINT or ENDPOINT:MODEL (default: the endpoint's default model).\n\
+                      Requests go to the first healthy member; before anything reaches Codex, a refused\n\
+                      connection, a timeout, a 5xx, a 429 or an exhausted quota moves to the next one; a 400,\n\
+                      401 or 403 does not (it is the request's or the key's problem, shown as it is).\n\n\
+                      Examples:\n  codexctl group add coding --member plan:glm-5.1 --member paygo:deepseek-chat\n  \
+                      codexctl run -e coding"
     )]
     Add {
         /// The group's name, which is its id (letters, digits, - and _).
@@ -359,9 +360,7 @@ Examples:\n  codexctl group add coding --member zai-coding --member deepseek:dee
         members: Vec<String>,
     },
     /// Replace a group's members.
-    #[command(
-        after_help = "Examples:\n  codexctl group edit coding --member deepseek --member zai-coding"
-    )]
+    #[command(after_help = "Examples:\n  codexctl group edit coding --member paygo --member plan")]
     Edit {
         /// Group id.
         name: String,

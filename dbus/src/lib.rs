@@ -179,7 +179,7 @@ pub struct RunPlan {
 /// One check of `ProbeEndpoint`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
 pub struct ProbeCheck {
-    /// `text`, `tool-call`, `parallel-tool-calls` or `reasoning-pass-back`.
+    /// `text`, `tool-call`, `parallel-tool-calls`, `reasoning-pass-back` or `tool-schema`.
     pub name: String,
     /// `ok`, `quirk` (works once adapted; the quirk is recorded) or `failed`.
     pub verdict: ProbeVerdict,

@@ -1060,7 +1060,14 @@ impl Owner {
             .change_store(move |s| {
                 s.modify(&id, |e| {
                     let mut map = e.quirks.take().unwrap_or_default();
-                    map.extend(quirks);
+                    for (k, v) in quirks {
+                        // Null takes an override away (the probe putting a setting back).
+                        if v.is_null() {
+                            map.remove(&k);
+                        } else {
+                            map.insert(k, v);
+                        }
+                    }
                     e.quirks = (!map.is_empty()).then_some(map);
                     if let Some(parallel) = parallel
                         && let Some(m) = e.models.iter_mut().find(|m| m.id == model)

@@ -1,13 +1,16 @@
 //! `ProbeEndpoint`: real round trips to a provider, made the way Codex makes them — Responses
 //! requests to our own proxy, which translates them for the provider — so what the probe
-//! sees is what a session would see. Four checks: a text turn, a tool call, parallel tool
-//! calls, and a reasoning turn whose reasoning goes back with the tool result.
+//! sees is what a session would see. Five checks: a text turn, a tool call, parallel tool
+//! calls, a reasoning turn whose reasoning goes back with the tool result, and a tool whose
+//! schema is written the way MCP servers write them (`$ref`/`$defs`, nullable types).
 //!
 //! A failure that names a Chat Completions quirk the proxy knows how to handle (the
 //! `parallel_tool_calls` field refused; `reasoning_content` required on tool-call turns) is
 //! recorded into the endpoint's quirk overrides and the check retried: verdict `quirk`. A
 //! model that answers one call when asked for two gets `parallel_tool_calls = false` on its
-//! model entry, so Codex's catalog stops offering parallel calls.
+//! model entry, so Codex's catalog stops offering parallel calls. A refused tool schema
+//! records the schema rule set the refusal names (`tool_schema`: Moonshot's validator,
+//! Gemini's subset), or the strictest one that is then accepted.
 //!
 //! The probe runs off the owner's loop (it waits on the network); each recording is a
 //! command to the owner, merged into the endpoint as it is at that moment, so an edit made
@@ -91,6 +94,7 @@ impl Probe {
         });
         checks.push(probe.parallel(chat).await?);
         checks.push(probe.reasoning(chat).await?);
+        checks.push(probe.tool_schema(chat).await?);
         for c in &checks {
             tracing::info!(check = %c.name, verdict = %c.verdict, detail = %c.detail, "probe check");
         }
@@ -241,6 +245,53 @@ impl Probe {
         ))
     }
 
+    /// An MCP-style schema. When the host refuses it, the rule sets to try: the one the
+    /// refusal names, else the strictest first; the first one accepted is kept, and when
+    /// none is, the endpoint's setting is put back.
+    async fn tool_schema(&self, chat: bool) -> Result<ProbeCheck, StateError> {
+        let name = "tool-schema";
+        let body = schema_request(&self.model);
+        let refusal = match self.exchange(body.clone()).await {
+            Ok(_) => {
+                return Ok(check(
+                    name,
+                    ProbeVerdict::Ok,
+                    "a tool schema with $ref/$defs and nullable types was accepted",
+                ));
+            }
+            Err(e) => e,
+        };
+        let candidates = schema_dialects_for(&refusal);
+        if !chat || candidates.is_empty() {
+            return Ok(check(name, ProbeVerdict::Failed, &refusal));
+        }
+        let before = self.handle.endpoint(&self.id).await?.endpoint.quirks;
+        let before = before.as_ref().and_then(|q| q.get("tool_schema")).cloned();
+        for dialect in candidates {
+            self.record(json!({ "tool_schema": dialect }), None).await?;
+            if self.exchange(body.clone()).await.is_ok() {
+                return Ok(check(
+                    name,
+                    ProbeVerdict::Quirk,
+                    &format!(
+                        "the provider refused an MCP-style tool schema; adapted to the `{dialect}` rules, it was accepted"
+                    ),
+                ));
+            }
+        }
+        // Nothing helped: the endpoint keeps what it had (null removes the override).
+        self.record(
+            json!({ "tool_schema": before.unwrap_or(Value::Null) }),
+            None,
+        )
+        .await?;
+        Ok(check(
+            name,
+            ProbeVerdict::Failed,
+            &format!("{refusal} (still refused with every schema rule set)"),
+        ))
+    }
+
     /// Merge `quirks` into the endpoint's overrides and set the model's parallel flag.
     async fn record(&self, quirks: Value, parallel: Option<bool>) -> Result<(), StateError> {
         let quirks = match quirks {
@@ -265,6 +316,27 @@ fn check(name: &'static str, verdict: ProbeVerdict, detail: &str) -> ProbeCheck 
 
 fn mentions(error: &str, field: &str) -> bool {
     error.contains(field)
+}
+
+/// The schema rule sets (`ToolSchemaDialect` names) worth trying after `refusal`: the one
+/// whose validator's wording it carries, else, for a refusal about a schema, the strictest
+/// subsets; nothing for a refusal about something else.
+fn schema_dialects_for(refusal: &str) -> Vec<&'static str> {
+    let lower = refusal.to_ascii_lowercase();
+    if lower.contains("moonshot flavored json schema") {
+        // Moonshot's validator ("… is not a valid moonshot flavored json schema").
+        vec!["kimi"]
+    } else if lower.contains("function_declarations") || lower.contains("generatecontentrequest") {
+        // Gemini's field paths, also when a gateway passes its error on.
+        vec!["gemini"]
+    } else if ["schema", "$ref", "$defs", "anyof", "parameters"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        vec!["gemini", "kimi"]
+    } else {
+        Vec::new()
+    }
 }
 
 fn user(text: &str) -> Value {
@@ -310,6 +382,22 @@ fn tool_request(model: &str, parallel: bool, effort: Option<&str>) -> Value {
         body["reasoning"] = json!({"effort": effort, "summary": "auto"});
         body["include"] = json!(["reasoning.encrypted_content"]);
     }
+    body
+}
+
+/// A tool declared the way MCP servers (pydantic, zod) write schemas.
+fn schema_request(model: &str) -> Value {
+    let mut body = tool_request(model, false, None);
+    body["tools"][0]["parameters"] = json!({
+        "type": "object",
+        "properties": {
+            "city": {"$ref": "#/$defs/City"},
+            "unit": {"type": ["string", "null"], "enum": ["celsius", "fahrenheit", null]}
+        },
+        "required": ["city"],
+        "additionalProperties": false,
+        "$defs": {"City": {"type": "string", "minLength": 1, "title": "City"}}
+    });
     body
 }
 
@@ -407,5 +495,27 @@ mod tests {
         let failed = "data: {\"type\":\"response.failed\",\"response\":{\"error\":{\"code\":\"invalid_prompt\",\"message\":\"Missing `reasoning_content`\"}}}\n\n";
         assert!(terminal_output(failed).is_err_and(|e| mentions(&e, "reasoning_content")));
         assert!(terminal_output("").is_err());
+    }
+
+    #[test]
+    fn a_schema_refusal_names_the_rules_to_try() {
+        let kimi = "HTTP 400: Invalid request: tools.function.parameters is not a valid moonshot \
+                    flavored json schema, details: <At path 'root.properties.city.$ref': $ref is not supported>";
+        assert_eq!(schema_dialects_for(kimi), ["kimi"]);
+        let gemini = "Provider returned error: * GenerateContentRequest.tools[0].function_declarations[0].parameters";
+        assert_eq!(schema_dialects_for(gemini), ["gemini"]);
+        assert_eq!(
+            schema_dialects_for("HTTP 400: Invalid schema for function 'probe_weather'"),
+            ["gemini", "kimi"]
+        );
+        assert!(schema_dialects_for("HTTP 401: invalid api key").is_empty());
+        // Every name is a rule set the capability row takes.
+        for d in ["kimi", "gemini"] {
+            let v = serde_json::Value::from(d);
+            assert!(
+                serde_json::from_value::<codex_launcher_translate::schema::ToolSchemaDialect>(v)
+                    .is_ok()
+            );
+        }
     }
 }

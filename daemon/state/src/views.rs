@@ -130,7 +130,7 @@ pub struct ProxyStatus {
 /// One probe check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeCheck {
-    /// `text`, `tool-call`, `parallel-tool-calls` or `reasoning-pass-back`.
+    /// `text`, `tool-call`, `parallel-tool-calls`, `reasoning-pass-back` or `tool-schema`.
     pub name: &'static str,
     /// Its outcome.
     pub verdict: ProbeVerdict,

@@ -1,7 +1,8 @@
 //! `codexctl doctor --probe`: real round trips through a real daemon to mock providers with
 //! quirks — one whose schema refuses `parallel_tool_calls` and whose model makes one call
 //! when asked for two, one that insists on getting `reasoning_content` back (DeepSeek's
-//! thinking-mode rule) — and the quirks recorded into the endpoint.
+//! thinking-mode rule), one with Moonshot's schema validator — and the quirks recorded into
+//! the endpoint.
 
 use codex_launcher_dbus::{Backend, EndpointSpec, ManagerProxy, ModelSpec};
 use codex_launcher_e2e::daemon::{DaemonProcess, Listen, PrivateBus};
@@ -105,6 +106,7 @@ async fn probe_records_a_refused_field_and_missing_parallel_calls() {
         json!({"city": "Paris"}),
     ));
     mock.push(Reply::text("It is sunny."));
+    mock.push(Reply::text("Sunny in Paris."));
 
     let bus = PrivateBus::start(None, &[]);
     let daemon = DaemonProcess::start(&bus, Listen::Own);
@@ -124,6 +126,7 @@ async fn probe_records_a_refused_field_and_missing_parallel_calls() {
             ("tool-call".into(), "quirk".into()),
             ("parallel-tool-calls".into(), "quirk".into()),
             ("reasoning-pass-back".into(), "ok".into()),
+            ("tool-schema".into(), "ok".into()),
         ],
         "{report:#}"
     );
@@ -198,6 +201,7 @@ async fn probe_finds_that_reasoning_must_be_passed_back() {
             .with_reasoning("Paris again."),
     );
     mock.push(Reply::text("Sunny in Paris."));
+    mock.push(Reply::text("Sunny."));
 
     let bus = PrivateBus::start(None, &[]);
     let daemon = DaemonProcess::start(&bus, Listen::Own);
@@ -219,6 +223,7 @@ async fn probe_finds_that_reasoning_must_be_passed_back() {
             ("tool-call", "ok"),
             ("parallel-tool-calls", "ok"),
             ("reasoning-pass-back", "quirk"),
+            ("tool-schema", "ok"),
         ],
         "{report:#?}\nrejections: {:?}",
         mock.rejections()
@@ -233,4 +238,69 @@ async fn probe_finds_that_reasoning_must_be_passed_back() {
         info.spec.models[0].parallel_tool_calls,
         "two calls came back"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probe_records_the_schema_rules_a_refusal_names() {
+    let mock = MockUpstream::start(MockConfig {
+        flavor: Flavor::Kimi,
+        api_key: Some("sk-test-probe-key".into()),
+        rules: StrictRules {
+            reject_tool_schemas: true,
+            ..StrictRules::default()
+        },
+        ..MockConfig::default()
+    })
+    .await
+    .expect("mock");
+    mock.push(Reply::text("OK"));
+    mock.push(Reply::tool_call(
+        "c1",
+        "probe_weather",
+        json!({"city": "Paris"}),
+    ));
+    mock.push(Reply::tool_calls(vec![
+        weather("c2", "Paris"),
+        weather("c3", "Tokyo"),
+    ]));
+    mock.push(Reply::tool_call(
+        "c4",
+        "probe_weather",
+        json!({"city": "Paris"}),
+    ));
+    mock.push(Reply::text("Sunny in Paris."));
+    // The MCP-style schema is refused (no reply used), then taken under Moonshot's rules.
+    mock.push(Reply::tool_call(
+        "c5",
+        "probe_weather",
+        json!({"city": "Paris"}),
+    ));
+
+    let bus = PrivateBus::start(None, &[]);
+    let daemon = DaemonProcess::start(&bus, Listen::Own);
+    daemon.wait_notify("READY=1");
+    let m = manager(&bus).await;
+    // Set up as a generic host (schemas passed on as written): the probe finds the validator.
+    let id = endpoint(&m, "Kimi-like", &mock.base_url(), "generic").await;
+
+    let (code, out, err) = ctl(&bus, &["doctor", "--probe", &id, "--json"]);
+    assert_eq!(code, Some(0), "{out}{err}\n{}", daemon.stderr());
+    let report: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        verdicts(&report).last(),
+        Some(&("tool-schema".into(), "quirk".into())),
+        "{report:#}\nrejections: {:?}",
+        mock.rejections()
+    );
+    assert_eq!(report["quirks"]["tool_schema"], "kimi", "{report:#}");
+    assert_eq!(mock.rejections().len(), 1, "refused once, then accepted");
+    let info = m.get_endpoint(&id).await.expect("endpoint");
+    assert!(
+        info.spec.quirks_json.contains("\"tool_schema\":\"kimi\""),
+        "{}",
+        info.spec.quirks_json
+    );
+    // The accepted declaration has no `$ref` left.
+    let last = mock.requests().last().expect("request").body.clone();
+    assert!(!last["tools"].to_string().contains("$ref"), "{last}");
 }
