@@ -9,6 +9,7 @@ use codex_launcher_translate::chat_stream::ChatStreamTranslator;
 use codex_launcher_translate::command_code::{
     CommandCodeContext, CommandCodeStreamTranslator, to_command_code,
 };
+use codex_launcher_translate::reasoning_codec::{OriginBackend, ReasoningOrigin};
 use codex_launcher_translate::responses::{InputItem, MessageContent, ResponsesRequest};
 use codex_launcher_translate::to_chat::to_chat_with_cache;
 use codex_launcher_translate::{ResponseContext, StreamLimits, Transducer};
@@ -59,8 +60,15 @@ pub fn prepare(
         Backend::OpenaiCompat => {
             let t =
                 to_chat_with_cache(req, items, upstream_model, &endpoint.quirks, endpoint.cache);
-            let ctx =
+            let mut ctx =
                 ResponseContext::new(req, response_id, created_at, t.tool_map).with_limits(limits);
+            // Chat reasoning says whose it is, so a fallback group moving the conversation to
+            // another host or model knows what that one cannot read (signed details).
+            ctx.reasoning_origin = Some(ReasoningOrigin {
+                backend: OriginBackend::Chat,
+                provider: Some(endpoint.provider),
+                model: Some(upstream_model.to_owned()),
+            });
             Ok(Prepared {
                 url,
                 body: json_body(&t.request)?,
