@@ -104,6 +104,9 @@ pub fn endpoint(s: api::EndpointSpec) -> Result<Endpoint, api::Error> {
         provider: s.provider,
         quirks,
         note: String::new(),
+        // Not in the contract's spec (`SetEndpointOptions` sets it): the owner keeps it
+        // across updates.
+        cache: Default::default(),
     })
 }
 

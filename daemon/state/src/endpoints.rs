@@ -69,6 +69,7 @@ pub fn to_proxy(
     }
     p.browser_ua = e.browser_ua;
     p.extra_headers = e.extra_headers.clone();
+    p.cache = e.cache;
     Ok(p)
 }
 
@@ -77,7 +78,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use codex_launcher_types::Backend;
+    use codex_launcher_types::{Backend, CacheTtl};
 
     fn endpoint() -> Endpoint {
         Endpoint {
@@ -107,6 +108,9 @@ mod tests {
             p.api_key.map(|k| k.expose().to_owned()).as_deref(),
             Some("sk-x")
         );
+        assert_eq!(p.cache, CacheTtl::FiveMinutes, "caching on by default");
+        e.cache = CacheTtl::Off;
+        assert_eq!(to_proxy(&e, None).unwrap().cache, CacheTtl::Off);
     }
 
     #[test]

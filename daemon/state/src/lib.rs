@@ -20,6 +20,8 @@
 //! - [`cleanup`]: Kill & Cleanup decisions (what to spare, which backups are stale).
 //! - [`endpoints`]: endpoint rules (keys, capability overrides, the proxy's view).
 //! - [`usage`]: bounded usage per endpoint and model.
+//! - [`cost`]: what requests cost at their models' prices; price edits.
+//! - [`codex`]: the installed Codex CLI's version and verdict.
 //! - [`probe`]: real round trips through the proxy, quirks recorded through the owner.
 //! - [`keystore`]: where keys are kept (the trait the daemon's keyring implements).
 //! - [`clock`], [`views`], [`error`].
@@ -28,7 +30,9 @@
 
 pub mod cleanup;
 pub mod clock;
+pub mod codex;
 pub mod command;
+pub mod cost;
 pub mod endpoints;
 pub mod error;
 pub mod event;

@@ -14,6 +14,7 @@ use std::time::Duration;
 use codex_launcher_engine::atomic::ensure_dir;
 use codex_launcher_engine::backup::{self, Backups, Outcome, Release, RestoreReport};
 use codex_launcher_engine::cleanup as engine_cleanup;
+use codex_launcher_engine::codex_version::DisplayPreference;
 use codex_launcher_engine::discovery::{merge_models, parse_models};
 use codex_launcher_engine::model::{Endpoint, Model};
 use codex_launcher_engine::paths::Paths;
@@ -28,7 +29,9 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::cleanup::{self, Live, Scope};
 use crate::clock::Clock;
+use crate::codex;
 use crate::command::{Answer, Command, Handle, LaunchRequest, RequestDone};
+use crate::cost::{self, PriceEdit};
 use crate::endpoints::{MAX_TEXT, check_key, check_settings, to_proxy};
 use crate::error::{StateError, join_error};
 use crate::event::Event;
@@ -38,7 +41,8 @@ use crate::probe::Probe;
 use crate::sessions::{Held, Record, Table};
 use crate::usage::Usage;
 use crate::views::{
-    CleanupItem, ConfigMerged, EndpointView, ProbeReport, ProxyStatus, RunPlan, SessionView,
+    CleanupItem, CodexInfo, ConfigMerged, EndpointOptions, EndpointView, ProbeReport, ProxyStatus,
+    RunPlan, SessionView,
 };
 
 /// SIGTERM to SIGKILL for the sessions still running at shutdown.
@@ -171,6 +175,9 @@ impl codex_launcher_proxy::Observer for Hook {
             input_tokens: record.usage.input_tokens,
             output_tokens: record.usage.output_tokens,
             failed: record.usage.failed,
+            request_id: record.request_id,
+            cached_input_tokens: record.usage.cached_input_tokens,
+            cache_write_input_tokens: record.usage.cache_write_input_tokens,
         }));
     }
 }
@@ -349,6 +356,20 @@ impl Owner {
             Command::Shutdown(r) => {
                 let _ = r.send(());
             }
+            // ---- cost and prices (issue 14) ----
+            Command::SetPrices {
+                endpoint,
+                model,
+                edit,
+                reply,
+            } => {
+                let _ = reply.send(self.set_prices(endpoint, model, edit).await);
+            }
+            Command::SetEndpointOptions(id, options, r) => {
+                let _ = r.send(self.set_endpoint_options(id, options).await);
+            }
+            // ---- Codex version (issue 17) ----
+            Command::CodexInfo(r) => self.codex_info(r),
         }
     }
 
@@ -471,10 +492,11 @@ impl Owner {
         mut endpoint: Endpoint,
     ) -> Result<(), StateError> {
         check_settings(&endpoint)?;
-        // The note (import provenance, unmapped fields) and the models' prices are not part
-        // of the settings a client edits: keep them.
+        // The note (import provenance, unmapped fields), the models' prices and the options
+        // (`SetEndpointOptions`) are not part of the settings a client edits: keep them.
         let current = self.store.get(id)?;
         endpoint.note = current.note.clone();
+        endpoint.cache = current.cache;
         for m in &mut endpoint.models {
             if m.prices.is_empty()
                 && let Some(known) = current.models.iter().find(|k| k.id == m.id)
@@ -773,21 +795,79 @@ impl Owner {
     }
 
     fn request_finished(&mut self, done: &RequestDone) {
-        let known = self.store.get(&done.endpoint).is_ok_and(|e| {
+        let endpoint = self.store.get(&done.endpoint).ok();
+        let known = endpoint.is_some_and(|e| {
             e.default_model == done.model || e.models.iter().any(|m| m.id == done.model)
         });
+        let tokens = done.tokens();
+        let cost = cost::request_cost(endpoint, &done.model, &tokens);
+        log_cost(done, cost);
         self.usage.record(
             &done.endpoint,
             &done.model,
             known,
-            done.input_tokens,
-            done.output_tokens,
+            &tokens,
             done.failed,
+            cost,
         );
         if let Some(r) = done.session.and_then(|id| self.sessions.get_mut(id)) {
-            r.traffic
-                .add(done.input_tokens, done.output_tokens, done.failed);
+            r.traffic.add(&tokens, done.failed, cost);
         }
+    }
+
+    // ---- cost and prices (issue 14) ----------------------------------------------------
+
+    async fn set_prices(
+        &mut self,
+        id: String,
+        model: String,
+        edit: PriceEdit,
+    ) -> Result<(), StateError> {
+        if !self.store.get(&id)?.models.iter().any(|m| m.id == model) {
+            return Err(StateError::NotFound(format!(
+                "endpoint `{id}` has no model `{model}` (add it first: `codexctl model import`)"
+            )));
+        }
+        let result = self
+            .change_store(move |s| {
+                s.modify(&id, |e| {
+                    if let Some(m) = e.models.iter_mut().find(|m| m.id == model) {
+                        edit.apply(&mut m.prices);
+                    }
+                })
+            })
+            .await;
+        self.changed(result)
+    }
+
+    async fn set_endpoint_options(
+        &mut self,
+        id: String,
+        options: EndpointOptions,
+    ) -> Result<(), StateError> {
+        self.store.get(&id)?;
+        let result = self
+            .change_store(move |s| {
+                s.modify(&id, |e| {
+                    if let Some(cache) = options.cache {
+                        e.cache = cache;
+                    }
+                })
+            })
+            .await;
+        self.changed(result)
+    }
+
+    // ---- Codex version (issue 17) -------------------------------------------------------
+
+    /// `codex --version` may take its time-out: run off the loop and answer from there.
+    fn codex_info(&self, reply: crate::command::Reply<CodexInfo>) {
+        let env = self.env.clone();
+        tokio::spawn(async move {
+            if let Ok(info) = blocking(move || codex::info(env.as_ref())).await {
+                let _ = reply.send(info);
+            }
+        });
     }
 
     // ---- sessions ----------------------------------------------------------------------
@@ -835,6 +915,8 @@ impl Owner {
         let port = self.proxy_addr.port();
         let stamp_ms = self.clock.wall_ms();
         let plan = blocking(move || {
+            // Once per launch: Codex may have been updated since the last one.
+            let codex_version = codex::for_session(id, request.mode, env.as_ref());
             planning::plan(&PlanInput {
                 id,
                 mode: request.mode,
@@ -846,6 +928,9 @@ impl Owner {
                 proxy_port: port,
                 env: env.as_ref(),
                 stamp_ms,
+                codex_version: codex_version.as_ref(),
+                // Text as it streams: see `codex_version::process_mode` for the evidence.
+                display: DisplayPreference::default(),
             })
         })
         .await??;
@@ -1387,6 +1472,28 @@ fn session_description(s: &Session) -> String {
             "session {} ({} on `{}`, model `{}`)",
             s.id, s.mode, s.endpoint, s.model
         )
+    }
+}
+
+/// The request's cost in the journal (`COST_USD`), with what identifies it: `REQUEST_ID`
+/// matches the proxy's "response finished" line.
+fn log_cost(done: &RequestDone, cost: Option<codex_launcher_engine::pricing::Usd>) {
+    match cost {
+        Some(usd) => tracing::info!(
+            request_id = done.request_id,
+            session = done.session,
+            endpoint = %done.endpoint,
+            model = %done.model,
+            cost_usd = %usd.format(6),
+            "request cost"
+        ),
+        None => tracing::debug!(
+            request_id = done.request_id,
+            session = done.session,
+            endpoint = %done.endpoint,
+            model = %done.model,
+            "request cost: no price set"
+        ),
     }
 }
 

@@ -6,9 +6,13 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use codex_launcher_engine::model::Endpoint;
+use codex_launcher_engine::pricing::{Tokens, Usd};
 use codex_launcher_types::{
-    CleanupAction, CleanupKind, KeyStorage, Mode, ProbeVerdict, SessionState,
+    CacheTtl, CleanupAction, CleanupKind, CodexVerdict, KeyStorage, Mode, ProbeVerdict,
+    SessionState,
 };
+
+use crate::cost::Cost;
 
 /// An endpoint as clients see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,26 +27,37 @@ pub struct EndpointView {
     pub proxy_url: String,
 }
 
-/// Requests and tokens.
+/// Requests, tokens and what they cost.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Traffic {
     /// Finished requests.
     pub requests: u64,
-    /// Input tokens the upstream reported.
+    /// Input tokens the upstream reported (cache reads and writes included).
     pub input_tokens: u64,
     /// Output tokens the upstream reported.
     pub output_tokens: u64,
     /// Requests that failed.
     pub errors: u64,
+    /// Of the input tokens, those read from the provider's prompt cache.
+    pub cached_input_tokens: u64,
+    /// Of the input tokens, those written to the provider's prompt cache.
+    pub cache_write_input_tokens: u64,
+    /// What the requests that had a price cost.
+    pub cost: Cost,
 }
 
 impl Traffic {
-    /// Count one finished request.
-    pub fn add(&mut self, input: u64, output: u64, failed: bool) {
+    /// Count one finished request and its cost (`None`: no price set).
+    pub fn add(&mut self, tokens: &Tokens, failed: bool, cost: Option<Usd>) {
         self.requests = self.requests.saturating_add(1);
-        self.input_tokens = self.input_tokens.saturating_add(input);
-        self.output_tokens = self.output_tokens.saturating_add(output);
+        self.input_tokens = self.input_tokens.saturating_add(tokens.input);
+        self.output_tokens = self.output_tokens.saturating_add(tokens.output);
         self.errors = self.errors.saturating_add(u64::from(failed));
+        self.cached_input_tokens = self.cached_input_tokens.saturating_add(tokens.cached_input);
+        self.cache_write_input_tokens = self
+            .cache_write_input_tokens
+            .saturating_add(tokens.cache_write_input);
+        self.cost.add(cost);
     }
 }
 
@@ -157,5 +172,30 @@ pub struct ConfigMerged {
     /// Where the launcher's version was saved (`None`: merged cleanly).
     pub aside: Option<PathBuf>,
     /// For people.
+    pub message: String,
+}
+
+// ---- cost and prices (issue 14) ----
+
+/// An endpoint's options beyond its settings (`SetEndpointOptions`): each `Some` changes
+/// that option, `None` leaves it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointOptions {
+    /// Prompt-cache breakpoints.
+    pub cache: Option<CacheTtl>,
+}
+
+// ---- Codex version (issue 17) ----
+
+/// The Codex CLI sessions run, as `codex --version` told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodexInfo {
+    /// The program (`CODEX_BIN`, or `codex` as found on `PATH`).
+    pub program: PathBuf,
+    /// Its version (`None`: it could not be run or read).
+    pub version: Option<String>,
+    /// Against the tested releases.
+    pub verdict: CodexVerdict,
+    /// One line for people: the version and its verdict, or why there is none.
     pub message: String,
 }
