@@ -6,6 +6,7 @@
 //! so clients can say how many requests had no price.
 
 use codex_launcher_engine::model::Endpoint;
+use codex_launcher_engine::presets;
 use codex_launcher_engine::pricing::{PerMillion, Prices, Tokens, Usd};
 use codex_launcher_types::CacheTtl;
 
@@ -56,6 +57,26 @@ pub fn prices_for(endpoint: &Endpoint, model: &str) -> Option<Prices> {
 /// gone).
 pub fn request_cost(endpoint: Option<&Endpoint>, model: &str, tokens: &Tokens) -> Option<Usd> {
     prices_for(endpoint?, model)?.cost(tokens)
+}
+
+/// A new endpoint made from a preset gets the preset's dated list prices for its models that
+/// have none: a client's model spec carries no prices (the contract keeps them apart), so
+/// they would be lost on the way.
+pub fn with_preset_prices(endpoint: &mut Endpoint) {
+    if endpoint.preset.is_empty() {
+        return;
+    }
+    let Some(preset) = presets::presets()
+        .into_iter()
+        .find(|p| p.id == endpoint.preset)
+    else {
+        return;
+    };
+    for m in endpoint.models.iter_mut().filter(|m| m.prices.is_empty()) {
+        if let Some(listed) = preset.endpoint.models.iter().find(|p| p.id == m.id) {
+            m.prices = listed.prices.clone();
+        }
+    }
 }
 
 /// A change to a model's prices: each `Some` replaces that price, `Some(None)` unsets it,
@@ -180,6 +201,27 @@ mod tests {
             prices_for(&e, "claude-sonnet-4-6").unwrap().cache_write,
             sonnet().prices.cache_write
         );
+    }
+
+    #[test]
+    fn an_endpoint_from_a_preset_gets_its_list_prices() {
+        let preset = presets::presets()
+            .into_iter()
+            .find(|p| p.id == "anthropic")
+            .unwrap();
+        let mut e = preset.endpoint.clone();
+        e.preset = "anthropic".into();
+        for m in &mut e.models {
+            m.prices = Prices::default();
+        }
+        e.models.push(Model::bare("not-in-the-preset"));
+        // A price the client did send is kept.
+        e.models[1].prices = Prices::list(1.0, 0.0, 0.0, 1.0, "");
+        with_preset_prices(&mut e);
+        assert_eq!(e.models[0].prices, preset.endpoint.models[0].prices);
+        assert!(!e.models[0].prices.as_of.is_empty());
+        assert_eq!(e.models[1].prices, Prices::list(1.0, 0.0, 0.0, 1.0, ""));
+        assert!(e.models.last().unwrap().prices.is_empty());
     }
 
     #[test]

@@ -467,9 +467,14 @@ impl Owner {
         Ok(())
     }
 
-    async fn add_endpoint(&mut self, endpoint: Endpoint, key: &str) -> Result<String, StateError> {
+    async fn add_endpoint(
+        &mut self,
+        mut endpoint: Endpoint,
+        key: &str,
+    ) -> Result<String, StateError> {
         check_key(key)?;
         check_settings(&endpoint)?;
+        cost::with_preset_prices(&mut endpoint);
         let name = endpoint.name.clone();
         let id = self.change_store(move |s| s.add(endpoint)).await?;
         if !key.trim().is_empty()
