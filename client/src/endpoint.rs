@@ -2,7 +2,9 @@
 
 use std::io::{BufRead, IsTerminal, Read, Write};
 
-use codex_launcher_dbus::{EndpointInfo, EndpointSpec, ManagerProxy, Preset};
+use codex_launcher_dbus::{
+    CacheTtl, EndpointInfo, EndpointOptions, EndpointSpec, ManagerProxy, Preset,
+};
 use serde::Serialize;
 
 use crate::cli::{AddArgs, EditArgs, EndpointCommand, KeySource};
@@ -87,10 +89,23 @@ async fn list(m: &ManagerProxy<'_>, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// `endpoint show --json`: the endpoint, and its options beside its settings.
+#[derive(Debug, Serialize)]
+struct ShowJson {
+    #[serde(flatten)]
+    info: EndpointInfo,
+    /// Prompt caching (`5m`, `1h`, `off`).
+    cache: Option<CacheTtl>,
+}
+
 async fn show(m: &ManagerProxy<'_>, id: &str, json: bool) -> Result<()> {
     let e = m.get_endpoint(id).await?;
+    let options = m.get_endpoint_options(id).await?;
     if json {
-        return output::json(&e);
+        return output::json(&ShowJson {
+            info: e,
+            cache: options.cache,
+        });
     }
     let headers = e
         .spec
@@ -131,6 +146,12 @@ async fn show(m: &ManagerProxy<'_>, id: &str, json: bool) -> Result<()> {
             },
         ),
         ("quirks", or_dash(&e.spec.quirks_json)),
+        (
+            "cache",
+            options
+                .cache
+                .map_or_else(|| "-".to_owned(), |c| c.to_string()),
+        ),
         ("key", key_cell(&e)),
         (
             "default",
@@ -324,6 +345,9 @@ async fn add(m: &ManagerProxy<'_>, args: AddArgs, json: bool) -> Result<()> {
     let id = m
         .add_endpoint(spec, key.as_deref().unwrap_or_default())
         .await?;
+    if let Some(cache) = args.cache.filter(|c| *c != CacheTtl::default()) {
+        set_cache(m, &id, cache).await?;
+    }
     let storage = if key.is_some() {
         Some(m.get_endpoint(&id).await?.key_storage)
     } else {
@@ -378,15 +402,22 @@ async fn edit(m: &ManagerProxy<'_>, args: EditArgs, json: bool) -> Result<()> {
         spec.extra_headers.push((k, v));
     }
     let key = key_from_flags(&args.key)?;
-    if spec == current.spec && key.is_none() && !args.remove_key {
+    let cache = match args.cache {
+        Some(cache) if m.get_endpoint_options(&args.id).await?.cache != Some(cache) => Some(cache),
+        _ => None,
+    };
+    if spec == current.spec && key.is_none() && !args.remove_key && cache.is_none() {
         return Err(CliError::usage(
             "nothing to change: give at least one of --name, --url, --backend, --model, \
-             --browser-ua, --no-browser-ua, --header, --remove-header, --provider, \
+             --browser-ua, --no-browser-ua, --header, --remove-header, --provider, --cache, \
              --api-key-stdin, --api-key-env, --remove-key",
         ));
     }
     if spec != current.spec {
         m.update_endpoint(&args.id, spec).await?;
+    }
+    if let Some(cache) = cache {
+        set_cache(m, &args.id, cache).await?;
     }
     let mut storage = None;
     if let Some(key) = key {
@@ -406,5 +437,12 @@ async fn edit(m: &ManagerProxy<'_>, args: EditArgs, json: bool) -> Result<()> {
         None if args.remove_key => output::out(&format!("edited {} (key removed)", args.id)),
         None => output::out(&format!("edited {}", args.id)),
     }
+    Ok(())
+}
+
+/// The endpoint's prompt-cache setting (an option beside its settings).
+async fn set_cache(m: &ManagerProxy<'_>, id: &str, cache: CacheTtl) -> Result<()> {
+    m.set_endpoint_options(id, EndpointOptions { cache: Some(cache) })
+        .await?;
     Ok(())
 }
