@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use codex_launcher_dbus::Backend;
+use codex_launcher_dbus::{Backend, CacheTtl};
 
 /// Control codex-launcherd, the daemon that lets Codex use any model provider.
 #[derive(Debug, Parser)]
@@ -152,9 +152,10 @@ pub enum Command {
         follow: bool,
     },
 
-    /// Check the set-up: Codex CLI, daemon, units, port, keyring; or probe an endpoint.
+    /// Check the set-up: Codex CLI and its version, daemon, units, port, keyring; or probe an
+    /// endpoint.
     #[command(
-        after_help = "Each check prints ok, warn, fail or skip, with a fix for the ones that are not ok.\nExits 1 when a check fails.\n\nWith --probe, real round trips to the endpoint's provider through the proxy: a text turn,\na tool call, parallel tool calls and a reasoning turn handed back with the tool result.\nQuirks found (a refused field, no parallel calls, reasoning required back) are recorded\ninto the endpoint, so the proxy adapts. This sends a few small requests you may pay for.\n\nExamples:\n  codexctl doctor\n  CODEX_BIN=~/bin/codex codexctl doctor --json\n  codexctl doctor --probe deepseek\n  codexctl doctor --probe openrouter qwen/qwen3-coder"
+        after_help = "Each check prints ok, warn, fail or skip, with a fix for the ones that are not ok.\nExits 1 when a check fails. The version check asks the daemon which Codex its sessions run\nand whether this launcher is tested with it: an untested version (older or newer than the\ntested releases) is a warning, never a failure.\n\nWith --probe, real round trips to the endpoint's provider through the proxy: a text turn,\na tool call, parallel tool calls and a reasoning turn handed back with the tool result.\nQuirks found (a refused field, no parallel calls, reasoning required back) are recorded\ninto the endpoint, so the proxy adapts. This sends a few small requests you may pay for.\n\nExamples:\n  codexctl doctor\n  CODEX_BIN=~/bin/codex codexctl doctor --json\n  codexctl doctor --probe deepseek\n  codexctl doctor --probe openrouter qwen/qwen3-coder"
     )]
     Doctor {
         /// Probe ENDPOINT [MODEL] (default model: the endpoint's).
@@ -280,6 +281,10 @@ pub struct AddArgs {
     #[arg(long)]
     pub provider: Option<String>,
 
+    /// Prompt caching: 5m (the default), 1h (writes cost twice the input price) or off.
+    #[arg(long, value_name = "TTL")]
+    pub cache: Option<CacheTtl>,
+
     /// The key.
     #[command(flatten)]
     pub key: KeySource,
@@ -330,6 +335,10 @@ pub struct EditArgs {
     /// New capability-table row (empty string: detect from the URL).
     #[arg(long)]
     pub provider: Option<String>,
+
+    /// Prompt caching: 5m, 1h or off.
+    #[arg(long, value_name = "TTL")]
+    pub cache: Option<CacheTtl>,
 
     /// The new key.
     #[command(flatten)]
@@ -417,6 +426,46 @@ pub enum ModelCommand {
         /// Endpoint id.
         endpoint: String,
     },
+
+    /// Show or set a model's prices, US dollars per million tokens (cost in `usage`,
+    /// `sessions` and the panel).
+    #[command(after_help = "\
+Only the prices given change; an empty value unsets one. A cached-input or cache-write price
+left unset costs the input price. Without a price, cost shows as \"no price set\", never $0.
+Presets carry published list prices where the provider gives them (`as of` the day read).
+
+Examples:
+  codexctl model price anthropic claude-sonnet-4-6
+  codexctl model price deepseek deepseek-chat --input 0.28 --cached 0.028 --output 0.42
+  codexctl model price local qwen3 --input 0 --output 0
+  codexctl model price kimi kimi-k2 --cache-write ''")]
+    Price(PriceArgs),
+}
+
+/// `codexctl model price`
+#[derive(Debug, Args)]
+pub struct PriceArgs {
+    /// Endpoint id.
+    pub endpoint: String,
+
+    /// Model id.
+    pub model: String,
+
+    /// Uncached input.
+    #[arg(long, value_name = "USD")]
+    pub input: Option<String>,
+
+    /// Input read from the provider's cache.
+    #[arg(long, value_name = "USD")]
+    pub cached: Option<String>,
+
+    /// Input written to the cache (five-minute writes; one-hour ones cost twice the input).
+    #[arg(long, value_name = "USD")]
+    pub cache_write: Option<String>,
+
+    /// Output.
+    #[arg(long, value_name = "USD")]
+    pub output: Option<String>,
 }
 
 /// `codexctl model import`

@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use codex_launcher_dbus::{KeyStorage, ManagerProxy, ModelSpec, ProbeVerdict};
+use codex_launcher_dbus::{KeyStorage, ManagerProxy, ModelSpec, PricedModel, ProbeVerdict};
 use futures::StreamExt;
 use serde::Serialize;
 
@@ -132,12 +132,12 @@ pub async fn preset_list(m: &ManagerProxy<'_>, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn print_models(models: &[ModelSpec], default_model: &str) {
+fn print_models(models: &[ModelSpec], default_model: &str, prices: &[PricedModel]) {
     if models.is_empty() {
         output::out("no models");
         return;
     }
-    let mut t = Table::new(&["", "ID", "NAME", "CONTEXT", "MAX OUT", "EFFORTS"]);
+    let mut t = Table::new(&["", "ID", "NAME", "CONTEXT", "MAX OUT", "EFFORTS", "PRICES"]);
     for model in models {
         let count = |n: u64| {
             if n == 0 {
@@ -153,6 +153,10 @@ fn print_models(models: &[ModelSpec], default_model: &str) {
             count(model.context_window),
             count(model.max_output_tokens),
             or_dash(&model.reasoning_efforts.join(",")),
+            prices
+                .iter()
+                .find(|p| p.model == model.id)
+                .map_or_else(|| "-".to_owned(), |p| crate::cost::prices_cell(&p.prices)),
         ]);
     }
     t.print();
@@ -164,7 +168,8 @@ pub async fn model_list(m: &ManagerProxy<'_>, endpoint: &str, json: bool) -> Res
     if json {
         return output::json(&info.spec.models);
     }
-    print_models(&info.spec.models, &info.spec.default_model);
+    let prices = m.list_model_prices(endpoint).await?;
+    print_models(&info.spec.models, &info.spec.default_model, &prices);
     Ok(())
 }
 
@@ -237,7 +242,8 @@ pub async fn model_fetch(m: &ManagerProxy<'_>, endpoint: &str, json: bool) -> Re
         models.len(),
         info.spec.models.len()
     ));
-    print_models(&models, &info.spec.default_model);
+    let prices = m.list_model_prices(endpoint).await?;
+    print_models(&models, &info.spec.default_model, &prices);
     Ok(())
 }
 
@@ -420,13 +426,44 @@ pub async fn import_legacy(m: &ManagerProxy<'_>, path: Option<&Path>, json: bool
     print_ids("imported", ids, json)
 }
 
+/// `codexctl usage --json`: one row per endpoint and model. `cost_usd` is six decimals as
+/// text (exact), `null` when no request had a price; `priced_requests` says how many did.
+#[derive(Debug, Serialize)]
+struct UsageJson {
+    endpoint: String,
+    model: String,
+    requests: u64,
+    input_tokens: u64,
+    cached_input_tokens: u64,
+    cache_write_input_tokens: u64,
+    output_tokens: u64,
+    errors: u64,
+    cost_usd: Option<String>,
+    priced_requests: u64,
+}
+
 /// `codexctl usage`
 pub async fn usage(m: &ManagerProxy<'_>, json: bool) -> Result<()> {
-    let status = m.proxy_status().await?;
+    let usage = m.usage_costs().await?;
     if json {
-        return output::json(&status.usage);
+        let rows: Vec<UsageJson> = usage
+            .into_iter()
+            .map(|u| UsageJson {
+                cost_usd: crate::cost::cost_json(u.cost_pico_usd, u.priced_requests),
+                endpoint: u.endpoint,
+                model: u.model,
+                requests: u.requests,
+                input_tokens: u.input_tokens,
+                cached_input_tokens: u.cached_input_tokens,
+                cache_write_input_tokens: u.cache_write_input_tokens,
+                output_tokens: u.output_tokens,
+                errors: u.errors,
+                priced_requests: u.priced_requests,
+            })
+            .collect();
+        return output::json(&rows);
     }
-    if status.usage.is_empty() {
+    if usage.is_empty() {
         output::out("no requests yet");
         return Ok(());
     }
@@ -435,17 +472,23 @@ pub async fn usage(m: &ManagerProxy<'_>, json: bool) -> Result<()> {
         "MODEL",
         "REQUESTS",
         "TOKENS IN",
+        "CACHED",
+        "CACHE WRITE",
         "TOKENS OUT",
         "ERRORS",
+        "COST",
     ]);
-    for u in &status.usage {
+    for u in &usage {
         t.row(vec![
             u.endpoint.clone(),
             u.model.clone(),
             u.requests.to_string(),
             u.input_tokens.to_string(),
+            crate::cost::hit_cell(u.cached_input_tokens, u.input_tokens),
+            u.cache_write_input_tokens.to_string(),
             u.output_tokens.to_string(),
             u.errors.to_string(),
+            crate::cost::cost_cell(u.cost_pico_usd, u.priced_requests, u.requests),
         ]);
     }
     t.print();

@@ -2,7 +2,9 @@
 
 use std::io::{BufRead, IsTerminal, Read, Write};
 
-use codex_launcher_dbus::{EndpointInfo, EndpointSpec, ManagerProxy, Preset};
+use codex_launcher_dbus::{
+    CacheTtl, EndpointInfo, EndpointOptions, EndpointSpec, ManagerProxy, Preset,
+};
 use serde::Serialize;
 
 use crate::cli::{AddArgs, EditArgs, EndpointCommand, KeySource};
@@ -87,10 +89,23 @@ async fn list(m: &ManagerProxy<'_>, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// `endpoint show --json`: the endpoint, and its options beside its settings.
+#[derive(Debug, Serialize)]
+struct ShowJson {
+    #[serde(flatten)]
+    info: EndpointInfo,
+    /// Prompt caching (`5m`, `1h`, `off`).
+    cache: Option<CacheTtl>,
+}
+
 async fn show(m: &ManagerProxy<'_>, id: &str, json: bool) -> Result<()> {
     let e = m.get_endpoint(id).await?;
+    let options = m.get_endpoint_options(id).await?;
     if json {
-        return output::json(&e);
+        return output::json(&ShowJson {
+            info: e,
+            cache: options.cache,
+        });
     }
     let headers = e
         .spec
@@ -131,6 +146,12 @@ async fn show(m: &ManagerProxy<'_>, id: &str, json: bool) -> Result<()> {
             },
         ),
         ("quirks", or_dash(&e.spec.quirks_json)),
+        (
+            "cache",
+            options
+                .cache
+                .map_or_else(|| "-".to_owned(), |c| c.to_string()),
+        ),
         ("key", key_cell(&e)),
         (
             "default",
@@ -347,6 +368,9 @@ async fn add(m: &ManagerProxy<'_>, args: AddArgs, json: bool) -> Result<()> {
     let id = m
         .add_endpoint(spec, key.as_deref().unwrap_or_default())
         .await?;
+    if let Some(cache) = args.cache.filter(|c| *c != CacheTtl::default()) {
+        set_cache(m, &id, cache).await?;
+    }
     after_save(m, &id, &secret, args.key.api_key_env.as_deref()).await?;
     let storage = if key.is_some() {
         Some(m.get_endpoint(&id).await?.key_storage)
@@ -403,15 +427,27 @@ async fn edit(m: &ManagerProxy<'_>, args: EditArgs, json: bool) -> Result<()> {
     }
     let key = key_from_flags(&args.key)?;
     let secret = secret_headers(&args.secret_headers)?;
-    if spec == current.spec && key.is_none() && !args.remove_key && secret.is_empty() {
+    let cache = match args.cache {
+        Some(cache) if m.get_endpoint_options(&args.id).await?.cache != Some(cache) => Some(cache),
+        _ => None,
+    };
+    if spec == current.spec
+        && key.is_none()
+        && !args.remove_key
+        && secret.is_empty()
+        && cache.is_none()
+    {
         return Err(CliError::usage(
             "nothing to change: give at least one of --name, --url, --backend, --model, \
              --browser-ua, --no-browser-ua, --header, --secret-header, --remove-header, \
-             --provider, --api-key-stdin, --api-key-env, --remove-key",
+             --provider, --cache, --api-key-stdin, --api-key-env, --remove-key",
         ));
     }
     if spec != current.spec {
         m.update_endpoint(&args.id, spec).await?;
+    }
+    if let Some(cache) = cache {
+        set_cache(m, &args.id, cache).await?;
     }
     after_save(m, &args.id, &secret, args.key.api_key_env.as_deref()).await?;
     let mut storage = None;
@@ -432,5 +468,12 @@ async fn edit(m: &ManagerProxy<'_>, args: EditArgs, json: bool) -> Result<()> {
         None if args.remove_key => output::out(&format!("edited {} (key removed)", args.id)),
         None => output::out(&format!("edited {}", args.id)),
     }
+    Ok(())
+}
+
+/// The endpoint's prompt-cache setting (an option beside its settings).
+async fn set_cache(m: &ManagerProxy<'_>, id: &str, cache: CacheTtl) -> Result<()> {
+    m.set_endpoint_options(id, EndpointOptions { cache: Some(cache) })
+        .await?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! - `cli`: the command line (clap derive, help with examples, exit-code table).
 //! - `bus`: finding the session bus and the manager object.
 //! - `endpoint`, `commands`: the commands that call the daemon.
+//! - `cost`: `model price`, and how costs and cache hits are written.
 //! - `system`: `logs` and `doctor`, which also look at the machine (journal, units, port).
 //! - `output`: tables, JSON, colours; `error`: D-Bus error names → messages and exit codes.
 //!
@@ -14,6 +15,7 @@
 mod bus;
 mod cli;
 mod commands;
+mod cost;
 mod endpoint;
 mod error;
 mod groups;
@@ -88,6 +90,7 @@ async fn run(cli: Cli) -> Result<u8> {
         Command::Model(ModelCommand::List { endpoint }) => {
             commands::model_list(&m, &endpoint, json).await
         }
+        Command::Model(ModelCommand::Price(args)) => cost::price(&m, args, json).await,
         Command::Profile(ProfileCommand::Export {
             include_keys,
             output,

@@ -46,6 +46,16 @@ struct SessionJson {
     requests: u64,
     tokens_in: u64,
     tokens_out: u64,
+    /// Of `tokens_in`, read from the provider's cache.
+    cached_tokens_in: u64,
+    /// Of `tokens_in`, written to the provider's cache.
+    cache_write_tokens_in: u64,
+    /// Six decimals as text; `null` when no request had a price.
+    cost_usd: Option<String>,
+    /// Requests that had a price.
+    priced_requests: u64,
+    #[serde(skip)]
+    cost_pico_usd: u64,
 }
 
 async fn session_proxy(conn: &zbus::Connection, path: &str) -> Result<SessionProxy<'static>> {
@@ -70,6 +80,7 @@ fn number(path: &str) -> String {
 async fn describe(conn: &zbus::Connection, path: &str) -> Result<SessionJson> {
     let s = session_proxy(conn, path).await?;
     let exit_code = s.exit_code().await?;
+    let (cost_pico_usd, priced_requests) = (s.cost_pico_usd().await?, s.priced_requests().await?);
     Ok(SessionJson {
         session: number(path),
         path: path.to_owned(),
@@ -84,6 +95,11 @@ async fn describe(conn: &zbus::Connection, path: &str) -> Result<SessionJson> {
         requests: s.requests().await?,
         tokens_in: s.tokens_in().await?,
         tokens_out: s.tokens_out().await?,
+        cached_tokens_in: s.cached_tokens_in().await?,
+        cache_write_tokens_in: s.cache_write_tokens_in().await?,
+        cost_usd: crate::cost::cost_json(cost_pico_usd, priced_requests),
+        priced_requests,
+        cost_pico_usd,
     })
 }
 
@@ -319,6 +335,7 @@ pub async fn list(conn: &zbus::Connection, m: &ManagerProxy<'_>, json: bool) -> 
     }
     let mut t = Table::new(&[
         "SESSION", "ENDPOINT", "MODEL", "MODE", "PID", "STATE", "EXIT", "REQUESTS", "TOKENS",
+        "CACHED", "COST",
     ]);
     for s in &all {
         t.row(vec![
@@ -331,6 +348,8 @@ pub async fn list(conn: &zbus::Connection, m: &ManagerProxy<'_>, json: bool) -> 
             s.exit_code.map_or("-".to_owned(), |c| c.to_string()),
             s.requests.to_string(),
             format!("{}/{}", s.tokens_in, s.tokens_out),
+            crate::cost::hit_cell(s.cached_tokens_in, s.tokens_in),
+            crate::cost::cost_cell(s.cost_pico_usd, s.priced_requests, s.requests),
         ]);
     }
     t.print();

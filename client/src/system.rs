@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use codex_launcher_dbus::{CodexInfo, CodexVerdict};
 use serde::Serialize;
 
 use crate::error::{CliError, Kind, Result};
@@ -147,6 +148,8 @@ struct DaemonFacts {
     key_storages: Vec<String>,
     /// Where the daemon keeps keys now (`secret-service`, `locked`, `file`).
     key_storage: String,
+    /// The Codex its sessions run (`None`: not asked, or a daemon without `CodexInfo`).
+    codex: Option<std::result::Result<CodexInfo, String>>,
 }
 
 async fn check_daemon() -> (Check, DaemonFacts) {
@@ -178,6 +181,7 @@ async fn check_daemon() -> (Check, DaemonFacts) {
                 proxy_address: Some(address),
                 key_storages,
                 key_storage,
+                codex: Some(daemon_codex().await),
             },
         ),
         Ok(Err(e)) => (
@@ -190,6 +194,50 @@ async fn check_daemon() -> (Check, DaemonFacts) {
                 "`codexctl logs` shows why it hangs; `systemctl --user restart codex-launcherd`",
             ),
             DaemonFacts::default(),
+        ),
+    }
+}
+
+// ---- Codex version (issue 17) ----
+
+/// The Codex the daemon's sessions run, as the daemon sees it (its own `PATH` and
+/// `CODEX_BIN`, which may not be this shell's). It runs `codex --version` for the answer.
+async fn daemon_codex() -> std::result::Result<CodexInfo, String> {
+    let ask = async {
+        let conn = crate::bus::connect().await?;
+        let m = crate::bus::manager(&conn).await?;
+        Ok::<_, CliError>(m.codex_info().await?)
+    };
+    match tokio::time::timeout(Duration::from_secs(30), ask).await {
+        Ok(Ok(info)) => Ok(info),
+        Ok(Err(e)) => Err(e.message),
+        Err(_) => Err("no answer within 30 s".to_owned()),
+    }
+}
+
+/// The version verdict: within the tested releases is ok; older, newer or unknown is a
+/// warning ("untested"), never a failure, since a newer Codex usually works.
+fn check_version(facts: &DaemonFacts) -> Check {
+    let name = "version";
+    let info = match &facts.codex {
+        None => return Check::new(name, Verdict::Skip, "the daemon did not answer"),
+        Some(Err(e)) => {
+            return Check::new(
+                name,
+                Verdict::Skip,
+                format!("the daemon did not say which Codex it runs: {e}"),
+            );
+        }
+        Some(Ok(info)) => info,
+    };
+    let detail = format!("{} ({})", info.message, info.program);
+    match info.verdict {
+        CodexVerdict::Tested => Check::new(name, Verdict::Ok, detail),
+        CodexVerdict::Older | CodexVerdict::Newer => Check::new(name, Verdict::Warn, detail),
+        CodexVerdict::Unknown => Check::new(name, Verdict::Warn, detail).fix(
+            "the daemon runs CODEX_BIN, else `codex` on its own PATH: install Codex \
+             (`npm install -g @openai/codex`) or set CODEX_BIN in the daemon's environment \
+             (`systemctl --user edit codex-launcherd.service`)",
         ),
     }
 }
@@ -329,10 +377,11 @@ pub async fn doctor(json: bool) -> Result<()> {
     let codex = check_codex();
     let (daemon, facts) = check_daemon().await;
     let daemon_ok = daemon.verdict == Verdict::Ok;
+    let version = check_version(&facts);
     let (units, socket_active) = check_units();
     let port = check_port(&facts, socket_active);
     let keyring = check_keyring(daemon_ok, &facts);
-    let checks = vec![codex, daemon, units, port, keyring];
+    let checks = vec![codex, daemon, version, units, port, keyring];
     let failed = checks.iter().filter(|c| c.verdict == Verdict::Fail).count();
     if json {
         output::json(&DoctorJson {

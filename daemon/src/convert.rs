@@ -3,9 +3,11 @@
 
 use codex_launcher_dbus as api;
 use codex_launcher_engine::model::{Endpoint, Group, GroupMember, Model};
+use codex_launcher_engine::pricing::Prices;
 use codex_launcher_state::StateError;
+use codex_launcher_state::cost::PriceEdit;
 use codex_launcher_state::views::{
-    CleanupItem, EndpointView, GroupView, ProbeReport, ProxyStatus, RunPlan, SessionView,
+    CleanupItem, CodexInfo, EndpointView, GroupView, ProbeReport, ProxyStatus, RunPlan, SessionView,
 };
 
 /// `/io/github/CodexLauncher1/session/<id>`.
@@ -119,6 +121,9 @@ pub fn endpoint(s: api::EndpointSpec) -> Result<Endpoint, api::Error> {
         provider: s.provider,
         quirks,
         note: String::new(),
+        // Not in the contract's spec (`SetEndpointOptions` sets it): the owner keeps it
+        // across updates.
+        cache: Default::default(),
     })
 }
 
@@ -237,4 +242,74 @@ pub fn started_secs(s: &SessionView) -> u64 {
     s.started
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+// ---- cost and prices (issue 14) ----
+
+/// An endpoint's options as the contract has them.
+pub fn endpoint_options(e: &Endpoint) -> api::EndpointOptions {
+    api::EndpointOptions {
+        cache: Some(e.cache),
+    }
+}
+
+/// Options a client sent.
+pub fn options(o: api::EndpointOptions) -> codex_launcher_state::views::EndpointOptions {
+    codex_launcher_state::views::EndpointOptions { cache: o.cache }
+}
+
+/// A model's prices as the contract has them: decimal dollars per million tokens, unset
+/// prices left out.
+pub fn model_prices(p: &Prices) -> api::ModelPrices {
+    let text =
+        |price: Option<codex_launcher_engine::pricing::PerMillion>| price.map(|p| p.to_string());
+    api::ModelPrices {
+        input: text(p.input),
+        cached_input: text(p.cached_input),
+        cache_write: text(p.cache_write),
+        output: text(p.output),
+        as_of: (!p.as_of.is_empty()).then(|| p.as_of.clone()),
+    }
+}
+
+/// Prices a client sent, checked (`as_of` is the daemon's to set).
+pub fn price_edit(p: &api::ModelPrices) -> Result<PriceEdit, api::Error> {
+    PriceEdit::parse(
+        p.input.as_deref(),
+        p.cached_input.as_deref(),
+        p.cache_write.as_deref(),
+        p.output.as_deref(),
+    )
+    .map_err(error)
+}
+
+/// Usage with the cache figures and the cost.
+pub fn usage_costs(s: ProxyStatus) -> Vec<api::UsageCost> {
+    s.usage
+        .into_iter()
+        .map(|u| api::UsageCost {
+            endpoint: u.endpoint,
+            model: u.model,
+            requests: u.traffic.requests,
+            input_tokens: u.traffic.input_tokens,
+            cached_input_tokens: u.traffic.cached_input_tokens,
+            cache_write_input_tokens: u.traffic.cache_write_input_tokens,
+            output_tokens: u.traffic.output_tokens,
+            errors: u.traffic.errors,
+            cost_pico_usd: u.traffic.cost.usd.pico_usd(),
+            priced_requests: u.traffic.cost.priced_requests,
+        })
+        .collect()
+}
+
+// ---- Codex version (issue 17) ----
+
+/// The Codex CLI, as the contract has it.
+pub fn codex_info(i: CodexInfo) -> api::CodexInfo {
+    api::CodexInfo {
+        program: i.program.display().to_string(),
+        version: i.version.unwrap_or_default(),
+        verdict: i.verdict,
+        message: i.message,
+    }
 }

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::str::FromStr;
 
 use codex_launcher_dbus::{
-    CleanupItem, EndpointInfo, EndpointSpec, Error, GroupInfo, Mode, ModelSpec, Preset,
-    ProbeReport, ProxyStatus, RunPlan,
+    CleanupItem, CodexInfo, EndpointInfo, EndpointOptions, EndpointSpec, Error, GroupInfo, Mode,
+    ModelPrices, ModelSpec, Preset, PricedModel, ProbeReport, ProxyStatus, RunPlan, UsageCost,
 };
 use codex_launcher_engine::presets;
 use codex_launcher_state::planning::LaunchOptions;
@@ -294,6 +294,71 @@ impl Manager {
     async fn group_ids(&self) -> Vec<String> {
         let groups = self.handle.groups().await.unwrap_or_default();
         groups.into_iter().map(|g| g.group.id).collect()
+    }
+
+    // ---- cost and prices (issue 14) ----
+
+    #[zbus(out_args("options"))]
+    async fn get_endpoint_options(&self, id: &str) -> Result<EndpointOptions, Error> {
+        self.handle
+            .endpoint(id)
+            .await
+            .map(|v| convert::endpoint_options(&v.endpoint))
+            .map_err(convert::error)
+    }
+
+    async fn set_endpoint_options(&self, id: &str, options: EndpointOptions) -> Result<(), Error> {
+        self.handle
+            .set_endpoint_options(id, convert::options(options))
+            .await
+            .map_err(convert::error)
+    }
+
+    #[zbus(out_args("models"))]
+    async fn list_model_prices(&self, id: &str) -> Result<Vec<PricedModel>, Error> {
+        let view = self.handle.endpoint(id).await.map_err(convert::error)?;
+        Ok(view
+            .endpoint
+            .models
+            .iter()
+            .map(|m| PricedModel {
+                model: m.id.clone(),
+                prices: convert::model_prices(&m.prices),
+            })
+            .collect())
+    }
+
+    async fn set_model_prices(
+        &self,
+        id: &str,
+        model: &str,
+        prices: ModelPrices,
+    ) -> Result<(), Error> {
+        let edit = convert::price_edit(&prices)?;
+        self.handle
+            .set_prices(id, model, edit)
+            .await
+            .map_err(convert::error)
+    }
+
+    #[zbus(out_args("usage"))]
+    async fn usage_costs(&self) -> Result<Vec<UsageCost>, Error> {
+        self.handle
+            .proxy_status()
+            .await
+            .map(convert::usage_costs)
+            .map_err(convert::error)
+    }
+
+    // ---- Codex version (issue 17) ----
+
+    #[zbus(out_args("codex"))]
+    async fn codex_info(&self) -> Result<CodexInfo, Error> {
+        self.handle
+            .codex_info()
+            .await
+            .map(convert::codex_info)
+            .map_err(convert::error)
     }
 
     #[zbus(property)]

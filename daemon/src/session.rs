@@ -110,6 +110,36 @@ impl SessionObject {
         self.view().await.map_or(0, |s| s.traffic.output_tokens)
     }
 
+    // ---- cost and prices (issue 14) ----
+
+    #[zbus(property(emits_changed_signal = "false"))]
+    async fn cached_tokens_in(&self) -> u64 {
+        self.view()
+            .await
+            .map_or(0, |s| s.traffic.cached_input_tokens)
+    }
+
+    #[zbus(property(emits_changed_signal = "false"))]
+    async fn cache_write_tokens_in(&self) -> u64 {
+        self.view()
+            .await
+            .map_or(0, |s| s.traffic.cache_write_input_tokens)
+    }
+
+    #[zbus(property(emits_changed_signal = "false"))]
+    async fn cost_pico_usd(&self) -> u64 {
+        self.view()
+            .await
+            .map_or(0, |s| s.traffic.cost.usd.pico_usd())
+    }
+
+    #[zbus(property(emits_changed_signal = "false"))]
+    async fn priced_requests(&self) -> u64 {
+        self.view()
+            .await
+            .map_or(0, |s| s.traffic.cost.priced_requests)
+    }
+
     #[zbus(signal)]
     pub async fn exited(
         emitter: &zbus::object_server::SignalEmitter<'_>,

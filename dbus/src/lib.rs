@@ -12,7 +12,18 @@
 //!
 //! # Wire types
 //! Structs derive `zvariant::Type`; field order is the D-Bus signature, so **append fields
-//! only at the end** and regenerate the introspection XML (`UPDATE_EXPECT=1`).
+//! only at the end** and regenerate the introspection XML (`UPDATE_EXPECT=1`). Better still,
+//! leave a published struct alone and add a method: the contract grows by additions only.
+//! Settings that will grow more keys travel as `a{sv}` dictionaries ([`EndpointOptions`],
+//! [`ModelPrices`]): every key optional, keys a reader does not know ignored (the D-Bus
+//! convention), so a key added later changes no signature.
+//!
+//! # Money
+//! Prices travel as the decimal text people type and read (`"3.75"`, US dollars per million
+//! tokens), parsed and checked by the daemon. Costs travel as integer pico-dollars
+//! (10⁻¹² $, [`PICO_USD_PER_USD`]): one token at a micro-dollar per million tokens is one
+//! pico-dollar, so the daemon's sums are exact and a client only formats them. A cost always
+//! comes with how many requests had a price: "no price set" is never shown as $0.
 
 #![deny(missing_docs)]
 
@@ -409,6 +420,31 @@ pub trait Manager {
     /// Ids of all groups.
     #[zbus(property)]
     fn group_ids(&self) -> zbus::Result<Vec<String>>;
+    // ---- cost and prices (issue 14) ----
+
+    /// An endpoint's options ([`EndpointOptions`]).
+    fn get_endpoint_options(&self, id: &str) -> zbus::Result<EndpointOptions>;
+
+    /// Change an endpoint's options: the keys given (an unknown value is `InvalidArgs`);
+    /// the others stay.
+    fn set_endpoint_options(&self, id: &str, options: EndpointOptions) -> zbus::Result<()>;
+
+    /// The prices of an endpoint's models, in the endpoint's model order.
+    fn list_model_prices(&self, id: &str) -> zbus::Result<Vec<PricedModel>>;
+
+    /// Change one model's prices ([`ModelPrices`]: the keys given; empty text unsets).
+    /// Unknown endpoint or model: `NotFound`; a price that is not one: `InvalidArgument`.
+    fn set_model_prices(&self, id: &str, model: &str, prices: ModelPrices) -> zbus::Result<()>;
+
+    /// Usage per endpoint and model since the daemon started, with the prompt-cache figures
+    /// and the cost at the models' prices when each request finished.
+    fn usage_costs(&self) -> zbus::Result<Vec<UsageCost>>;
+
+    // ---- Codex version (issue 17) ----
+
+    /// The Codex CLI sessions would run now: `codex --version` is run for the answer (a
+    /// few seconds at most).
+    fn codex_info(&self) -> zbus::Result<CodexInfo>;
 
     /// Id of the default endpoint (empty: none).
     #[zbus(property)]
@@ -503,6 +539,26 @@ pub trait Session {
     #[zbus(property(emits_changed_signal = "false"))]
     fn tokens_out(&self) -> zbus::Result<u64>;
 
+    // ---- cost and prices (issue 14) ----
+
+    /// Of `TokensIn`, those read from the provider's prompt cache (the hit rate is
+    /// `CachedTokensIn / TokensIn`).
+    #[zbus(property(emits_changed_signal = "false"))]
+    fn cached_tokens_in(&self) -> zbus::Result<u64>;
+
+    /// Of `TokensIn`, those written to the provider's prompt cache.
+    #[zbus(property(emits_changed_signal = "false"))]
+    fn cache_write_tokens_in(&self) -> zbus::Result<u64>;
+
+    /// What the session's priced requests cost, in pico-dollars ([`PICO_USD_PER_USD`]), at
+    /// the models' prices when each request finished.
+    #[zbus(property(emits_changed_signal = "false"))]
+    fn cost_pico_usd(&self) -> zbus::Result<u64>;
+
+    /// Requests that had a price; the other `Requests - PricedRequests` had none set.
+    #[zbus(property(emits_changed_signal = "false"))]
+    fn priced_requests(&self) -> zbus::Result<u64>;
+
     /// The session ended (and was reaped); `exit_code` as the property.
     #[zbus(signal)]
     fn exited(&self, exit_code: i32) -> zbus::Result<()>;
@@ -511,4 +567,116 @@ pub trait Session {
     /// a hung Codex). Reported, never acted on: the user decides whether to stop it.
     #[zbus(signal)]
     fn stalled(&self, idle_secs: u64) -> zbus::Result<()>;
+}
+
+// ---- cost and prices (issue 14) ----
+
+pub use codex_launcher_types::CacheTtl;
+
+/// Pico-dollars in a US dollar: the unit of every cost on the bus.
+pub const PICO_USD_PER_USD: u64 = 1_000_000_000_000;
+
+/// An endpoint's options beyond its [`EndpointSpec`] (`a{sv}`, every key optional), read
+/// with [`ManagerProxy::get_endpoint_options`] and changed with
+/// [`ManagerProxy::set_endpoint_options`] (keys left out stay as they are).
+/// `UpdateEndpoint` keeps them.
+///
+/// Keys:
+/// - `cache` (`s`): prompt-cache breakpoints, `5m` (the default), `1h` or `off`. The
+///   `anthropic` backend, and Chat hosts that take `cache_control` on content parts
+///   (OpenRouter and Kilo for Claude and Gemini models), mark the prompt prefix so the
+///   provider caches it; one-hour entries cost twice the input price to write.
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, zbus::SerializeDict, zbus::DeserializeDict, Type,
+)]
+#[zbus(signature = "dict")]
+pub struct EndpointOptions {
+    /// Prompt-cache breakpoints.
+    pub cache: Option<CacheTtl>,
+}
+
+/// A model's prices (`a{sv}`, every key optional): US dollars per million tokens as decimal
+/// text (`"3"`, `"0.30"`, `"$3.75"`; more than six decimals are rounded to the
+/// micro-dollar).
+///
+/// Read with [`ManagerProxy::list_model_prices`] (a price not set is left out). Given to
+/// [`ManagerProxy::set_model_prices`], each key present replaces that price, an empty string
+/// unsets it, and keys left out stay; any change makes the prices the user's, so `as_of` is
+/// cleared.
+///
+/// Keys: `input` (uncached input), `cached_input` (input read from the cache; unset: the
+/// input price), `cache_write` (input written to the cache, five-minute writes; unset: the
+/// input price), `output`, and, read only, `as_of` (the day published list prices were
+/// read, `YYYY-MM-DD`; absent for prices a user set).
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, zbus::SerializeDict, zbus::DeserializeDict, Type,
+)]
+#[zbus(signature = "dict")]
+pub struct ModelPrices {
+    /// Uncached input.
+    pub input: Option<String>,
+    /// Input read from the cache.
+    pub cached_input: Option<String>,
+    /// Input written to the cache.
+    pub cache_write: Option<String>,
+    /// Output.
+    pub output: Option<String>,
+    /// When list prices were read (read only).
+    pub as_of: Option<String>,
+}
+
+/// One model's prices, as [`ManagerProxy::list_model_prices`] lists them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct PricedModel {
+    /// Model id.
+    pub model: String,
+    /// Its prices (empty: none set).
+    pub prices: ModelPrices,
+}
+
+/// Usage of one endpoint and model with the prompt-cache figures and the cost
+/// ([`ManagerProxy::usage_costs`]; [`Usage`] without them stays as it was).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct UsageCost {
+    /// Endpoint id.
+    pub endpoint: String,
+    /// Model slug (`(other)`: models the endpoint does not list).
+    pub model: String,
+    /// Requests.
+    pub requests: u64,
+    /// Input tokens, cache reads and writes included.
+    pub input_tokens: u64,
+    /// Of the input tokens, those read from the provider's cache (the hit rate is
+    /// `cached_input_tokens / input_tokens`).
+    pub cached_input_tokens: u64,
+    /// Of the input tokens, those written to the provider's cache.
+    pub cache_write_input_tokens: u64,
+    /// Output tokens.
+    pub output_tokens: u64,
+    /// Failed requests.
+    pub errors: u64,
+    /// What the priced requests cost, in pico-dollars ([`PICO_USD_PER_USD`]).
+    pub cost_pico_usd: u64,
+    /// Requests that had a price; the other `requests - priced_requests` had none set.
+    pub priced_requests: u64,
+}
+
+// ---- Codex version (issue 17) ----
+
+pub use codex_launcher_types::CodexVerdict;
+
+/// The Codex CLI the daemon's sessions run ([`ManagerProxy::codex_info`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct CodexInfo {
+    /// The program (`CODEX_BIN`, else `codex` as found on the daemon's `PATH`).
+    pub program: String,
+    /// Its version (`0.171.0`; empty when unknown).
+    pub version: String,
+    /// `tested`, `older`, `newer` (than the releases the launcher is tested with) or
+    /// `unknown` (`codex --version` could not be run or read). Untested is a warning,
+    /// never a failure.
+    pub verdict: CodexVerdict,
+    /// One line for people: the version and its verdict with what to do, or why there is no
+    /// version.
+    pub message: String,
 }

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::fmt;
 
 use codex_launcher_dbus::{
-    CleanupItem, EndpointInfo, EndpointSpec, ManagerProxy, ModelSpec, Preset, ProxyStatus,
-    SessionProxy,
+    CacheTtl, CleanupItem, EndpointInfo, EndpointOptions, EndpointSpec, ManagerProxy, ModelPrices,
+    ModelSpec, Preset, PricedModel, ProxyStatus, SessionProxy, UsageCost,
 };
 use zbus::OwnedObjectPath;
 
@@ -191,6 +191,35 @@ impl Client {
         Ok(self.manager.list_sessions().await?)
     }
 
+    // ---- cost and prices (issue 14) ----
+
+    /// An endpoint's prompt-cache setting.
+    pub async fn cache(&self, id: &str) -> Result<CacheTtl> {
+        let options = self.manager.get_endpoint_options(id).await?;
+        Ok(options.cache.unwrap_or_default())
+    }
+
+    /// Change an endpoint's prompt-cache setting.
+    pub async fn set_cache(&self, id: &str, cache: CacheTtl) -> Result<()> {
+        let options = EndpointOptions { cache: Some(cache) };
+        Ok(self.manager.set_endpoint_options(id, options).await?)
+    }
+
+    /// The prices of an endpoint's models.
+    pub async fn model_prices(&self, id: &str) -> Result<Vec<PricedModel>> {
+        Ok(self.manager.list_model_prices(id).await?)
+    }
+
+    /// Change one model's prices (the keys given).
+    pub async fn set_model_prices(&self, id: &str, model: &str, prices: ModelPrices) -> Result<()> {
+        Ok(self.manager.set_model_prices(id, model, prices).await?)
+    }
+
+    /// Usage with the cache figures and the cost.
+    pub async fn usage_costs(&self) -> Result<Vec<UsageCost>> {
+        Ok(self.manager.usage_costs().await?)
+    }
+
     /// Find (dry run) or remove what earlier sessions left behind.
     /// Kill & Cleanup as every client does it: the daemon stops the live sessions and
     /// then what earlier ones left (`dry_run`: only lists them).
@@ -216,6 +245,9 @@ pub async fn session_view(
         requests: s.requests().await.unwrap_or(0),
         tokens_in: s.tokens_in().await.unwrap_or(0),
         tokens_out: s.tokens_out().await.unwrap_or(0),
+        cached_tokens_in: s.cached_tokens_in().await.unwrap_or(0),
+        cost_pico_usd: s.cost_pico_usd().await.unwrap_or(0),
+        priced_requests: s.priced_requests().await.unwrap_or(0),
     })
 }
 
@@ -225,13 +257,17 @@ fn parse<T: std::str::FromStr<Err = codex_launcher_dbus::UnknownName>>(s: &str) 
         .map_err(|e: codex_launcher_dbus::UnknownName| BusError::local(e.to_string()))
 }
 
-/// The traffic counters of a session: `(requests, tokens in, tokens out)`.
-pub async fn session_traffic(s: &SessionProxy<'_>) -> Result<(u64, u64, u64)> {
-    Ok((
-        s.requests().await?,
-        s.tokens_in().await?,
-        s.tokens_out().await?,
-    ))
+/// The traffic counters of a session (the cache and cost ones read as 0 from a daemon
+/// without them).
+pub async fn session_traffic(s: &SessionProxy<'_>) -> Result<model::SessionTraffic> {
+    Ok(model::SessionTraffic {
+        requests: s.requests().await?,
+        tokens_in: s.tokens_in().await?,
+        tokens_out: s.tokens_out().await?,
+        cached_tokens_in: s.cached_tokens_in().await.unwrap_or(0),
+        cost_pico_usd: s.cost_pico_usd().await.unwrap_or(0),
+        priced_requests: s.priced_requests().await.unwrap_or(0),
+    })
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@
 //! into text and back.
 
 use codex_launcher_dbus::{
-    Backend, CleanupAction, CleanupItem, CleanupKind, EndpointInfo, EndpointSpec, Mode, ModelSpec,
-    Preset, SessionState, Usage,
+    Backend, CacheTtl, CleanupAction, CleanupItem, CleanupKind, EndpointInfo, EndpointSpec, Mode,
+    ModelPrices, ModelSpec, PICO_USD_PER_USD, Preset, SessionState, UsageCost,
 };
 
 /// One session as the panel shows it, built from the Session object's properties.
@@ -37,6 +37,30 @@ pub struct SessionView {
     pub tokens_in: u64,
     /// Output tokens.
     pub tokens_out: u64,
+    /// Of the input tokens, read from the provider's cache.
+    pub cached_tokens_in: u64,
+    /// What the priced requests cost, pico-dollars.
+    pub cost_pico_usd: u64,
+    /// Requests that had a price.
+    pub priced_requests: u64,
+}
+
+/// A session's traffic counters, as its object reports them (read on demand: the contract
+/// emits no change signal for them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionTraffic {
+    /// Requests.
+    pub requests: u64,
+    /// Input tokens.
+    pub tokens_in: u64,
+    /// Output tokens.
+    pub tokens_out: u64,
+    /// Of the input tokens, read from the provider's cache.
+    pub cached_tokens_in: u64,
+    /// What the priced requests cost, pico-dollars.
+    pub cost_pico_usd: u64,
+    /// Requests that had a price.
+    pub priced_requests: u64,
 }
 
 impl Default for SessionView {
@@ -54,6 +78,9 @@ impl Default for SessionView {
             requests: 0,
             tokens_in: 0,
             tokens_out: 0,
+            cached_tokens_in: 0,
+            cost_pico_usd: 0,
+            priced_requests: 0,
         }
     }
 }
@@ -76,6 +103,33 @@ impl SessionView {
             (false, true) => self.endpoint.clone(),
             (false, false) => format!("{} · {}", self.endpoint, self.model),
         }
+    }
+
+    /// Take the counters the session object reported.
+    pub fn set_traffic(&mut self, t: SessionTraffic) {
+        self.requests = t.requests;
+        self.tokens_in = t.tokens_in;
+        self.tokens_out = t.tokens_out;
+        self.cached_tokens_in = t.cached_tokens_in;
+        self.cost_pico_usd = t.cost_pico_usd;
+        self.priced_requests = t.priced_requests;
+    }
+
+    /// `12.3k in · 950 out · 60 % cached · $0.0030`; `no traffic` before the first request.
+    /// A session whose requests had no price says so (`no price set`), never $0.
+    pub fn traffic_label(&self) -> String {
+        let mut label = tokens_label(self.requests, self.tokens_in, self.tokens_out);
+        for part in [
+            cache_hit_label(self.cached_tokens_in, self.tokens_in),
+            cost_label(self.cost_pico_usd, self.priced_requests, self.requests),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            label.push_str(" · ");
+            label.push_str(&part);
+        }
+        label
     }
 
     /// The duration label at `now`.
@@ -400,7 +454,7 @@ pub fn imported_label(new: u32) -> String {
 pub struct UsageBar {
     /// `endpoint / model`.
     pub label: String,
-    /// `1.2k in · 300 out · 12 requests · 1 error`.
+    /// `1.2k in · 300 out · 12 requests · 1 error · 60 % cached · $0.0030`.
     pub detail: String,
     /// Input tokens as a share of the largest total (0..=1).
     pub input: f64,
@@ -411,8 +465,8 @@ pub struct UsageBar {
 }
 
 /// The usage chart: one bar per endpoint and model, most tokens first, scaled to the largest.
-pub fn usage_bars(usage: &[Usage]) -> Vec<UsageBar> {
-    let mut rows: Vec<&Usage> = usage.iter().collect();
+pub fn usage_bars(usage: &[UsageCost]) -> Vec<UsageBar> {
+    let mut rows: Vec<&UsageCost> = usage.iter().collect();
     rows.sort_by(|a, b| {
         (b.input_tokens + b.output_tokens)
             .cmp(&(a.input_tokens + a.output_tokens))
@@ -443,6 +497,16 @@ pub fn usage_bars(usage: &[Usage]) -> Vec<UsageBar> {
             );
             if u.errors > 0 {
                 detail.push_str(&format!(" · {}", plural(u.errors, "error", "errors")));
+            }
+            for part in [
+                cache_hit_label(u.cached_input_tokens, u.input_tokens),
+                cost_label(u.cost_pico_usd, u.priced_requests, u.requests),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                detail.push_str(" · ");
+                detail.push_str(&part);
             }
             UsageBar {
                 label: format!("{} / {}", u.endpoint, u.model),
@@ -542,6 +606,116 @@ pub fn proxy_summary(address: &str, requests: u64, active: u64, errors: u64) -> 
         if active == 1 { "" } else { "s" },
         if errors == 1 { "" } else { "s" },
     )
+}
+
+// ---- cost and prices (issue 14) ----
+
+/// Pico-dollars in a ten-thousandth of a dollar (the last decimal shown below a dollar).
+const PICO_PER_BASIS: u64 = PICO_USD_PER_USD / 10_000;
+
+/// A cost as the panel shows it: four decimals below a dollar (`$0.0503`), two from a dollar
+/// (`$12.34`), rounded to the nearest, halves up; a non-zero cost too small to show is
+/// `< $0.0001`.
+pub fn usd_label(pico: u64) -> String {
+    let round = |unit: u64| pico / unit + u64::from(pico % unit >= unit / 2);
+    if pico >= PICO_USD_PER_USD {
+        let cents = round(PICO_USD_PER_USD / 100);
+        return format!("${}.{:02}", cents / 100, cents % 100);
+    }
+    let basis = round(PICO_PER_BASIS);
+    if basis == 0 && pico > 0 {
+        return "< $0.0001".to_owned();
+    }
+    format!("${}.{:04}", basis / 10_000, basis % 10_000)
+}
+
+/// The cost of some requests: `None` before the first; `no price set` when none had a
+/// price (never $0); `$0.0503 + 2 unpriced` when some had none.
+pub fn cost_label(pico: u64, priced_requests: u64, requests: u64) -> Option<String> {
+    let unpriced = requests.saturating_sub(priced_requests);
+    match (requests, priced_requests) {
+        (0, _) => None,
+        (_, 0) => Some("no price set".to_owned()),
+        _ if unpriced > 0 => Some(format!("{} + {unpriced} unpriced", usd_label(pico))),
+        _ => Some(usd_label(pico)),
+    }
+}
+
+/// `60 % cached`: the input tokens read from the provider's cache (cached ÷ input, rounded
+/// down, so 100 % means all of them); `None` without input.
+pub fn cache_hit_label(cached: u64, input: u64) -> Option<String> {
+    if input == 0 {
+        return None;
+    }
+    let percent = u128::from(cached.min(input)) * 100 / u128::from(input);
+    Some(format!("{percent} % cached"))
+}
+
+/// The prompt-cache picker of the endpoint editor, in [`CacheTtl::ALL`] order.
+pub fn cache_labels() -> Vec<&'static str> {
+    CacheTtl::ALL
+        .iter()
+        .map(|c| match c {
+            CacheTtl::FiveMinutes => "5 minutes",
+            CacheTtl::OneHour => "1 hour",
+            CacheTtl::Off => "Off",
+        })
+        .collect()
+}
+
+/// The position of a cache setting in the picker.
+pub fn cache_index(cache: CacheTtl) -> u32 {
+    CacheTtl::ALL
+        .iter()
+        .position(|c| *c == cache)
+        .and_then(|i| u32::try_from(i).ok())
+        .unwrap_or(0)
+}
+
+/// The cache setting at a picker position (the default past the end).
+pub fn cache_at(index: u32) -> CacheTtl {
+    usize::try_from(index)
+        .ok()
+        .and_then(|i| CacheTtl::ALL.get(i))
+        .copied()
+        .unwrap_or_default()
+}
+
+/// A model's prices as its row's four entries show them: input, cached input, cache write,
+/// output (empty: not set).
+pub fn price_texts(p: &ModelPrices) -> [String; 4] {
+    [&p.input, &p.cached_input, &p.cache_write, &p.output].map(|v| v.clone().unwrap_or_default())
+}
+
+/// What to send as `SetModelPrices` for what was typed into a model row's entries (input,
+/// cached input, cache write, output) over the prices it showed: only the entries changed
+/// (an emptied one unsets its price), `None` when nothing changed. The daemon checks the
+/// numbers.
+pub fn price_edit(shown: &ModelPrices, typed: [&str; 4]) -> Option<ModelPrices> {
+    let was = price_texts(shown);
+    let change = |i: usize| {
+        let now = typed[i].trim();
+        (now != was[i]).then(|| now.to_owned())
+    };
+    let edit = ModelPrices {
+        input: change(0),
+        cached_input: change(1),
+        cache_write: change(2),
+        output: change(3),
+        as_of: None,
+    };
+    (edit != ModelPrices::default()).then_some(edit)
+}
+
+/// Where a model's prices come from, under its entries.
+pub fn prices_note(p: &ModelPrices) -> String {
+    match &p.as_of {
+        Some(day) => format!("List prices per million tokens, read {day}"),
+        None if price_texts(p).iter().all(String::is_empty) => {
+            "No price set: cost shows as \u{201c}no price set\u{201d}".to_owned()
+        }
+        None => "Your prices per million tokens".to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -832,13 +1006,14 @@ mod tests {
 
     #[test]
     fn usage_bars_are_scaled_to_the_busiest_model() {
-        let u = |ep: &str, model: &str, i: u64, o: u64, req: u64, err: u64| Usage {
+        let u = |ep: &str, model: &str, i: u64, o: u64, req: u64, err: u64| UsageCost {
             endpoint: ep.into(),
             model: model.into(),
             requests: req,
             input_tokens: i,
             output_tokens: o,
             errors: err,
+            ..UsageCost::default()
         };
         let bars = usage_bars(&[
             u("ds", "chat", 100, 100, 2, 0),
@@ -847,9 +1022,25 @@ mod tests {
         assert_eq!(bars[0].label, "kimi / k2");
         assert_eq!(bars[0].input, 0.75);
         assert_eq!(bars[0].output, 0.25);
-        assert_eq!(bars[0].detail, "3.0k in · 1.0k out · 1 request · 1 error");
+        assert_eq!(
+            bars[0].detail,
+            "3.0k in · 1.0k out · 1 request · 1 error · 0 % cached · no price set"
+        );
         assert!(bars[0].has_errors);
-        assert_eq!(bars[1].detail, "100 in · 100 out · 2 requests");
+        assert_eq!(
+            bars[1].detail,
+            "100 in · 100 out · 2 requests · 0 % cached · no price set"
+        );
+        let priced = UsageCost {
+            cached_input_tokens: 75,
+            cost_pico_usd: 50_300_000_000,
+            priced_requests: 2,
+            ..u("ds", "chat", 100, 100, 2, 0)
+        };
+        assert_eq!(
+            usage_bars(&[priced])[0].detail,
+            "100 in · 100 out · 2 requests · 75 % cached · $0.0503"
+        );
         assert_eq!(bars[1].input, 0.025);
         // Nothing yet: bars of zero, not a division by zero.
         let idle = usage_bars(&[u("ds", "chat", 0, 0, 0, 0)]);
@@ -903,5 +1094,92 @@ mod tests {
             proxy_summary("http://127.0.0.1:47821", 1, 0, 2),
             "http://127.0.0.1:47821 · 1 request · 0 open streams · 2 errors"
         );
+    }
+
+    #[test]
+    fn costs_read_as_dollars_and_no_price_is_never_zero() {
+        assert_eq!(usd_label(0), "$0.0000");
+        assert_eq!(usd_label(50_250_000_000), "$0.0503", "halves up");
+        assert_eq!(usd_label(50_249_999_999), "$0.0502");
+        assert_eq!(usd_label(1), "< $0.0001");
+        assert_eq!(usd_label(12_345_000_000_000), "$12.35");
+        assert_eq!(usd_label(PICO_USD_PER_USD), "$1.00");
+        assert_eq!(cost_label(0, 0, 0), None, "no requests, no cost");
+        assert_eq!(cost_label(0, 0, 4).as_deref(), Some("no price set"));
+        assert_eq!(
+            cost_label(0, 4, 4).as_deref(),
+            Some("$0.0000"),
+            "a price of $0 is a price"
+        );
+        assert_eq!(
+            cost_label(50_300_000_000, 3, 4).as_deref(),
+            Some("$0.0503 + 1 unpriced")
+        );
+        assert_eq!(cache_hit_label(0, 0), None);
+        assert_eq!(cache_hit_label(600, 1_000).as_deref(), Some("60 % cached"));
+        assert_eq!(cache_hit_label(999, 1_000).as_deref(), Some("99 % cached"));
+    }
+
+    #[test]
+    fn a_session_shows_its_cache_hits_and_cost_next_to_its_tokens() {
+        let mut s = session(1, "running", -1);
+        assert_eq!(s.traffic_label(), "no traffic");
+        s.set_traffic(SessionTraffic {
+            requests: 2,
+            tokens_in: 2_000,
+            tokens_out: 100,
+            cached_tokens_in: 1_200,
+            cost_pico_usd: 3_000_000_000,
+            priced_requests: 2,
+        });
+        assert_eq!(
+            s.traffic_label(),
+            "2.0k in · 100 out · 60 % cached · $0.0030"
+        );
+        s.priced_requests = 0;
+        assert_eq!(
+            s.traffic_label(),
+            "2.0k in · 100 out · 60 % cached · no price set"
+        );
+    }
+
+    #[test]
+    fn the_cache_picker_has_fixed_positions() {
+        assert_eq!(cache_labels().len(), CacheTtl::ALL.len());
+        assert_eq!(cache_index(CacheTtl::FiveMinutes), 0);
+        assert_eq!(cache_at(cache_index(CacheTtl::Off)), CacheTtl::Off);
+        assert_eq!(cache_at(99), CacheTtl::FiveMinutes);
+    }
+
+    #[test]
+    fn a_model_rows_price_entries_send_only_what_changed() {
+        let shown = ModelPrices {
+            input: Some("3".into()),
+            cached_input: Some("0.3".into()),
+            cache_write: Some("3.75".into()),
+            output: Some("15".into()),
+            as_of: Some("2026-12-02".into()),
+        };
+        assert_eq!(price_texts(&shown), ["3", "0.3", "3.75", "15"]);
+        assert_eq!(price_edit(&shown, ["3", "0.3", "3.75", " 15 "]), None);
+        assert_eq!(
+            price_edit(&shown, ["2.5", "0.3", "", "15"]),
+            Some(ModelPrices {
+                input: Some("2.5".into()),
+                cache_write: Some(String::new()),
+                ..ModelPrices::default()
+            }),
+            "a changed price, and an emptied one to unset"
+        );
+        assert_eq!(
+            prices_note(&shown),
+            "List prices per million tokens, read 2026-12-02"
+        );
+        assert!(prices_note(&ModelPrices::default()).starts_with("No price set"));
+        let mine = ModelPrices {
+            input: Some("1".into()),
+            ..ModelPrices::default()
+        };
+        assert_eq!(prices_note(&mine), "Your prices per million tokens");
     }
 }

@@ -22,9 +22,10 @@ use std::time::{Duration, Instant};
 
 use adw::prelude::*;
 use codex_launcher_dbus::{
-    Backend, EndpointInfo, EndpointSpec, Mode, ModelSpec, Preset, ProxyStatus, SessionState, Usage,
+    Backend, CacheTtl, EndpointInfo, EndpointSpec, Mode, ModelPrices, ModelSpec, Preset,
+    PricedModel, ProxyStatus, SessionState, UsageCost,
 };
-use codex_launcher_gtk::model::SessionView;
+use codex_launcher_gtk::model::{SessionTraffic, SessionView};
 use codex_launcher_gtk::widgets::{
     ClEndpointDialog, ClEndpointsWindow, ClSessionRow, ClUsageWindow, ClWindow,
 };
@@ -254,9 +255,24 @@ fn session_row() {
         [
             "#7 · CLI".to_owned(),
             "deepseek · deepseek-chat".into(),
-            "1 min 05 s · 12.3k in · 950 out".into(),
+            "1 min 05 s · 12.3k in · 950 out · 0 % cached · no price set".into(),
             "Running".into()
         ]
+    );
+    // The counters read on demand bring the cache hits and the cost along.
+    row.update(1_065, |v| {
+        v.set_traffic(SessionTraffic {
+            requests: 3,
+            tokens_in: 12_345,
+            tokens_out: 950,
+            cached_tokens_in: 9_876,
+            cost_pico_usd: 21_500_000_000,
+            priced_requests: 3,
+        })
+    });
+    assert_eq!(
+        row.texts()[2],
+        "1 min 05 s · 12.3k in · 950 out · 80 % cached · $0.0215"
     );
     assert!(row.stop_button().is_visible());
     let asked = Rc::new(Cell::new(0));
@@ -275,7 +291,7 @@ fn session_row() {
     assert_eq!(row.texts()[3], "Killed (signal 9)");
     assert_eq!(
         row.texts()[2],
-        "1 min 30 s · 12.3k in · 950 out",
+        "1 min 30 s · 12.3k in · 950 out · 80 % cached · $0.0215",
         "the clock stopped"
     );
     assert!(!row.stop_button().is_visible(), "nothing to stop");
@@ -364,6 +380,36 @@ fn endpoint_dialog_models() {
     let spec = d.spec();
     assert_eq!(spec.models[0].context_window, 131_072);
     assert_eq!(spec.models[0].reasoning_efforts, ["low"]);
+    // Prices: shown as the daemon has them; only what was typed over them is sent.
+    d.show_prices(&[PricedModel {
+        model: "a".into(),
+        prices: ModelPrices {
+            input: Some("3".into()),
+            output: Some("15".into()),
+            as_of: Some("2026-12-02".into()),
+            ..ModelPrices::default()
+        },
+    }]);
+    let prices = rows[0].price_entries();
+    assert_eq!(prices[0].text(), "3");
+    assert_eq!(prices[1].text(), "", "not set: the input price applies");
+    assert!(rows[0].prices_note().contains("2026-12-02"));
+    assert_eq!(rows[0].price_edit(), None, "nothing typed yet");
+    prices[1].set_text("0.30");
+    prices[3].set_text("");
+    assert_eq!(
+        rows[0].price_edit(),
+        Some(ModelPrices {
+            cached_input: Some("0.30".into()),
+            output: Some(String::new()),
+            ..ModelPrices::default()
+        })
+    );
+    assert!(rows[1].prices_note().starts_with("No price set"));
+    // The cache setting: the default until the daemon says otherwise.
+    assert_eq!(d.cache(), CacheTtl::FiveMinutes);
+    d.show_cache(CacheTtl::OneHour);
+    assert_eq!(d.cache(), CacheTtl::OneHour);
     assert_eq!(
         spec.models[0].default_effort, "",
         "high is no longer offered"
@@ -377,34 +423,51 @@ fn endpoint_dialog_models() {
     assert_eq!(ids, ["a", "c"]);
     assert_eq!(spec.default_model, "a");
     assert_eq!(d.default_model_row().model().map(|m| m.n_items()), Some(2));
+    d.set_default_size(720, 1400);
+    d.present();
+    save_png(&d, "endpoint-dialog-models");
+    d.close();
 }
 
 fn usage_window() {
     let w = ClUsageWindow::detached();
-    let u = |ep: &str, model: &str, i: u64, o: u64, err: u64| Usage {
+    let u = |ep: &str, model: &str, i: u64, o: u64, err: u64| UsageCost {
         endpoint: ep.into(),
         model: model.into(),
         requests: 4,
         input_tokens: i,
         output_tokens: o,
         errors: err,
+        ..UsageCost::default()
     };
     w.set_status(&ProxyStatus {
         address: "http://127.0.0.1:47821".into(),
         requests: 8,
         active_streams: 1,
         errors: 1,
-        usage: vec![
-            u("ds", "chat", 1_200, 300, 0),
-            u("kimi", "k2", 30_000, 9_000, 1),
-        ],
+        usage: Vec::new(),
     });
+    w.set_usage(&[
+        u("ds", "chat", 1_200, 300, 0),
+        UsageCost {
+            cached_input_tokens: 24_000,
+            cost_pico_usd: 90_000_000_000,
+            priced_requests: 4,
+            ..u("kimi", "k2", 30_000, 9_000, 1)
+        },
+    ]);
     assert_eq!(
         w.summary(),
         "http://127.0.0.1:47821 · 8 requests · 1 open stream · 1 error"
     );
     let labels: Vec<String> = w.bars().into_iter().map(|b| b.label).collect();
     assert_eq!(labels, ["kimi / k2", "ds / chat"]);
+    assert!(
+        w.bars()[0].detail.ends_with("80 % cached · $0.0900"),
+        "{:?}",
+        w.bars()
+    );
+    assert!(w.bars()[1].detail.ends_with("no price set"));
     w.present();
     save_png(&w, "usage");
     w.close();

@@ -150,9 +150,21 @@ impl Drop for Xvfb {
     }
 }
 
-/// An executable stand-in script `name` in `dir`.
+/// What a stand-in for the Codex CLI says to `--version`: the daemon asks at every launch.
+pub const STUB_CODEX_VERSION: &str = "codex-cli 0.171.0";
+
+/// An executable stand-in script `name` in `dir`. A `#!` script answers `--version` as the
+/// pinned Codex release does (the daemon runs `codex --version` at every launch), before its
+/// own body runs, so a stand-in that records its arguments or waits only sees the session's
+/// run.
 pub fn stub(dir: &Path, name: &str, body: &str) -> PathBuf {
     let script = dir.join(name);
+    let body = match body.split_once('\n') {
+        Some((shebang, rest)) if shebang.starts_with("#!") => format!(
+            "{shebang}\n[ \"$1\" = --version ] && {{ echo '{STUB_CODEX_VERSION}'; exit 0; }}\n{rest}"
+        ),
+        _ => body.to_owned(),
+    };
     std::fs::write(&script, body).expect("script");
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .expect("chmod");

@@ -1,8 +1,9 @@
 //! Which Codex CLI is installed, whether the project tests it, and what a session of that
 //! version needs.
 //!
-//! Pure: the caller runs `codex --version` (once per launch) and hands its output to
-//! [`CodexVersion::from_version_output`]; everything here is a function of that text.
+//! Pure but for [`detect`], which runs `codex --version` (once per launch, on the daemon's
+//! blocking pool) and hands its output to [`CodexVersion::from_version_output`]; everything
+//! else is a function of that text.
 //!
 //! - [`verdict`]: older than [`OLDEST_TESTED`], within the tested range, or newer than
 //!   [`NEWEST_TESTED`]. Outside the range is "untested", never a failure: Codex changes
@@ -12,6 +13,10 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use crate::supervisor::Mode;
 
@@ -313,6 +318,120 @@ pub fn session_overrides(
     }
 }
 
+/// How long `codex --version` may take before the version counts as unknown. Node starts in
+/// well under a second; a Codex that hangs must not hold a launch up for long.
+pub const DETECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The most of `codex --version`'s output read (one line is expected).
+const MAX_VERSION_OUTPUT: u64 = 4096;
+
+/// `codex --version` gave no version.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DetectError {
+    /// The program could not be started.
+    #[error("cannot run `{program} --version`: {reason}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// Why.
+        reason: String,
+    },
+    /// It did not finish in time (and was killed).
+    #[error("`{program} --version` did not answer within {} s", .timeout.as_secs())]
+    Timeout {
+        /// The program.
+        program: String,
+        /// How long it had.
+        timeout: Duration,
+    },
+    /// It exited with an error.
+    #[error("`{program} --version` failed ({status})")]
+    Failed {
+        /// The program.
+        program: String,
+        /// Its exit status.
+        status: String,
+    },
+    /// It printed no version.
+    #[error(transparent)]
+    Parse(#[from] VersionParseError),
+}
+
+/// Run `program --version` and read the version, waiting at most `timeout`. The program runs
+/// in its own process group with no stdin and stderr; on time-out the whole group is killed
+/// (a Node wrapper's child included), so nothing is left behind.
+pub fn detect(program: &Path, timeout: Duration) -> Result<CodexVersion, DetectError> {
+    use std::os::unix::process::CommandExt;
+
+    let name = program.display().to_string();
+    let mut child = Command::new(program)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| DetectError::Spawn {
+            program: name.clone(),
+            reason: e.to_string(),
+        })?;
+    let pid = child.id();
+    let stdout = child.stdout.take();
+    // The waiting thread reads the output (bounded), then reaps the process; this thread waits
+    // for it with a deadline. Dropping the pipe after the bound lets a chatty program end on
+    // SIGPIPE instead of filling memory.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        if let Some(pipe) = stdout {
+            let _ = pipe.take(MAX_VERSION_OUTPUT).read_to_end(&mut out);
+        }
+        let status = child.wait();
+        let _ = tx.send((out, status));
+    });
+    let (out, status) = match rx.recv_timeout(timeout) {
+        Ok(done) => done,
+        Err(_) => {
+            kill_group(pid);
+            // Reaped by the waiting thread once the group is gone; a member that left the
+            // group could keep the pipe open, so do not wait for it long.
+            let _ = rx.recv_timeout(Duration::from_secs(1));
+            return Err(DetectError::Timeout {
+                program: name,
+                timeout,
+            });
+        }
+    };
+    match status {
+        Ok(s) if s.success() => {}
+        Ok(s) => {
+            return Err(DetectError::Failed {
+                program: name,
+                status: s.to_string(),
+            });
+        }
+        Err(e) => {
+            return Err(DetectError::Failed {
+                program: name,
+                status: e.to_string(),
+            });
+        }
+    }
+    Ok(CodexVersion::from_version_output(
+        &String::from_utf8_lossy(&out),
+    )?)
+}
+
+/// SIGKILL to the process group `pid` leads (ESRCH, already gone, is fine).
+fn kill_group(pid: u32) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,6 +568,58 @@ mod tests {
                 "{version:?} {mode:?} {pref:?}"
             );
         }
+    }
+
+    fn script(dir: &Path, body: &str) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("codex");
+        std::fs::write(&path, body).expect("script");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path
+    }
+
+    #[test]
+    fn detect_reads_the_version_and_names_each_failure() {
+        let dir = tempfile::tempdir().expect("dir");
+        let ok = script(dir.path(), "#!/bin/sh\necho \"codex-cli 0.171.0\"\n");
+        assert_eq!(detect(&ok, DETECT_TIMEOUT), Ok(v("0.171.0")));
+        let failing = script(dir.path(), "#!/bin/sh\necho codex-cli 0.171.0\nexit 3\n");
+        assert!(matches!(
+            detect(&failing, DETECT_TIMEOUT),
+            Err(DetectError::Failed { .. })
+        ));
+        let silent = script(dir.path(), "#!/bin/sh\necho usage: codex\n");
+        assert!(matches!(
+            detect(&silent, DETECT_TIMEOUT),
+            Err(DetectError::Parse(_))
+        ));
+        let missing = dir.path().join("nowhere/codex");
+        let err = detect(&missing, DETECT_TIMEOUT).expect_err("no program");
+        assert!(err.to_string().starts_with("cannot run `"), "{err}");
+    }
+
+    #[test]
+    fn a_codex_that_hangs_is_killed_with_its_children() {
+        let dir = tempfile::tempdir().expect("dir");
+        // A child that would outlive its shell, holding the pipe open; it records its pid.
+        let hang = script(
+            dir.path(),
+            "#!/bin/sh\nsleep 300 &\necho $! > \"$0.child\"\nwait\n",
+        );
+        let err = detect(&hang, Duration::from_millis(500)).expect_err("hangs");
+        assert!(matches!(err, DetectError::Timeout { .. }), "{err}");
+        // No pid file: the shell was killed before it started the child. Otherwise the child
+        // went with the group: its pidfd says so (or it is reaped already).
+        let Ok(pid) = std::fs::read_to_string(dir.path().join("codex.child")) else {
+            return;
+        };
+        let child: i32 = pid.trim().parse().expect("a pid");
+        let pid = rustix::process::Pid::from_raw(child).expect("a positive pid");
+        let gone = match rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()) {
+            Err(_) => true,
+            Ok(fd) => crate::supervisor::wait_gone(&fd, Duration::from_secs(10)),
+        };
+        assert!(gone, "the hanging child {child} was left running");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Endpoints and models as the launcher stores them.
 
-use codex_launcher_types::Backend;
+use codex_launcher_types::{Backend, CacheTtl};
 use serde::{Deserialize, Serialize};
 
 use crate::pricing::Prices;
@@ -37,6 +37,10 @@ pub struct Model {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+fn is_default_cache(cache: &CacheTtl) -> bool {
+    *cache == CacheTtl::default()
 }
 
 impl Model {
@@ -91,6 +95,10 @@ pub struct Endpoint {
     /// Per-field capability overrides.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quirks: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Prompt-cache breakpoints (`5m`, `1h`, `off`; absent in older files and left out when
+    /// it is the default, five minutes).
+    #[serde(skip_serializing_if = "is_default_cache")]
+    pub cache: CacheTtl,
     /// Free text: where it came from, fields an import could not map.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub note: String,
@@ -99,6 +107,27 @@ pub struct Endpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cache_setting_defaults_to_five_minutes_and_is_written_only_when_changed() {
+        let old =
+            r#"{"id":"a","name":"A","backend":"anthropic","base_url":"https://x/v1","models":[]}"#;
+        let e: Endpoint = serde_json::from_str(old).expect("an old endpoint loads");
+        assert_eq!(e.cache, CacheTtl::FiveMinutes);
+        assert!(!serde_json::to_string(&e).expect("json").contains("cache"));
+        let hour = Endpoint {
+            cache: CacheTtl::OneHour,
+            ..e
+        };
+        let json = serde_json::to_string(&hour).expect("json");
+        assert!(json.contains(r#""cache":"1h""#), "{json}");
+        assert_eq!(serde_json::from_str::<Endpoint>(&json).expect("back"), hour);
+        let typo = json.replace(r#""1h""#, r#""2h""#);
+        assert!(
+            serde_json::from_str::<Endpoint>(&typo).is_err(),
+            "a typo is refused"
+        );
+    }
 
     #[test]
     fn models_without_prices_load_and_stay_without() {

@@ -227,6 +227,8 @@ pub enum Attempt {
 /// A finished request, as [`Observer::request_finished`] hears it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestRecord {
+    /// The request's number in this process (the `request_id` of its log lines).
+    pub request_id: u64,
     /// Who sent it.
     pub caller: Caller,
     /// Endpoint id.

@@ -374,9 +374,13 @@ async fn handle(
     let store = req.store != Some(false);
     let on_done = completion_hook(
         state.clone(),
-        endpoint.id.clone(),
-        req.model.clone(),
-        caller,
+        crate::RequestRecord {
+            request_id: n,
+            caller,
+            endpoint: endpoint.id.clone(),
+            model: req.model.clone(),
+            usage: UsageCounters::default(),
+        },
         store,
         // Kept for the whole stream only when the response will be stored: Codex sends
         // `store: false` and its whole history every turn, which need not stay in memory.
@@ -576,13 +580,11 @@ fn expand_input(
 }
 
 /// Log the outcome, count tokens, keep the response for `previous_response_id`, and tell
-/// a group's router how its member did.
-#[allow(clippy::too_many_arguments)]
+/// a group's router how its member did. `request` says which request it is; its usage is
+/// filled in from the response.
 fn completion_hook(
     state: Arc<ProxyState>,
-    endpoint: String,
-    model: String,
-    caller: Caller,
+    request: crate::RequestRecord,
     store: bool,
     items: Vec<InputItem>,
     span: tracing::Span,
@@ -607,10 +609,8 @@ fn completion_hook(
         let (input, output) = (usage.input_tokens, usage.output_tokens);
         if let Some(observer) = state.observer() {
             observer.request_finished(crate::RequestRecord {
-                caller,
-                endpoint: endpoint.clone(),
-                model: model.clone(),
                 usage,
+                ..request.clone()
             });
         }
         state.stats.input_tokens.fetch_add(input, Ordering::Relaxed);

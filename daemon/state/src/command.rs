@@ -10,14 +10,17 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use codex_launcher_engine::model::{Endpoint, Group, GroupMember, Model};
+use codex_launcher_engine::pricing::Tokens;
 use codex_launcher_types::{KeyStorage, Mode};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use crate::cost::PriceEdit;
 use crate::error::StateError;
 use crate::event::Event;
 use crate::planning::LaunchOptions;
 use crate::views::{
-    CleanupItem, EndpointView, GroupView, ProbeReport, ProxyStatus, RunPlan, SessionView,
+    CleanupItem, CodexInfo, EndpointOptions, EndpointView, GroupView, ProbeReport, ProxyStatus,
+    RunPlan, SessionView,
 };
 
 /// A reply channel.
@@ -40,6 +43,24 @@ pub struct RequestDone {
     pub output_tokens: u64,
     /// It ended in an error.
     pub failed: bool,
+    /// The proxy's number for it (its log lines' `request_id`).
+    pub request_id: u64,
+    /// Of the input tokens, those read from the provider's prompt cache.
+    pub cached_input_tokens: u64,
+    /// Of the input tokens, those written to the provider's prompt cache.
+    pub cache_write_input_tokens: u64,
+}
+
+impl RequestDone {
+    /// Its token counts, as prices apply to them.
+    pub fn tokens(&self) -> Tokens {
+        Tokens {
+            input: self.input_tokens,
+            cached_input: self.cached_input_tokens,
+            cache_write_input: self.cache_write_input_tokens,
+            output: self.output_tokens,
+        }
+    }
 }
 
 /// What the owner does.
@@ -121,6 +142,16 @@ pub(crate) enum Command {
     SetKeySource(String, String, Answer<()>),
     Scrub(String, Vec<(String, String)>, Reply<Vec<String>>),
     Shutdown(Reply<()>),
+    // ---- cost and prices (issue 14) ----
+    SetPrices {
+        endpoint: String,
+        model: String,
+        edit: PriceEdit,
+        reply: Answer<()>,
+    },
+    SetEndpointOptions(String, EndpointOptions, Answer<()>),
+    // ---- Codex version (issue 17) ----
+    CodexInfo(Reply<CodexInfo>),
 }
 
 /// What to launch.
@@ -409,6 +440,43 @@ impl Handle {
     /// Where keys are kept now.
     pub async fn key_storage(&self) -> Result<KeyStorage, StateError> {
         self.ask(Command::KeyStorage).await
+    }
+
+    // ---- cost and prices (issue 14) ----
+
+    /// Change a model's prices (each price the edit names; the list-price date goes, since
+    /// they are now the user's).
+    pub async fn set_prices(
+        &self,
+        endpoint: &str,
+        model: &str,
+        edit: PriceEdit,
+    ) -> Result<(), StateError> {
+        self.try_ask(|reply| Command::SetPrices {
+            endpoint: endpoint.to_owned(),
+            model: model.to_owned(),
+            edit,
+            reply,
+        })
+        .await
+    }
+
+    /// Change an endpoint's options (those given; the others stay).
+    pub async fn set_endpoint_options(
+        &self,
+        id: &str,
+        options: EndpointOptions,
+    ) -> Result<(), StateError> {
+        self.try_ask(|r| Command::SetEndpointOptions(id.to_owned(), options, r))
+            .await
+    }
+
+    // ---- Codex version (issue 17) ----
+
+    /// The Codex CLI sessions would run: its path, version and verdict (`codex --version`
+    /// is run for it, off the owner's loop).
+    pub async fn codex_info(&self) -> Result<CodexInfo, StateError> {
+        self.ask(Command::CodexInfo).await
     }
 
     /// Stop every session (SIGTERM, SIGKILL after the grace), give back config.toml, and

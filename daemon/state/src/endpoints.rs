@@ -99,6 +99,7 @@ pub fn to_proxy(
         .filter_map(|(name, id)| Some((name, secrets.get(&id)?.clone())))
         .collect();
     p.key_unavailable = unavailable.map(str::to_owned);
+    p.cache = e.cache;
     Ok(p)
 }
 
@@ -107,7 +108,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use codex_launcher_types::Backend;
+    use codex_launcher_types::{Backend, CacheTtl};
 
     fn endpoint() -> Endpoint {
         Endpoint {
@@ -151,6 +152,9 @@ mod tests {
             p.api_key.map(|k| k.expose().to_owned()).as_deref(),
             Some("sk-x")
         );
+        assert_eq!(p.cache, CacheTtl::FiveMinutes, "caching on by default");
+        e.cache = CacheTtl::Off;
+        assert_eq!(to_proxy(&e, &secrets, None).unwrap().cache, CacheTtl::Off);
     }
 
     #[test]

@@ -21,6 +21,8 @@
 //! - [`endpoints`]: endpoint rules (keys, capability overrides, the proxy's view).
 //! - [`groups`]: fallback groups at run time: breakers, cooldowns, stickiness.
 //! - [`usage`]: bounded usage per endpoint and model.
+//! - [`cost`]: what requests cost at their models' prices; price edits.
+//! - [`codex`]: the installed Codex CLI's version and verdict.
 //! - [`probe`]: real round trips through the proxy, quirks recorded through the owner.
 //! - [`keystore`]: where keys are kept (the trait the daemon's keyring implements).
 //! - [`secrets`]: secret header values kept with the keys; credential digests.
@@ -30,7 +32,9 @@
 
 pub mod cleanup;
 pub mod clock;
+pub mod codex;
 pub mod command;
+pub mod cost;
 pub mod endpoints;
 pub mod error;
 pub mod event;

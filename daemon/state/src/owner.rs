@@ -15,6 +15,7 @@ use codex_launcher_engine::atomic::ensure_dir;
 use codex_launcher_engine::backup::{self, Backups, Outcome, Release, RestoreReport};
 use codex_launcher_engine::catalog;
 use codex_launcher_engine::cleanup as engine_cleanup;
+use codex_launcher_engine::codex_version::DisplayPreference;
 use codex_launcher_engine::discovery::{merge_models, parse_models};
 use codex_launcher_engine::model::{Endpoint, Group, GroupMember, Model};
 use codex_launcher_engine::paths::Paths;
@@ -29,7 +30,9 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::cleanup::{self, Live, Scope};
 use crate::clock::Clock;
+use crate::codex;
 use crate::command::{Answer, Command, Handle, LaunchRequest, RequestDone};
+use crate::cost::{self, PriceEdit};
 use crate::endpoints::{MAX_TEXT, check_key, check_settings, to_proxy};
 use crate::error::{StateError, join_error};
 use crate::event::Event;
@@ -41,8 +44,8 @@ use crate::secrets::{self, ToStore};
 use crate::sessions::{Held, Record, Table};
 use crate::usage::Usage;
 use crate::views::{
-    CleanupItem, ConfigMerged, EndpointView, GroupView, MemberHealth, ProbeReport, ProxyStatus,
-    RunPlan, SessionView,
+    CleanupItem, CodexInfo, ConfigMerged, EndpointOptions, EndpointView, GroupView, MemberHealth,
+    ProbeReport, ProxyStatus, RunPlan, SessionView,
 };
 
 /// SIGTERM to SIGKILL for the sessions still running at shutdown.
@@ -179,6 +182,9 @@ impl codex_launcher_proxy::Observer for Hook {
             input_tokens: record.usage.input_tokens,
             output_tokens: record.usage.output_tokens,
             failed: record.usage.failed,
+            request_id: record.request_id,
+            cached_input_tokens: record.usage.cached_input_tokens,
+            cache_write_input_tokens: record.usage.cache_write_input_tokens,
         }));
     }
 }
@@ -469,6 +475,20 @@ impl Owner {
             Command::Shutdown(r) => {
                 let _ = r.send(());
             }
+            // ---- cost and prices (issue 14) ----
+            Command::SetPrices {
+                endpoint,
+                model,
+                edit,
+                reply,
+            } => {
+                let _ = reply.send(self.set_prices(endpoint, model, edit).await);
+            }
+            Command::SetEndpointOptions(id, options, r) => {
+                let _ = r.send(self.set_endpoint_options(id, options).await);
+            }
+            // ---- Codex version (issue 17) ----
+            Command::CodexInfo(r) => self.codex_info(r),
         }
     }
 
@@ -645,6 +665,7 @@ impl Owner {
     ) -> Result<String, StateError> {
         check_key(key)?;
         check_settings(&endpoint)?;
+        cost::with_preset_prices(&mut endpoint);
         let name = endpoint.name.clone();
         let taken = secrets::take_secrets(&mut endpoint);
         let id = self.change_store(move |s| s.add(endpoint)).await?;
@@ -686,10 +707,12 @@ impl Owner {
         mut endpoint: Endpoint,
     ) -> Result<(), StateError> {
         check_settings(&endpoint)?;
-        // The note (import provenance, unmapped fields), the models' prices, the key's source
-        // and the headers marked secret are not part of the settings a client edits: keep them.
+        // The note (import provenance, unmapped fields), the models' prices, the options
+        // (`SetEndpointOptions`), the key's source and the headers marked secret are not part
+        // of the settings a client edits: keep them.
         let current = self.store.get(id)?.clone();
         endpoint.note = current.note.clone();
+        endpoint.cache = current.cache;
         endpoint.key_env = current.key_env.clone();
         endpoint.secret_headers = current
             .secret_headers
@@ -1201,21 +1224,79 @@ impl Owner {
     }
 
     fn request_finished(&mut self, done: &RequestDone) {
-        let known = self.store.get(&done.endpoint).is_ok_and(|e| {
+        let endpoint = self.store.get(&done.endpoint).ok();
+        let known = endpoint.is_some_and(|e| {
             e.default_model == done.model || e.models.iter().any(|m| m.id == done.model)
         });
+        let tokens = done.tokens();
+        let cost = cost::request_cost(endpoint, &done.model, &tokens);
+        log_cost(done, cost);
         self.usage.record(
             &done.endpoint,
             &done.model,
             known,
-            done.input_tokens,
-            done.output_tokens,
+            &tokens,
             done.failed,
+            cost,
         );
         if let Some(r) = done.session.and_then(|id| self.sessions.get_mut(id)) {
-            r.traffic
-                .add(done.input_tokens, done.output_tokens, done.failed);
+            r.traffic.add(&tokens, done.failed, cost);
         }
+    }
+
+    // ---- cost and prices (issue 14) ----------------------------------------------------
+
+    async fn set_prices(
+        &mut self,
+        id: String,
+        model: String,
+        edit: PriceEdit,
+    ) -> Result<(), StateError> {
+        if !self.store.get(&id)?.models.iter().any(|m| m.id == model) {
+            return Err(StateError::NotFound(format!(
+                "endpoint `{id}` has no model `{model}` (add it first: `codexctl model import`)"
+            )));
+        }
+        let result = self
+            .change_store(move |s| {
+                s.modify(&id, |e| {
+                    if let Some(m) = e.models.iter_mut().find(|m| m.id == model) {
+                        edit.apply(&mut m.prices);
+                    }
+                })
+            })
+            .await;
+        self.changed(result)
+    }
+
+    async fn set_endpoint_options(
+        &mut self,
+        id: String,
+        options: EndpointOptions,
+    ) -> Result<(), StateError> {
+        self.store.get(&id)?;
+        let result = self
+            .change_store(move |s| {
+                s.modify(&id, |e| {
+                    if let Some(cache) = options.cache {
+                        e.cache = cache;
+                    }
+                })
+            })
+            .await;
+        self.changed(result)
+    }
+
+    // ---- Codex version (issue 17) -------------------------------------------------------
+
+    /// `codex --version` may take its time-out: run off the loop and answer from there.
+    fn codex_info(&self, reply: crate::command::Reply<CodexInfo>) {
+        let env = self.env.clone();
+        tokio::spawn(async move {
+            if let Ok(info) = blocking(move || codex::info(env.as_ref())).await {
+                let _ = reply.send(info);
+            }
+        });
     }
 
     // ---- sessions ----------------------------------------------------------------------
@@ -1268,6 +1349,8 @@ impl Owner {
         let stamp_ms = self.clock.wall_ms();
         let env_remove = self.env_remove(request.mode);
         let plan = blocking(move || {
+            // Once per launch: Codex may have been updated since the last one.
+            let codex_version = codex::for_session(id, request.mode, env.as_ref());
             planning::plan(&PlanInput {
                 id,
                 mode: request.mode,
@@ -1280,6 +1363,9 @@ impl Owner {
                 env: env.as_ref(),
                 env_remove: &env_remove,
                 stamp_ms,
+                codex_version: codex_version.as_ref(),
+                // Text as it streams: see `codex_version::process_mode` for the evidence.
+                display: DisplayPreference::default(),
             })
         })
         .await??;
@@ -1848,6 +1934,28 @@ fn group_error(e: StateError) -> StateError {
             StateError::AlreadyExists(m.replace("an endpoint", "an endpoint or group"))
         }
         other => other,
+    }
+}
+
+/// The request's cost in the journal (`COST_USD`), with what identifies it: `REQUEST_ID`
+/// matches the proxy's "response finished" line.
+fn log_cost(done: &RequestDone, cost: Option<codex_launcher_engine::pricing::Usd>) {
+    match cost {
+        Some(usd) => tracing::info!(
+            request_id = done.request_id,
+            session = done.session,
+            endpoint = %done.endpoint,
+            model = %done.model,
+            cost_usd = %usd.format(6),
+            "request cost"
+        ),
+        None => tracing::debug!(
+            request_id = done.request_id,
+            session = done.session,
+            endpoint = %done.endpoint,
+            model = %done.model,
+            "request cost: no price set"
+        ),
     }
 }
 

@@ -21,6 +21,7 @@ use super::*;
 use crate::clock::Clock;
 use crate::keystore::FileKeyStore;
 use crate::planning::LaunchOptions;
+use codex_launcher_types::CacheTtl;
 
 struct FakeClock(Mutex<Instant>);
 
@@ -39,12 +40,13 @@ struct World {
     paths: Paths,
     handle: Handle,
     events: broadcast::Receiver<Event>,
+    proxy: Arc<ProxyState>,
 }
 
 /// A Codex Desktop stand-in: copies the config.toml it starts with next to itself
-/// (`<name>.seen.<pid>`), then waits to be stopped.
-const DESKTOP: &str =
-    "#!/bin/sh\ncp \"$CODEX_HOME/config.toml\" \"$0.seen.$$\" 2>/dev/null\nexec sleep 60\n";
+/// (`<name>.seen.<pid>`), then waits to be stopped. As the Codex CLI it answers `--version`
+/// (read at every launch) as the newest tested release does.
+const DESKTOP: &str = "#!/bin/sh\n[ \"$1\" = --version ] && { echo 'codex-cli 0.171.0'; exit 0; }\ncp \"$CODEX_HOME/config.toml\" \"$0.seen.$$\" 2>/dev/null\nexec sleep 60\n";
 
 fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     let path = dir.join(name);
@@ -69,7 +71,7 @@ async fn world() -> World {
     let started = start(Deps {
         keys: Box::new(FileKeyStore(FileKeys::new(&paths.keys_file()))),
         paths: paths.clone(),
-        proxy,
+        proxy: proxy.clone(),
         proxy_addr: "127.0.0.1:9".parse().unwrap(),
         token: "t".repeat(32),
         env: Arc::new(env),
@@ -84,6 +86,7 @@ async fn world() -> World {
         paths,
         handle: started.handle,
         events,
+        proxy,
     }
 }
 
@@ -354,6 +357,9 @@ async fn traffic_is_counted_per_session_and_usage_by_known_model() {
         input_tokens: 100,
         output_tokens: 7,
         failed: false,
+        request_id: 1,
+        cached_input_tokens: 0,
+        cache_write_input_tokens: 0,
     };
     w.handle
         .send(Command::RequestStarted(Some(session), Instant::now()));
@@ -366,5 +372,226 @@ async fn traffic_is_counted_per_session_and_usage_by_known_model() {
     let usage = w.handle.proxy_status().await.unwrap().usage;
     let models: Vec<&str> = usage.iter().map(|u| u.model.as_str()).collect();
     assert_eq!(models, [crate::usage::OTHER_MODEL, "m"]);
+    w.handle.shutdown().await;
+}
+
+// ---- cost and prices (issue 14) ----
+
+/// A request of `tokens` (input, cached, cache write, output) on `model`.
+fn request(
+    endpoint: &str,
+    model: &str,
+    session: Option<u64>,
+    (input, cached, written, output): (u64, u64, u64, u64),
+) -> RequestDone {
+    RequestDone {
+        session,
+        endpoint: endpoint.into(),
+        model: model.into(),
+        input_tokens: input,
+        output_tokens: output,
+        failed: false,
+        request_id: 7,
+        cached_input_tokens: cached,
+        cache_write_input_tokens: written,
+    }
+}
+
+fn prices(input: &str, cached: &str, write: &str, output: &str) -> PriceEdit {
+    PriceEdit::parse(Some(input), Some(cached), Some(write), Some(output)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cost_is_summed_exactly_per_session_and_per_model_and_no_price_is_not_zero() {
+    let w = world().await;
+    let mut e = endpoint("claude");
+    e.models.push(Model::bare("unpriced"));
+    let id = w.handle.add_endpoint(e, "").await.unwrap();
+    w.handle
+        .set_prices(&id, "m", prices("3", "0.30", "3.75", "15"))
+        .await
+        .unwrap();
+    let mut run = desktop_on(&id);
+    run.mode = Mode::Run;
+    let session = w.handle.prepare_run(run).await.unwrap().session;
+
+    // Three priced requests: 1,000 × 3 + 20,000 × 0.30 + 9,000 × 3.75 + 500 × 15 micro-dollars
+    // each; one on a model without prices; one on a model the endpoint does not list.
+    let tokens = (30_000, 20_000, 9_000, 500);
+    for _ in 0..3 {
+        w.handle.send(Command::RequestFinished(request(
+            &id,
+            "m",
+            Some(session),
+            tokens,
+        )));
+    }
+    w.handle.send(Command::RequestFinished(request(
+        &id,
+        "unpriced",
+        Some(session),
+        tokens,
+    )));
+    w.handle.send(Command::RequestFinished(request(
+        &id, "made-up", None, tokens,
+    )));
+
+    let view = w.handle.session(session).await.unwrap().unwrap();
+    let t = view.traffic;
+    assert_eq!(t.requests, 4);
+    assert_eq!(
+        (t.cached_input_tokens, t.cache_write_input_tokens),
+        (80_000, 36_000)
+    );
+    assert_eq!(t.cost.priced_requests, 3, "the unpriced request is not $0");
+    assert_eq!(t.cost.usd.micro_usd(), 3 * 50_250);
+    assert_eq!(t.cost.usd.to_string(), "$0.150750");
+
+    let usage = w.handle.proxy_status().await.unwrap().usage;
+    let row = |model: &str| {
+        usage
+            .iter()
+            .find(|u| u.model == model)
+            .unwrap_or_else(|| panic!("no row for {model}: {usage:?}"))
+            .traffic
+    };
+    assert_eq!(row("m").cost.usd.micro_usd(), 3 * 50_250);
+    assert_eq!(row("m").cost.priced_requests, 3);
+    assert_eq!(row("m").cached_input_tokens, 60_000);
+    for unpriced in ["unpriced", crate::usage::OTHER_MODEL] {
+        assert_eq!(row(unpriced).requests, 1);
+        assert_eq!(
+            row(unpriced).cost,
+            crate::cost::Cost::default(),
+            "{unpriced}"
+        );
+    }
+
+    // A price set later counts from then on: the earlier requests stay unpriced.
+    w.handle
+        .set_prices(&id, "unpriced", prices("1", "", "", "1"))
+        .await
+        .unwrap();
+    w.handle.send(Command::RequestFinished(request(
+        &id,
+        "unpriced",
+        None,
+        (1_000_000, 0, 0, 0),
+    )));
+    let usage = w.handle.proxy_status().await.unwrap().usage;
+    let later = usage
+        .iter()
+        .find(|u| u.model == "unpriced")
+        .unwrap()
+        .traffic;
+    assert_eq!((later.requests, later.cost.priced_requests), (2, 1));
+    assert_eq!(later.cost.usd.format(2), "1.00");
+    w.handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_hour_caching_charges_writes_at_twice_the_input_price() {
+    let w = world().await;
+    let id = w.handle.add_endpoint(endpoint("claude"), "").await.unwrap();
+    w.handle
+        .set_prices(&id, "m", prices("3", "0.30", "3.75", "15"))
+        .await
+        .unwrap();
+    w.handle
+        .set_endpoint_options(
+            &id,
+            EndpointOptions {
+                cache: Some(CacheTtl::OneHour),
+            },
+        )
+        .await
+        .unwrap();
+    w.handle.send(Command::RequestFinished(request(
+        &id,
+        "m",
+        None,
+        (1_000, 0, 1_000, 0),
+    )));
+    let usage = w.handle.proxy_status().await.unwrap().usage;
+    assert_eq!(usage[0].traffic.cost.usd.micro_usd(), 6_000, "1,000 × $6");
+    w.handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prices_and_options_survive_an_update_and_reach_the_proxy() {
+    let w = world().await;
+    let id = w.handle.add_endpoint(endpoint("claude"), "").await.unwrap();
+    assert_eq!(
+        w.proxy.endpoint(Some(&id)).unwrap().cache,
+        CacheTtl::FiveMinutes,
+        "on by default"
+    );
+    let mut listed = w.handle.endpoint(&id).await.unwrap().endpoint;
+    listed.models[0].prices =
+        codex_launcher_engine::pricing::Prices::list(3.0, 0.3, 3.75, 15.0, "2026-12-02");
+    w.handle.update_endpoint(&id, listed).await.unwrap();
+    w.handle
+        .set_endpoint_options(
+            &id,
+            EndpointOptions {
+                cache: Some(CacheTtl::Off),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(w.proxy.endpoint(Some(&id)).unwrap().cache, CacheTtl::Off);
+
+    // A client's update carries neither prices nor options (the contract's spec has none):
+    // both stay.
+    let mut edit = w.handle.endpoint(&id).await.unwrap().endpoint;
+    edit.name = "Renamed".into();
+    edit.models[0].prices = Default::default();
+    edit.cache = CacheTtl::default();
+    w.handle.update_endpoint(&id, edit).await.unwrap();
+    let now = w.handle.endpoint(&id).await.unwrap().endpoint;
+    assert_eq!(now.name, "Renamed");
+    assert_eq!(now.cache, CacheTtl::Off);
+    assert_eq!(now.models[0].prices.as_of, "2026-12-02");
+
+    // A user's edit replaces what it names, and the prices are no longer the dated list's.
+    w.handle
+        .set_prices(
+            &id,
+            "m",
+            PriceEdit::parse(Some("2"), None, None, None).unwrap(),
+        )
+        .await
+        .unwrap();
+    let p = w.handle.endpoint(&id).await.unwrap().endpoint.models[0]
+        .prices
+        .clone();
+    assert_eq!(p.input.unwrap().to_string(), "2");
+    assert_eq!(p.output.unwrap().to_string(), "15");
+    assert_eq!(p.as_of, "");
+
+    let err = w
+        .handle
+        .set_prices(&id, "nope", PriceEdit::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StateError::NotFound(_)), "{err}");
+    let err = w
+        .handle
+        .set_endpoint_options("nope", EndpointOptions::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StateError::NotFound(_)), "{err}");
+    w.handle.shutdown().await;
+}
+
+// ---- Codex version (issue 17) ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codex_info_reads_the_version_sessions_would_run() {
+    let w = world().await;
+    let info = w.handle.codex_info().await.unwrap();
+    assert_eq!(info.program, w.dir.path().join("desktop"));
+    assert_eq!(info.version.as_deref(), Some("0.171.0"));
+    assert_eq!(info.verdict, codex_launcher_types::CodexVerdict::Tested);
     w.handle.shutdown().await;
 }

@@ -19,6 +19,7 @@ use std::time::Duration;
 
 use codex_launcher_engine::catalog::{self, ModelsResponse};
 use codex_launcher_engine::codex_config::{self, CliOverrides, Target, cli_overrides};
+use codex_launcher_engine::codex_version::{self, CodexVersion, DisplayPreference};
 use codex_launcher_engine::model::Endpoint;
 use codex_launcher_engine::paths::Paths;
 use codex_launcher_engine::supervisor::{self, Launch};
@@ -231,6 +232,12 @@ pub struct PlanInput<'a> {
     pub env_remove: &'a [String],
     /// Milliseconds since the epoch: log and backup names.
     pub stamp_ms: u128,
+    /// The installed Codex CLI's version, read for this launch (`None`: unknown, so nothing
+    /// version-dependent is set).
+    pub codex_version: Option<&'a CodexVersion>,
+    /// How the session wants a response's text shown (`responses.process_mode`, only where
+    /// the version knows it).
+    pub display: DisplayPreference,
 }
 
 /// The session log directory.
@@ -324,7 +331,13 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, StateError> {
     let catalog_path = catalog::catalog_file(input.paths, &endpoint.id);
     let models = catalog::build(endpoint, &model, catalog::FALLBACK_INSTRUCTIONS);
     let target = target.with_catalog(&catalog_path).map_err(invalid)?;
-    let overrides = cli_overrides(&target);
+    let mut overrides = cli_overrides(&target);
+    // Version-dependent settings last; a version that does not know a key never gets it.
+    overrides.args.extend(codex_version::session_overrides(
+        input.codex_version,
+        input.mode,
+        input.display,
+    ));
     let (program, args) = match input.mode {
         Mode::Exec => {
             if o.prompt.trim().is_empty() {
@@ -494,6 +507,8 @@ mod tests {
             env: &w.env,
             env_remove: &remove,
             stamp_ms: 1_700_000_000_000,
+            codex_version: None,
+            display: DisplayPreference::default(),
         })
     }
 
@@ -631,6 +646,63 @@ mod tests {
     }
 
     #[test]
+    fn process_mode_only_for_a_codex_that_knows_it_and_only_when_asked() {
+        let w = world();
+        let options =
+            LaunchOptions::parse(&HashMap::from([("prompt".to_owned(), "hi".to_owned())])).unwrap();
+        let key = "responses.process_mode=\"after_complete_response\"";
+        let plan_with = |mode: Mode, version: &str, display: DisplayPreference| {
+            let version = CodexVersion::parse(version).unwrap();
+            plan(&PlanInput {
+                id: 1,
+                mode,
+                endpoint: Some(&w.endpoint),
+                model: "",
+                options: &options,
+                native_key: None,
+                paths: &w.paths,
+                proxy_port: 1,
+                env: &w.env,
+                env_remove: &[],
+                stamp_ms: 0,
+                codex_version: Some(&version),
+                display,
+            })
+            .unwrap()
+            .launch
+            .args
+        };
+        use DisplayPreference::{AsItStreams, WhenComplete};
+        // The default: text as it streams, on every version.
+        for version in ["0.169.0", "0.171.0"] {
+            for mode in [Mode::Cli, Mode::Exec, Mode::Run] {
+                assert!(
+                    !plan_with(mode, version, AsItStreams)
+                        .iter()
+                        .any(|a| a == key)
+                );
+            }
+        }
+        // Asked for: an interactive session of 0.171.0 gets it, 0.169.0 (which would warn
+        // "unrecognized configuration setting" on every start) and exec never do.
+        assert!(has_pair(
+            &plan_with(Mode::Run, "0.171.0", WhenComplete),
+            "-c",
+            key
+        ));
+        assert!(
+            !plan_with(Mode::Run, "0.169.0", WhenComplete)
+                .iter()
+                .any(|a| a == key)
+        );
+        assert!(
+            !plan_with(Mode::Exec, "0.171.0", WhenComplete)
+                .iter()
+                .any(|a| a == key)
+        );
+    }
+
+    #[test]
     fn native_openai_gets_its_key_and_no_token() {
         let mut w = world();
         w.endpoint = Endpoint {
@@ -655,6 +727,8 @@ mod tests {
             env: &w.env,
             env_remove: &[],
             stamp_ms: 0,
+            codex_version: None,
+            display: DisplayPreference::default(),
         };
         assert_eq!(
             plan(&input).unwrap_err().to_string(),

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use codex_launcher_engine::pricing::{Tokens, Usd};
+
 use crate::views::{Traffic, UsageRow};
 
 /// The row for models the endpoint does not list.
@@ -25,9 +27,9 @@ impl Usage {
         endpoint: &str,
         model: &str,
         known: bool,
-        input: u64,
-        output: u64,
+        tokens: &Tokens,
         failed: bool,
+        cost: Option<Usd>,
     ) {
         let models = self.rows.entry(endpoint.to_owned()).or_default();
         let named = known
@@ -37,7 +39,7 @@ impl Usage {
         models
             .entry(key.to_owned())
             .or_default()
-            .add(input, output, failed);
+            .add(tokens, failed, cost);
     }
 
     /// Every row, by endpoint then model.
@@ -71,11 +73,16 @@ mod tests {
 
     #[test]
     fn unknown_models_share_one_row_and_named_rows_are_capped() {
+        let t = |input: u64, output: u64| Tokens {
+            input,
+            output,
+            ..Tokens::default()
+        };
         let mut u = Usage::default();
-        u.record("ds", "deepseek-chat", true, 10, 2, false);
-        u.record("ds", "deepseek-chat", true, 5, 1, true);
+        u.record("ds", "deepseek-chat", true, &t(10, 2), false, None);
+        u.record("ds", "deepseek-chat", true, &t(5, 1), true, None);
         for i in 0..10_000 {
-            u.record("ds", &format!("made-up-{i}"), false, 1, 0, false);
+            u.record("ds", &format!("made-up-{i}"), false, &t(1, 0), false, None);
         }
         let rows = u.rows();
         assert_eq!(rows.len(), 2);
@@ -87,12 +94,35 @@ mod tests {
                 requests: 2,
                 input_tokens: 15,
                 output_tokens: 3,
-                errors: 1
+                errors: 1,
+                ..Traffic::default()
             }
         );
         for i in 0..1_000 {
-            u.record("big", &format!("listed-{i}"), true, 1, 1, false);
+            u.record("big", &format!("listed-{i}"), true, &t(1, 1), false, None);
         }
         assert_eq!(u.len(), 2 + MAX_MODELS_PER_ENDPOINT + 1);
+    }
+
+    #[test]
+    fn rows_sum_cache_figures_and_exact_costs() {
+        let mut u = Usage::default();
+        let tokens = Tokens {
+            input: 1_000,
+            cached_input: 800,
+            cache_write_input: 150,
+            output: 20,
+        };
+        let cent = Usd::from_pico_usd(10_000_000_000);
+        u.record("c", "m", true, &tokens, false, Some(cent));
+        u.record("c", "m", true, &tokens, false, Some(cent));
+        u.record("c", "m", true, &tokens, false, None);
+        let row = u.rows()[0].traffic;
+        assert_eq!(
+            (row.cached_input_tokens, row.cache_write_input_tokens),
+            (2_400, 450)
+        );
+        assert_eq!(row.cost.usd.format(2), "0.02");
+        assert_eq!((row.requests, row.cost.priced_requests), (3, 2));
     }
 }

@@ -8,9 +8,13 @@ use std::time::SystemTime;
 use std::time::Duration;
 
 use codex_launcher_engine::model::{Endpoint, Group, GroupMember};
+use codex_launcher_engine::pricing::{Tokens, Usd};
 use codex_launcher_types::{
-    BreakerState, CleanupAction, CleanupKind, KeyStorage, Mode, ProbeVerdict, SessionState,
+    BreakerState, CacheTtl, CleanupAction, CleanupKind, CodexVerdict, KeyStorage, Mode,
+    ProbeVerdict, SessionState,
 };
+
+use crate::cost::Cost;
 
 /// An endpoint as clients see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,26 +29,37 @@ pub struct EndpointView {
     pub proxy_url: String,
 }
 
-/// Requests and tokens.
+/// Requests, tokens and what they cost.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Traffic {
     /// Finished requests.
     pub requests: u64,
-    /// Input tokens the upstream reported.
+    /// Input tokens the upstream reported (cache reads and writes included).
     pub input_tokens: u64,
     /// Output tokens the upstream reported.
     pub output_tokens: u64,
     /// Requests that failed.
     pub errors: u64,
+    /// Of the input tokens, those read from the provider's prompt cache.
+    pub cached_input_tokens: u64,
+    /// Of the input tokens, those written to the provider's prompt cache.
+    pub cache_write_input_tokens: u64,
+    /// What the requests that had a price cost.
+    pub cost: Cost,
 }
 
 impl Traffic {
-    /// Count one finished request.
-    pub fn add(&mut self, input: u64, output: u64, failed: bool) {
+    /// Count one finished request and its cost (`None`: no price set).
+    pub fn add(&mut self, tokens: &Tokens, failed: bool, cost: Option<Usd>) {
         self.requests = self.requests.saturating_add(1);
-        self.input_tokens = self.input_tokens.saturating_add(input);
-        self.output_tokens = self.output_tokens.saturating_add(output);
+        self.input_tokens = self.input_tokens.saturating_add(tokens.input);
+        self.output_tokens = self.output_tokens.saturating_add(tokens.output);
         self.errors = self.errors.saturating_add(u64::from(failed));
+        self.cached_input_tokens = self.cached_input_tokens.saturating_add(tokens.cached_input);
+        self.cache_write_input_tokens = self
+            .cache_write_input_tokens
+            .saturating_add(tokens.cache_write_input);
+        self.cost.add(cost);
     }
 }
 
@@ -186,4 +201,29 @@ pub struct MemberHealth {
     pub cooldown: Option<Duration>,
     /// Why it last failed (empty: it has not, or it recovered).
     pub last_error: String,
+}
+
+// ---- cost and prices (issue 14) ----
+
+/// An endpoint's options beyond its settings (`SetEndpointOptions`): each `Some` changes
+/// that option, `None` leaves it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EndpointOptions {
+    /// Prompt-cache breakpoints.
+    pub cache: Option<CacheTtl>,
+}
+
+// ---- Codex version (issue 17) ----
+
+/// The Codex CLI sessions run, as `codex --version` told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodexInfo {
+    /// The program (`CODEX_BIN`, or `codex` as found on `PATH`).
+    pub program: PathBuf,
+    /// Its version (`None`: it could not be run or read).
+    pub version: Option<String>,
+    /// Against the tested releases.
+    pub verdict: CodexVerdict,
+    /// One line for people: the version and its verdict, or why there is none.
+    pub message: String,
 }

@@ -724,7 +724,7 @@ fn image_block(img: &Image) -> Option<AnthropicBlock> {
 /// top-level `cache_control` with a 400 (prompt-caching#automatic-caching). Explicit markers
 /// also let breakpoint 3 exist, which automatic caching has no notion of.
 pub fn place_breakpoints(request: &mut AnthropicRequest, cache: CacheTtl) {
-    let Some(control) = cache.control() else {
+    let Some(control) = crate::cache::control(cache) else {
         return;
     };
     let mut budget = MAX_BREAKPOINTS.saturating_sub(count_breakpoints(request));

@@ -19,66 +19,24 @@ use serde::{Deserialize, Serialize};
 pub const MAX_BREAKPOINTS: usize = 4;
 
 /// How long a cache entry written by our breakpoints lives (the endpoint's `cache` setting).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum CacheTtl {
-    /// `cache_control: {type: "ephemeral"}`: five minutes, refreshed by every hit; writes cost
-    /// 1.25 × the input price.
-    #[default]
-    #[serde(rename = "5m")]
-    FiveMinutes,
-    /// `cache_control: {type: "ephemeral", ttl: "1h"}`: one hour; writes cost 2 × the input
-    /// price, reads the same as for five minutes.
-    #[serde(rename = "1h")]
-    OneHour,
-    /// No breakpoints at all (automatic prefix caching by the host still happens).
-    #[serde(rename = "off")]
-    Off,
-}
+/// A closed vocabulary of the product (`codex-launcher-types`), so the endpoint store, the
+/// D-Bus contract and the clients name the same three values.
+pub use codex_launcher_types::CacheTtl;
 
-impl CacheTtl {
-    /// Every setting, for listings.
-    pub const ALL: [CacheTtl; 3] = [CacheTtl::FiveMinutes, CacheTtl::OneHour, CacheTtl::Off];
-
-    /// The config / CLI name (`5m`, `1h`, `off`).
-    pub fn name(self) -> &'static str {
-        match self {
-            CacheTtl::FiveMinutes => "5m",
-            CacheTtl::OneHour => "1h",
-            CacheTtl::Off => "off",
-        }
-    }
-
-    /// Parse a config / CLI name; `5min`, `1hour`, `none` and `false` are accepted too.
-    pub fn from_name(name: &str) -> Option<CacheTtl> {
-        match name.trim().to_ascii_lowercase().as_str() {
-            "5m" | "5min" | "5 min" | "default" | "on" | "true" => Some(CacheTtl::FiveMinutes),
-            "1h" | "1hour" | "60m" => Some(CacheTtl::OneHour),
-            "off" | "none" | "false" | "no" => Some(CacheTtl::Off),
-            _ => None,
-        }
-    }
-
-    /// The marker to put on a breakpoint, or `None` when caching is off.
-    pub fn control(self) -> Option<CacheControl> {
-        match self {
-            // No `ttl` for the default: the shortest form, and the one every
-            // Anthropic-compatible host understands.
-            CacheTtl::FiveMinutes => Some(CacheControl {
-                kind: CacheType::Ephemeral,
-                ttl: None,
-            }),
-            CacheTtl::OneHour => Some(CacheControl {
-                kind: CacheType::Ephemeral,
-                ttl: Some(Ttl::OneHour),
-            }),
-            CacheTtl::Off => None,
-        }
-    }
-}
-
-impl std::fmt::Display for CacheTtl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+/// The marker to put on a breakpoint for `ttl`, or `None` when caching is off.
+pub fn control(ttl: CacheTtl) -> Option<CacheControl> {
+    match ttl {
+        // No `ttl` for the default: the shortest form, and the one every Anthropic-compatible
+        // host understands.
+        CacheTtl::FiveMinutes => Some(CacheControl {
+            kind: CacheType::Ephemeral,
+            ttl: None,
+        }),
+        CacheTtl::OneHour => Some(CacheControl {
+            kind: CacheType::Ephemeral,
+            ttl: Some(Ttl::OneHour),
+        }),
+        CacheTtl::Off => None,
     }
 }
 
@@ -115,7 +73,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_markers_serialize() {
-        for ttl in CacheTtl::ALL {
+        for &ttl in CacheTtl::ALL {
             assert_eq!(CacheTtl::from_name(ttl.name()), Some(ttl));
             let json = serde_json::to_value(ttl).unwrap();
             assert_eq!(json, ttl.name());
@@ -124,13 +82,13 @@ mod tests {
         assert_eq!(CacheTtl::from_name("nope"), None);
         assert_eq!(CacheTtl::default(), CacheTtl::FiveMinutes);
         assert_eq!(
-            serde_json::to_string(&CacheTtl::FiveMinutes.control()).unwrap(),
+            serde_json::to_string(&control(CacheTtl::FiveMinutes)).unwrap(),
             r#"{"type":"ephemeral"}"#
         );
         assert_eq!(
-            serde_json::to_string(&CacheTtl::OneHour.control()).unwrap(),
+            serde_json::to_string(&control(CacheTtl::OneHour)).unwrap(),
             r#"{"type":"ephemeral","ttl":"1h"}"#
         );
-        assert_eq!(CacheTtl::Off.control(), None);
+        assert_eq!(control(CacheTtl::Off), None);
     }
 }

@@ -54,7 +54,7 @@ pub fn to_chat_with_cache(
     dropped.extend(dropped_tools);
 
     let mut messages = render_messages(&conv, quirks);
-    if let Some(control) = cache.control()
+    if let Some(control) = crate::cache::control(cache)
         && quirks.cache_control.applies_to(upstream_model)
     {
         place_breakpoints(&mut messages, control);

@@ -9,7 +9,7 @@ use codex_launcher_translate::anthropic::{
     AnthropicBlock, AnthropicMessage, AnthropicRequest, count_breakpoints, place_breakpoints,
     to_anthropic_with_cache,
 };
-use codex_launcher_translate::cache::{CacheTtl, MAX_BREAKPOINTS};
+use codex_launcher_translate::cache::{CacheTtl, MAX_BREAKPOINTS, control};
 use codex_launcher_translate::parse_request;
 use codex_launcher_translate::provider::ChatProvider;
 use codex_launcher_translate::responses::ResponsesRequest;
@@ -210,7 +210,7 @@ fn breakpoints_skip_thinking_and_respect_the_limit_with_markers_already_present(
     // Three markers already there: one more, never a fifth.
     let marked = |text: &str| {
         let mut b = block(text);
-        *b.cache_control_mut().expect("text takes a marker") = CacheTtl::default().control();
+        *b.cache_control_mut().expect("text takes a marker") = control(CacheTtl::default());
         b
     };
     let mut full = AnthropicRequest {

@@ -256,7 +256,7 @@ fn the_check_sees_one_changed_byte() {
 
 #[test]
 fn anthropic_repeats_its_prefix() {
-    for cache in CacheTtl::ALL {
+    for &cache in CacheTtl::ALL {
         let prefixes: Vec<Prefix> = session(Reasoning::Thinking)
             .iter()
             .map(|r| {

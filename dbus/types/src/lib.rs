@@ -1,9 +1,10 @@
 //! codex-launcher-types: the product's closed vocabularies, one list each.
 //!
-//! Backends, launch modes, session states, cleanup kinds and actions, probe verdicts: every
-//! one is an `enum` here, used by the endpoint store (`engine`), the proxy, the daemon's
-//! state owner and, through the D-Bus contract (`codex-launcher-dbus` re-exports them), by
-//! `codexctl` and the panel. Before, each was a string matched in three places.
+//! Backends, launch modes, session states, cleanup kinds and actions, probe verdicts, cache
+//! settings, Codex version verdicts: every one is an `enum` here, used by the endpoint store
+//! (`engine`), the translation core, the proxy, the daemon's state owner and, through the
+//! D-Bus contract (`codex-launcher-dbus` re-exports them), by `codexctl` and the panel.
+//! Before, each was a string matched in three places.
 //!
 //! # Architecture invariant
 //! Depends on serde only (and, with the `dbus` feature the contract crate turns on, on
@@ -276,6 +277,67 @@ names! {
     }
 }
 
+names! {
+    /// An endpoint's prompt-cache setting: how long the cache entries its breakpoints write
+    /// live, or no breakpoints at all. Written `cache = "5m" | "1h" | "off"` in files and on
+    /// the command line.
+    pub enum CacheTtl ("cache setting") {
+        /// Five minutes, refreshed by every hit (Anthropic's `ephemeral` default); writes cost
+        /// 1.25 × the input price.
+        FiveMinutes = "5m",
+        /// One hour; writes cost 2 × the input price, reads the same as for five minutes.
+        OneHour = "1h",
+        /// No breakpoints (a host's automatic prefix caching still happens).
+        Off = "off",
+    }
+}
+
+impl CacheTtl {
+    /// The name (as [`CacheTtl::as_str`]).
+    pub fn name(self) -> &'static str {
+        self.as_str()
+    }
+
+    /// Parse a name or one of the spellings config files and the standalone proxy's command
+    /// line have taken (`5min`, `1hour`, `60m`, `none`, `false`, …), any case.
+    pub fn from_name(name: &str) -> Option<CacheTtl> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "5m" | "5min" | "5 min" | "default" | "on" | "true" => Some(CacheTtl::FiveMinutes),
+            "1h" | "1hour" | "60m" => Some(CacheTtl::OneHour),
+            "off" | "none" | "false" | "no" => Some(CacheTtl::Off),
+            _ => None,
+        }
+    }
+}
+
+impl Default for CacheTtl {
+    /// Five minutes: caching is on unless turned off.
+    fn default() -> Self {
+        CacheTtl::FiveMinutes
+    }
+}
+
+names! {
+    /// Where the installed Codex CLI stands against the releases the launcher is tested with.
+    pub enum CodexVerdict ("Codex verdict") {
+        /// Within the tested range.
+        Tested = "tested",
+        /// Older than the oldest tested release: untested, may lack what the launcher uses.
+        Older = "older",
+        /// Newer than the newest tested release: untested, usually fine.
+        Newer = "newer",
+        /// `codex --version` could not be run or read.
+        Unknown = "unknown",
+    }
+}
+
+impl CodexVerdict {
+    /// Outside the tested range, or unknown: worth a warning, never a failure.
+    pub fn is_untested(self) -> bool {
+        self != CodexVerdict::Tested
+    }
+}
+
 /// What Kill & Cleanup did with one item.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "dbus", derive(zbus::Type), zbus(signature = "s"))]
@@ -413,6 +475,27 @@ mod tests {
         let back: (Backend, Mode) = serde_json::from_str(&json).unwrap();
         assert_eq!(back, (Backend::CommandCode, Mode::DefaultCli));
         assert!(serde_json::from_str::<Backend>(r#""gemini""#).is_err());
+    }
+
+    #[test]
+    fn cache_settings_parse_their_spellings_and_default_to_five_minutes() {
+        for ttl in CacheTtl::ALL {
+            assert_eq!(CacheTtl::from_name(ttl.name()), Some(*ttl));
+            assert_eq!(ttl.as_str().parse::<CacheTtl>().unwrap(), *ttl);
+        }
+        assert_eq!(CacheTtl::from_name(" 1Hour "), Some(CacheTtl::OneHour));
+        assert_eq!(CacheTtl::from_name("none"), Some(CacheTtl::Off));
+        assert_eq!(CacheTtl::from_name("2h"), None);
+        assert!(
+            "5min".parse::<CacheTtl>().is_err(),
+            "the wire form is strict"
+        );
+        assert_eq!(CacheTtl::default(), CacheTtl::FiveMinutes);
+        assert_eq!(
+            serde_json::to_string(&CacheTtl::OneHour).unwrap(),
+            r#""1h""#
+        );
+        assert!(CodexVerdict::Newer.is_untested() && !CodexVerdict::Tested.is_untested());
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! `ClEndpointDialog`: add or edit one endpoint. A preset (new endpoints only) fills the
 //! URL, backend and starter models; the key goes to the daemon with `AddEndpoint` or
-//! `SetApiKey` and is never read back. Fetch from API and Import Models work on the saved
-//! endpoint, so they save the form first. Daemon errors are shown inline as
-//! `Name: message`. Emits `saved(id)` after every successful save.
+//! `SetApiKey` and is never read back. The prompt-cache setting and the models' prices are
+//! read and saved with their own calls (`GetEndpointOptions`/`SetEndpointOptions`,
+//! `ListModelPrices`/`SetModelPrices`); a price is sent as typed, for the daemon to check.
+//! Fetch from API and Import Models work on the saved endpoint, so they save the form first.
+//! Daemon errors are shown inline as `Name: message`. Emits `saved(id)` after every save.
 
 use adw::prelude::*;
 use adw::subclass::prelude::*;
-use codex_launcher_dbus::{EndpointInfo, EndpointSpec, ModelSpec, Preset};
+use codex_launcher_dbus::{CacheTtl, EndpointInfo, EndpointSpec, ModelSpec, Preset, PricedModel};
 use gtk::glib;
 use gtk::glib::subclass::Signal;
 
@@ -41,6 +43,10 @@ mod imp {
         pub backend_row: TemplateChild<adw::ComboRow>,
         #[template_child]
         pub ua_switch: TemplateChild<gtk::Switch>,
+        #[template_child]
+        pub cache_row: TemplateChild<adw::ComboRow>,
+        /// The cache setting the daemon has (`None`: a new endpoint, which has the default).
+        pub cache: Cell<Option<CacheTtl>>,
         #[template_child]
         pub key_group: TemplateChild<adw::PreferencesGroup>,
         #[template_child]
@@ -130,6 +136,10 @@ mod imp {
                 glib::Propagation::Proceed
             });
             obj.set_models(Vec::new(), "");
+            self.cache_row
+                .set_model(Some(&gtk::StringList::new(&model::cache_labels())));
+            self.cache_row
+                .set_selected(model::cache_index(CacheTtl::default()));
         }
 
         fn signals() -> &'static [Signal] {
@@ -295,6 +305,78 @@ impl ClEndpointDialog {
             "No key stored. Stored by the daemon in the keyring; never shown again".to_owned()
         }));
         self.show_spec(&e.spec);
+        self.load_options(&e.id);
+    }
+
+    // ---- cost and prices (issue 14) ----
+
+    /// Read the endpoint's cache setting and its models' prices (calls apart from its
+    /// settings) into the form.
+    fn load_options(&self, id: &str) {
+        let Some(client) = self.client() else { return };
+        let weak = self.downgrade();
+        let id = id.to_owned();
+        glib::spawn_future_local(async move {
+            let cache = client.cache(&id).await;
+            let prices = client.model_prices(&id).await;
+            let Some(d) = weak.upgrade() else { return };
+            match cache {
+                Ok(cache) => d.show_cache(cache),
+                Err(e) => d.show_error(&format!("Cannot read the cache setting: {e}")),
+            }
+            match prices {
+                Ok(prices) => d.show_prices(&prices),
+                Err(e) => d.show_error(&format!("Cannot read the prices: {e}")),
+            }
+        });
+    }
+
+    /// Show the daemon's cache setting.
+    pub fn show_cache(&self, cache: CacheTtl) {
+        let imp = self.imp();
+        imp.cache.set(Some(cache));
+        imp.cache_row.set_selected(model::cache_index(cache));
+    }
+
+    /// The cache setting picked.
+    pub fn cache(&self) -> CacheTtl {
+        model::cache_at(self.imp().cache_row.selected())
+    }
+
+    /// Show the daemon's prices in the model rows.
+    pub fn show_prices(&self, prices: &[PricedModel]) {
+        for row in self.imp().rows.borrow().iter() {
+            let id = row.id();
+            if let Some(p) = prices.iter().find(|p| p.model == id) {
+                row.set_prices(p.prices.clone());
+            }
+        }
+    }
+
+    /// Send what the form changed beyond the settings: the cache setting, then each model's
+    /// edited prices; read the prices back as the daemon normalised them.
+    async fn save_options(&self, client: &Client, id: &str) -> crate::client::Result<()> {
+        let imp = self.imp();
+        let cache = self.cache();
+        if imp.cache.get().unwrap_or_default() != cache {
+            client.set_cache(id, cache).await?;
+            imp.cache.set(Some(cache));
+        }
+        let edits: Vec<(String, codex_launcher_dbus::ModelPrices)> = imp
+            .rows
+            .borrow()
+            .iter()
+            .filter_map(|r| Some((r.id(), r.price_edit()?)))
+            .collect();
+        if edits.is_empty() {
+            return Ok(());
+        }
+        for (model, prices) in edits {
+            client.set_model_prices(id, &model, prices).await?;
+        }
+        let prices = client.model_prices(id).await?;
+        self.show_prices(&prices);
+        Ok(())
     }
 
     fn show_spec(&self, spec: &EndpointSpec) {
@@ -428,21 +510,30 @@ impl ClEndpointDialog {
                 Err(e) => Err(e),
             },
         };
-        match result {
-            Ok(id) => {
+        let id = match result {
+            Ok(id) => id,
+            Err(e) => {
+                self.show_error(&e.to_string());
+                return None;
+            }
+        };
+        imp.key_row.set_text("");
+        if imp.id.borrow().is_none() {
+            // Saved: from now on it is an edit, whatever happens to the options below.
+            self.set_title(Some("Edit Endpoint"));
+            imp.preset_group.set_visible(false);
+            imp.id.replace(Some(id.clone()));
+        }
+        if !key.is_empty() {
+            imp.key_group.set_description(Some(
+                "A key is stored. Type a new one to replace it; leave empty to keep it",
+            ));
+        }
+        let options = self.save_options(&client, &id).await;
+        self.emit_by_name::<()>("saved", &[&id]);
+        match options {
+            Ok(()) => {
                 self.show_error("");
-                imp.key_row.set_text("");
-                if imp.id.borrow().is_none() {
-                    self.set_title(Some("Edit Endpoint"));
-                    imp.preset_group.set_visible(false);
-                    imp.id.replace(Some(id.clone()));
-                }
-                if !key.is_empty() {
-                    imp.key_group.set_description(Some(
-                        "A key is stored. Type a new one to replace it; leave empty to keep it",
-                    ));
-                }
-                self.emit_by_name::<()>("saved", &[&id]);
                 Some(id)
             }
             Err(e) => {
@@ -477,6 +568,11 @@ impl ClEndpointDialog {
                     d => d,
                 };
                 self.set_models(models, &default);
+                // New rows: their prices again (saved before the fetch or import).
+                match client.model_prices(id).await {
+                    Ok(prices) => self.show_prices(&prices),
+                    Err(e) => self.set_status(&e.to_string(), true),
+                }
                 true
             }
             Err(e) => {

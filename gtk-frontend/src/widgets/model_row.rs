@@ -1,7 +1,7 @@
-//! `ClModelRow`: one model of the endpoint being edited, with its context window and
-//! reasoning efforts. Emits `remove` when its Remove button is clicked.
+//! `ClModelRow`: one model of the endpoint being edited, with its context window, reasoning
+//! efforts and prices. Emits `remove` when its Remove button is clicked.
 
-use codex_launcher_dbus::ModelSpec;
+use codex_launcher_dbus::{ModelPrices, ModelSpec};
 use gtk::glib;
 use gtk::glib::subclass::Signal;
 use gtk::prelude::*;
@@ -26,8 +26,20 @@ mod imp {
         pub efforts_entry: TemplateChild<gtk::Entry>,
         #[template_child]
         pub remove_button: TemplateChild<gtk::Button>,
+        #[template_child]
+        pub input_entry: TemplateChild<gtk::Entry>,
+        #[template_child]
+        pub cached_entry: TemplateChild<gtk::Entry>,
+        #[template_child]
+        pub write_entry: TemplateChild<gtk::Entry>,
+        #[template_child]
+        pub output_entry: TemplateChild<gtk::Entry>,
+        #[template_child]
+        pub prices_label: TemplateChild<gtk::Label>,
         /// The model as the daemon sent it (fields the row does not edit are kept).
         pub spec: RefCell<ModelSpec>,
+        /// Its prices as the daemon sent them (a separate call: `ListModelPrices`).
+        pub prices: RefCell<ModelPrices>,
     }
 
     #[glib::object_subclass]
@@ -88,7 +100,47 @@ impl ClModelRow {
         imp.remove_button
             .set_tooltip_text(Some(&format!("Remove {} from this endpoint", spec.id)));
         imp.spec.replace(spec);
+        row.set_prices(ModelPrices::default());
         row
+    }
+
+    /// Show the prices the daemon has for this model.
+    pub fn set_prices(&self, prices: ModelPrices) {
+        let imp = self.imp();
+        let texts = model::price_texts(&prices);
+        for (entry, text) in self.price_entries().iter().zip(&texts) {
+            entry.set_text(text);
+        }
+        imp.prices_label.set_text(&model::prices_note(&prices));
+        imp.prices.replace(prices);
+    }
+
+    /// The prices typed here that differ from the daemon's (`None`: unchanged).
+    pub fn price_edit(&self) -> Option<ModelPrices> {
+        let texts = self.price_entries().map(|e| e.text().to_string());
+        let typed = [
+            texts[0].as_str(),
+            texts[1].as_str(),
+            texts[2].as_str(),
+            texts[3].as_str(),
+        ];
+        model::price_edit(&self.imp().prices.borrow(), typed)
+    }
+
+    /// The price entries: input, cached input, cache write, output (also for tests).
+    pub fn price_entries(&self) -> [gtk::Entry; 4] {
+        let imp = self.imp();
+        [
+            imp.input_entry.get(),
+            imp.cached_entry.get(),
+            imp.write_entry.get(),
+            imp.output_entry.get(),
+        ]
+    }
+
+    /// The line saying where the prices come from (for tests).
+    pub fn prices_note(&self) -> String {
+        self.imp().prices_label.text().into()
     }
 
     /// The model with what the user set here.

@@ -130,7 +130,7 @@ impl ClSessionRow {
         imp.detail_label.set_text(&format!(
             "{} · {}",
             view.duration_label(now),
-            model::tokens_label(view.requests, view.tokens_in, view.tokens_out)
+            view.traffic_label()
         ));
     }
 

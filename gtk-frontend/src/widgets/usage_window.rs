@@ -1,9 +1,10 @@
-//! `ClUsageWindow`: `ProxyStatus` as a summary line and a bar chart, one row per endpoint
-//! and model with input and output tokens drawn to scale ([`model::usage_bars`]).
+//! `ClUsageWindow`: `ProxyStatus` as a summary line and a bar chart of `UsageCosts`, one row
+//! per endpoint and model with input and output tokens drawn to scale, the cache hit rate
+//! and the cost beside them ([`model::usage_bars`]).
 
 use adw::prelude::*;
 use adw::subclass::prelude::*;
-use codex_launcher_dbus::ProxyStatus;
+use codex_launcher_dbus::{ProxyStatus, UsageCost};
 use gtk::glib;
 
 use crate::client::Client;
@@ -96,10 +97,16 @@ impl ClUsageWindow {
         };
         let w = self.downgrade();
         glib::spawn_future_local(async move {
-            let result = client.proxy_status().await;
+            let result = match client.proxy_status().await {
+                Ok(status) => client.usage_costs().await.map(|usage| (status, usage)),
+                Err(e) => Err(e),
+            };
             let Some(w) = w.upgrade() else { return };
             match result {
-                Ok(status) => w.set_status(&status),
+                Ok((status, usage)) => {
+                    w.set_status(&status);
+                    w.set_usage(&usage);
+                }
                 Err(e) => w
                     .imp()
                     .summary_label
@@ -108,17 +115,21 @@ impl ClUsageWindow {
         });
     }
 
-    /// Show `status`.
+    /// Show the proxy's counters in the summary line.
     pub fn set_status(&self, status: &ProxyStatus) {
-        let imp = self.imp();
-        imp.summary_label.set_text(&model::proxy_summary(
+        self.imp().summary_label.set_text(&model::proxy_summary(
             &status.address,
             status.requests,
             status.active_streams,
             status.errors,
         ));
+    }
+
+    /// Show the usage per endpoint and model, with cache hits and cost.
+    pub fn set_usage(&self, usage: &[UsageCost]) {
+        let imp = self.imp();
         super::remove_children(&imp.bars_list);
-        let bars = model::usage_bars(&status.usage);
+        let bars = model::usage_bars(usage);
         for bar in &bars {
             imp.bars_list.append(&bar_row(bar));
         }

@@ -542,10 +542,8 @@ impl ClWindow {
                             v.ended.get_or_insert_with(now);
                         });
                         // The final counters.
-                        if let Ok((r, i, o)) = client::session_traffic(&proxy).await {
-                            row.update(now(), |v| {
-                                (v.requests, v.tokens_in, v.tokens_out) = (r, i, o);
-                            });
+                        if let Ok(t) = client::session_traffic(&proxy).await {
+                            row.update(now(), |v| v.set_traffic(t));
                         }
                     }
                     SessionEvent::Stalled(idle) => {
@@ -622,10 +620,8 @@ impl ClWindow {
         let win = self.downgrade();
         glib::spawn_future_local(async move {
             for (row, proxy) in live {
-                if let Ok((r, i, o)) = client::session_traffic(&proxy).await {
-                    row.update(now(), |v| {
-                        (v.requests, v.tokens_in, v.tokens_out) = (r, i, o)
-                    });
+                if let Ok(t) = client::session_traffic(&proxy).await {
+                    row.update(now(), |v| v.set_traffic(t));
                 }
             }
             if let Some(win) = win.upgrade() {

@@ -362,9 +362,21 @@ async fn codexctl_drives_every_daemon_command() {
         "X-Test",
         "--header",
         "X-Other=2",
+        "--cache",
+        "1h",
     ])
     .await
     .ok();
+    // The cache setting alone is a change; naming the current one is not.
+    let same = ctl
+        .run(&["endpoint", "edit", "mock", "--cache", "1h"])
+        .await;
+    assert_eq!(same.code, 2, "nothing to change: {same:?}");
+    let typo = ctl
+        .run(&["endpoint", "edit", "mock", "--cache", "2h"])
+        .await;
+    assert_eq!(typo.code, 2, "{typo:?}");
+    assert!(typo.stderr.contains("5m, 1h, off"), "{typo:?}");
     let edited = ctl
         .run_with_stdin(
             &["endpoint", "edit", "mock", "--api-key-stdin", "--json"],
@@ -388,6 +400,66 @@ async fn codexctl_drives_every_daemon_command() {
             .json(),
         &norm,
     );
+    let show = ctl.run(&["endpoint", "show", "mock"]).await.ok();
+    assert!(
+        show.stdout
+            .lines()
+            .any(|l| l.starts_with("cache") && l.ends_with("1h")),
+        "{show:?}"
+    );
+
+    // Prices: none yet ("no price set", never $0), then set per model and shown.
+    let none = ctl
+        .run(&["model", "price", "mock", "mock-model"])
+        .await
+        .ok();
+    assert!(
+        none.stdout
+            .lines()
+            .any(|l| l.starts_with("input") && l.ends_with("no price set")),
+        "{none:?}"
+    );
+    golden(
+        "model-price",
+        ctl.run(&[
+            "model",
+            "price",
+            "mock",
+            "mock-model",
+            "--input",
+            "3",
+            "--cached",
+            "0.30",
+            "--output",
+            "$15",
+            "--json",
+        ])
+        .await
+        .ok()
+        .json(),
+        &norm,
+    );
+    let shown = ctl
+        .run(&["model", "price", "mock", "mock-model"])
+        .await
+        .ok();
+    assert!(shown.stdout.contains("set by you"), "{shown:?}");
+    let models = ctl.run(&["model", "list", "mock"]).await.ok();
+    assert!(
+        models
+            .stdout
+            .lines()
+            .any(|l| l.contains("mock-model") && l.contains("in $3 · cached $0.3 · out $15")),
+        "{models:?}"
+    );
+    let bad = ctl
+        .run(&["model", "price", "mock", "mock-model", "--input=-1"])
+        .await;
+    assert_eq!(bad.code, 4, "an invalid argument: {bad:?}");
+    let missing = ctl
+        .run(&["model", "price", "mock", "nope", "--input", "1"])
+        .await;
+    assert_eq!(missing.code, 3, "not found: {missing:?}");
 
     // Default.
     let out = ctl.run(&["endpoint", "default", "deepseek"]).await.ok();
@@ -401,7 +473,7 @@ async fn codexctl_drives_every_daemon_command() {
     assert_eq!(usage.stdout.trim(), "no requests yet");
     mock.push(Reply::text("hello there").with_usage(Usage {
         input_tokens: 11,
-        cached_tokens: 0,
+        cached_tokens: 4,
         output_tokens: 7,
         reasoning_tokens: 0,
     }));
@@ -419,6 +491,16 @@ async fn codexctl_drives_every_daemon_command() {
     let usage = ctl.run(&["usage"]).await.ok();
     assert!(
         usage.stdout.starts_with("ENDPOINT ") && usage.stdout.contains("mock-model"),
+        "{usage:?}"
+    );
+    // 7 × $3 + 4 × $0.30 + 7 × $15 per million tokens; 4 of 11 input tokens from the cache.
+    let row = usage
+        .stdout
+        .lines()
+        .find(|l| l.contains("mock-model"))
+        .expect("usage row");
+    assert!(
+        row.contains("36%") && row.ends_with("$0.000127"),
         "{usage:?}"
     );
 
@@ -609,8 +691,18 @@ fn fake_bin(dir: &Path, name: &str, script: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn codexctl_logs_doctor_completions() {
-    let (bus, _daemon) = started().await;
     let bin = scratch_dir("fake-bin");
+    // The daemon's Codex, as its sessions would run it (the doctor's version check asks the
+    // daemon, whose PATH may not be the shell's).
+    fake_bin(bin.path(), "daemon-codex", "echo codex-cli 0.171.0");
+    let daemon_codex = bin.path().join("daemon-codex");
+    let bus = PrivateBus::start(None, &[]);
+    let _daemon = DaemonProcess::start_with_env(
+        &bus,
+        Listen::Own,
+        &[("CODEX_BIN", daemon_codex.to_str().expect("utf-8"))],
+    );
+    _daemon.wait_notify("READY=1");
     fake_bin(bin.path(), "journalctl", r#"echo "journalctl $*""#);
     fake_bin(
         bin.path(),
@@ -656,6 +748,7 @@ async fn codexctl_logs_doctor_completions() {
     let want: Vec<(String, String)> = [
         ("codex", "ok"),
         ("daemon", "ok"),
+        ("version", "ok"),
         ("units", "ok"),
         ("port", "ok"),
         ("keyring", "skip"),
@@ -671,6 +764,33 @@ async fn codexctl_logs_doctor_completions() {
             .starts_with("codex-cli 0.171.0")
     );
     assert_eq!(report["ok"], true);
+    let version = report["checks"][2]["detail"].as_str().expect("detail");
+    assert!(
+        version.starts_with("Codex 0.171.0: tested") && version.contains("daemon-codex"),
+        "{report:#}"
+    );
+    // An untested Codex (here newer than the tested releases) is a warning, not a failure.
+    fake_bin(bin.path(), "newer-codex", "echo codex-cli 0.999.0");
+    let newer = bin.path().join("newer-codex");
+    let newer_bus = PrivateBus::start(None, &[]);
+    let newer_daemon = DaemonProcess::start_with_env(
+        &newer_bus,
+        Listen::Own,
+        &[("CODEX_BIN", newer.to_str().expect("utf-8"))],
+    );
+    newer_daemon.wait_notify("READY=1");
+    let run = Ctl::on(&newer_bus)
+        .with_env("PATH", format!("{}:{system_path}", bin.path().display()))
+        .run(&["doctor"])
+        .await;
+    assert_eq!(run.code, 0, "untested is no failure: {run:?}");
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("warn  version") && l.contains("untested")),
+        "{run:?}"
+    );
+    drop(newer_daemon);
     // CODEX_BIN overrides PATH; a missing Codex fails the run with a fix.
     let run = ctl
         .clone()
@@ -695,7 +815,11 @@ async fn codexctl_logs_doctor_completions() {
     assert_eq!(run.code, 1, "{run:?}");
     let report = run.json();
     assert_eq!(report["checks"][1]["verdict"], "fail");
-    assert_eq!(report["checks"][4]["verdict"], "skip");
+    assert_eq!(
+        report["checks"][2]["verdict"], "skip",
+        "no daemon, no version"
+    );
+    assert_eq!(report["checks"][5]["verdict"], "skip");
 
     for shell in ["bash", "zsh", "fish"] {
         let run = ctl.run(&["completions", shell]).await.ok();

@@ -5,7 +5,9 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use codex_launcher_dbus::{Backend, EndpointSpec, ManagerProxy};
+use codex_launcher_dbus::{
+    Backend, CacheTtl, CodexVerdict, EndpointOptions, EndpointSpec, ManagerProxy, ModelPrices,
+};
 use codex_launcher_e2e::daemon::{DaemonProcess, Keyring, Listen, PrivateBus, free_port};
 use codex_launcher_e2e::{scratch_dir, workspace_bin};
 
@@ -72,7 +74,13 @@ fn port_of(address: &str) -> u16 {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_method_over_a_real_bus() {
     let bus = PrivateBus::start(None, &[]);
-    let daemon = DaemonProcess::start(&bus, Listen::Own);
+    let stubs = scratch_dir("codex-version");
+    let codex = codex_launcher_e2e::stub(stubs.path(), "codex", "#!/bin/sh\nexit 0\n");
+    let daemon = DaemonProcess::start_with_env(
+        &bus,
+        Listen::Own,
+        &[("CODEX_BIN", codex.to_str().expect("utf-8"))],
+    );
     let ready = daemon.wait_notify("READY=1");
     assert!(
         ready.contains("STATUS="),
@@ -236,6 +244,117 @@ async fn every_method_over_a_real_bus() {
     let status = m.proxy_status().await.expect("status");
     assert!(status.address.starts_with("http://127.0.0.1:"));
     assert_eq!(m.proxy_address().await.expect("prop"), status.address);
+
+    // ---- cost and prices (issue 14) ----
+    // Options: caching on (5m) by default; a change is kept across UpdateEndpoint, whose
+    // spec does not carry it; an empty dict changes nothing.
+    let options = m.get_endpoint_options(&id).await.expect("options");
+    assert_eq!(options.cache, Some(CacheTtl::FiveMinutes));
+    let hour = EndpointOptions {
+        cache: Some(CacheTtl::OneHour),
+    };
+    m.set_endpoint_options(&id, hour.clone())
+        .await
+        .expect("set options");
+    m.set_endpoint_options(&id, EndpointOptions::default())
+        .await
+        .expect("no change");
+    let renamed = m.get_endpoint(&id).await.expect("get").spec;
+    m.update_endpoint(&id, renamed).await.expect("update");
+    assert_eq!(m.get_endpoint_options(&id).await.expect("options"), hour);
+    // A value outside the vocabulary never reaches the daemon's state.
+    let raw: std::collections::HashMap<&str, zbus::Variant<'_>> =
+        [("cache", zbus::Variant::from("2h"))].into();
+    let refused: Result<(), zbus::Error> = m
+        .inner()
+        .call("SetEndpointOptions", &(id.as_str(), raw))
+        .await;
+    assert!(refused.is_err(), "2h is no cache setting");
+    assert_eq!(m.get_endpoint_options(&id).await.expect("options"), hour);
+    let err = m
+        .get_endpoint_options("nope")
+        .await
+        .expect_err("no endpoint");
+    assert_eq!(error_name(&err), "io.github.CodexLauncher1.Error.NotFound");
+
+    // Prices: none set on a custom endpoint; set per model, read back as the daemon
+    // normalised them; checked by the daemon.
+    let listed = m.list_model_prices(&id).await.expect("prices");
+    let models: Vec<&str> = listed.iter().map(|p| p.model.as_str()).collect();
+    assert_eq!(models, ["mock-model", "alpha", "beta", "gamma"]);
+    assert!(listed.iter().all(|p| p.prices == ModelPrices::default()));
+    m.set_model_prices(
+        &id,
+        "alpha",
+        ModelPrices {
+            input: Some("3".into()),
+            cached_input: Some("0.30".into()),
+            output: Some("$15".into()),
+            ..ModelPrices::default()
+        },
+    )
+    .await
+    .expect("set prices");
+    let alpha = m.list_model_prices(&id).await.expect("prices")[1].clone();
+    assert_eq!(
+        alpha.prices,
+        ModelPrices {
+            input: Some("3".into()),
+            cached_input: Some("0.3".into()),
+            output: Some("15".into()),
+            ..ModelPrices::default()
+        }
+    );
+    for (endpoint, model, price, want) in [
+        ("nope", "alpha", "1", "NotFound"),
+        (id.as_str(), "nope", "1", "NotFound"),
+        (id.as_str(), "alpha", "-1", "InvalidArgument"),
+    ] {
+        let err = m
+            .set_model_prices(
+                endpoint,
+                model,
+                ModelPrices {
+                    input: Some(price.into()),
+                    ..ModelPrices::default()
+                },
+            )
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            error_name(&err),
+            format!("io.github.CodexLauncher1.Error.{want}")
+        );
+    }
+    // Presets carry dated list prices where the provider publishes them.
+    let anthropic = presets
+        .iter()
+        .find(|p| p.id == "anthropic")
+        .expect("anthropic preset");
+    let claude = m
+        .add_endpoint(anthropic.spec.clone(), "")
+        .await
+        .expect("add from preset");
+    let priced = m.list_model_prices(&claude).await.expect("prices");
+    assert!(
+        priced
+            .iter()
+            .all(|p| p.prices.input.is_some() && p.prices.as_of.is_some()),
+        "{priced:?}"
+    );
+    m.remove_endpoint(&claude).await.expect("remove");
+    // No traffic yet: no usage rows.
+    assert!(m.usage_costs().await.expect("usage").is_empty());
+
+    // ---- Codex version (issue 17) ----
+    let info = m.codex_info().await.expect("codex info");
+    assert_eq!(info.program, codex.display().to_string());
+    assert_eq!(
+        info.version, "0.171.0",
+        "the stub answers as the pinned release"
+    );
+    assert_eq!(info.verdict, CodexVerdict::Tested);
+    assert!(info.message.contains("tested"), "{info:?}");
 
     // Fetch models from an unreachable upstream: a named error, not a hang.
     let err = m.fetch_models(&id).await.expect_err("unreachable");

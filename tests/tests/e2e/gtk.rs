@@ -25,6 +25,7 @@ const KEY: &str = "sk-test-gtk-e2e-key";
 /// A stand-in Codex: runs until the test (the driver) creates `<itself>.go`, then exits 0.
 /// The daemon starts it as `TERMINAL CODEX -c … -C DIR` with `env` for the terminal.
 const CODEX_STUB: &str = "#!/bin/sh\n\
+[ \"$1\" = --version ] && { echo 'codex-cli 0.171.0'; exit 0; }\n\
 while [ ! -e \"$0.go\" ]; do sleep 0.1; done\n\
 exit 0\n";
 

@@ -6,10 +6,12 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use codex_launcher_dbus::{Backend, EndpointSpec, ManagerProxy, SESSION_INTERFACE, SessionProxy};
+use codex_launcher_dbus::{
+    Backend, EndpointSpec, ManagerProxy, ModelPrices, SESSION_INTERFACE, SessionProxy,
+};
 use codex_launcher_e2e::daemon::{DaemonProcess, Listen, PrivateBus};
 use codex_launcher_e2e::{codex_bin, scratch_dir, stub};
-use codex_launcher_mock_upstream::{Flavor, MockConfig, MockUpstream, Reply};
+use codex_launcher_mock_upstream::{Flavor, MockConfig, MockUpstream, Reply, Usage};
 use futures::StreamExt;
 use serde_json::json;
 
@@ -114,12 +116,23 @@ async fn an_exec_session_runs_codex_and_leaves_config_toml_alone() {
     })
     .await
     .expect("mock");
-    mock.push(Reply::tool_call(
-        "call_s1",
-        "exec_command",
-        json!({"cmd": "echo from-session > session.txt"}),
-    ));
-    mock.push(Reply::text("SESSION DONE"));
+    // Both turns report 1,000 input tokens, 600 of them from the provider's cache, and 50
+    // output tokens: at the prices set below, $0.0015 a request.
+    let usage = Usage {
+        input_tokens: 1_000,
+        cached_tokens: 600,
+        output_tokens: 50,
+        reasoning_tokens: 0,
+    };
+    mock.push(
+        Reply::tool_call(
+            "call_s1",
+            "exec_command",
+            json!({"cmd": "echo from-session > session.txt"}),
+        )
+        .with_usage(usage),
+    );
+    mock.push(Reply::text("SESSION DONE").with_usage(usage));
 
     let bus = PrivateBus::start(None, &[]);
     let codex = codex_bin();
@@ -131,6 +144,18 @@ async fn an_exec_session_runs_codex_and_leaves_config_toml_alone() {
     daemon.wait_notify("READY=1");
     let (conn, m) = manager(&bus).await;
     let id = add_endpoint(&m, &mock.base_url(), "sk-test-session-key").await;
+    m.set_model_prices(
+        &id,
+        "mock-model",
+        ModelPrices {
+            input: Some("2".into()),
+            cached_input: Some("0.5".into()),
+            output: Some("8".into()),
+            ..ModelPrices::default()
+        },
+    )
+    .await
+    .expect("prices");
     let codex_home = daemon.home.path().join(".codex");
     std::fs::create_dir_all(&codex_home).expect("codex home");
     let config = codex_home.join("config.toml");
@@ -199,8 +224,56 @@ async fn an_exec_session_runs_codex_and_leaves_config_toml_alone() {
 
     // Traffic of the session's endpoint and model: the tool-call turn and the final one.
     assert_eq!(s.requests().await.expect("requests"), 2);
-    assert!(s.tokens_in().await.expect("in") > 0);
-    assert!(s.tokens_out().await.expect("out") > 0);
+    assert_eq!(s.tokens_in().await.expect("in"), 2_000);
+    assert_eq!(s.tokens_out().await.expect("out"), 100);
+    // The cache figures and the cost come along: (400 × 2 + 600 × 0.5 + 50 × 8) micro-dollars
+    // a request, summed exactly.
+    assert_eq!(s.cached_tokens_in().await.expect("cached"), 1_200);
+    assert_eq!(s.cache_write_tokens_in().await.expect("written"), 0);
+    assert_eq!(s.priced_requests().await.expect("priced"), 2);
+    assert_eq!(s.cost_pico_usd().await.expect("cost"), 3_000 * 1_000_000);
+    // The journal's fields: each request's cost, and the Codex version read at launch.
+    let log = daemon.stderr();
+    assert_eq!(log.matches("request cost").count(), 2, "{log}");
+    assert!(log.contains("cost_usd=0.001500"), "{log}");
+    assert!(
+        log.contains(": tested (this launcher is tested with"),
+        "{log}"
+    );
+    let usage = m.usage_costs().await.expect("usage");
+    assert_eq!(usage.len(), 1, "{usage:?}");
+    assert_eq!(
+        (
+            usage[0].cached_input_tokens,
+            usage[0].cost_pico_usd,
+            usage[0].priced_requests
+        ),
+        (1_200, 3_000 * 1_000_000, 2)
+    );
+    // As codexctl shows it: the cost next to the cache hit rate.
+    let ctl = |args: &[&str]| {
+        let out = std::process::Command::new(codex_launcher_e2e::workspace_bin("codexctl"))
+            .args(args)
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .output()
+            .expect("run codexctl");
+        assert!(out.status.success(), "codexctl {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listed: serde_json::Value =
+        serde_json::from_str(&ctl(&["sessions", "--json"])).expect("json");
+    assert_eq!(listed[0]["cost_usd"], "0.003000");
+    assert_eq!(listed[0]["cached_tokens_in"], 1_200);
+    let table = ctl(&["sessions"]);
+    assert!(
+        table.contains("60%") && table.contains("$0.003000"),
+        "{table}"
+    );
+    let table = ctl(&["usage"]);
+    assert!(
+        table.contains("60%") && table.contains("$0.003000"),
+        "{table}"
+    );
     let reqs = mock.requests();
     assert_eq!(reqs.len(), 2);
     assert!(
