@@ -23,9 +23,8 @@ use tracing::Instrument;
 use crate::backend::{Answer, prepare};
 use crate::error::ProxyError;
 use crate::pump::{OnDone, Pump};
-use crate::upstream::{
-    content_coding_failure, failure_from_response, failure_from_transport, upstream_headers,
-};
+use crate::record::{self, Tap};
+use crate::upstream::{content_coding_failure, request_headers};
 use crate::{Caller, Endpoint, ProxyState, UsageCounters};
 
 /// The router.
@@ -175,12 +174,32 @@ async fn responses(
         stream = tracing::field::Empty,
     );
     let started = Instant::now();
-    let result = handle(state.clone(), endpoint_id, headers, body, n, caller)
-        .instrument(span.clone())
-        .await;
+    // The turn recorder's capture (issue 18); `None` without a recorder. Handlers hand it
+    // to the response body, or leave it here when they answer an error.
+    let mut tap = Tap::begin(
+        &state,
+        caller,
+        endpoint_id.as_deref(),
+        &headers,
+        body.as_ref().ok(),
+    );
+    let result = handle(
+        state.clone(),
+        endpoint_id,
+        headers,
+        body,
+        n,
+        caller,
+        &mut tap,
+    )
+    .instrument(span.clone())
+    .await;
     match result {
         Ok(resp) => resp,
         Err(err) => {
+            if let Some(tap) = tap.take() {
+                tap.finish_rejected(&err);
+            }
             state.stats.errors.fetch_add(1, Ordering::Relaxed);
             let status = err.status_code().as_u16();
             let ms = started.elapsed().as_millis() as u64;
@@ -206,6 +225,7 @@ async fn handle(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
     n: u64,
     caller: Caller,
+    tap: &mut Option<Tap>,
 ) -> Result<HttpResponse, ProxyError> {
     let body = body.map_err(|rej| {
         if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -217,6 +237,9 @@ async fn handle(
     let endpoint = state.endpoint(endpoint_id.as_deref()).ok_or_else(|| {
         ProxyError::UnknownEndpoint(endpoint_id.clone().unwrap_or_else(|| "default".into()))
     })?;
+    if let Some(t) = tap.as_mut() {
+        t.endpoint(&endpoint);
+    }
     let mut req = parse_request(&body)?;
     let span = tracing::Span::current();
     span.record("endpoint", endpoint.id.as_str());
@@ -243,18 +266,19 @@ async fn handle(
     }
     tracing::debug!(url = %prepared.url, bytes = prepared.body.len(), "sending upstream");
 
-    let mut upstream = upstream_headers(&endpoint, &headers);
-    for (name, value) in &prepared.headers {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            upstream.insert(*name, v);
-        }
-    }
+    let upstream = request_headers(&endpoint, &headers, &prepared.headers);
+    // `Bytes`: the capture below shares this buffer with reqwest instead of copying it.
+    let upstream_body = Bytes::from(prepared.body);
     let send = state
         .client
         .post(&prepared.url)
         .headers(upstream)
-        .body(prepared.body)
+        .body(upstream_body.clone())
         .send();
+    if let Some(t) = tap.as_mut() {
+        t.codex_headers(headers);
+        t.sending(&endpoint, prepared.url, prepared.headers, upstream_body);
+    }
     let mut pending: crate::pump::PendingResponse = Box::pin(send);
     let store = req.store != Some(false);
     let on_done = completion_hook(
@@ -273,23 +297,27 @@ async fn handle(
     let transducer = match prepared.answer {
         Answer::Translate(t) => t,
         Answer::Passthrough => {
-            return passthrough(&endpoint, pending, state.settings.max_event_bytes).await;
+            return passthrough(&endpoint, pending, state.settings.max_event_bytes, tap).await;
         }
     };
 
     if !req.stream {
-        let resp = pending
-            .await
-            .map_err(|e| ProxyError::Upstream(failure_from_transport(&endpoint, &e)))?;
+        let resp = pending.await.map_err(|e| {
+            ProxyError::Upstream(record::transport_failure(&endpoint, &e, tap.as_mut()))
+        })?;
         if !resp.status().is_success() {
             return Err(ProxyError::Upstream(
-                failure_from_response(&endpoint, resp).await,
+                record::failure_of(&endpoint, resp, tap.as_mut()).await,
             ));
+        }
+        if let Some(t) = tap.as_mut() {
+            t.answered(resp.status(), resp.headers());
         }
         if let Some(failure) = content_coding_failure(&endpoint, resp.headers()) {
             return Err(ProxyError::Upstream(failure));
         }
-        let pump = Pump::streaming(transducer, endpoint.clone(), resp, keepalive, on_done);
+        let pump = Pump::streaming(transducer, endpoint.clone(), resp, keepalive, on_done)
+            .with_tap(tap.take());
         return match pump.collect().await {
             Some(Ok(response)) => Ok(axum::Json(response).into_response()),
             // The failure's own kind decides the status (a bound passed is a 502 naming it).
@@ -300,24 +328,35 @@ async fn handle(
 
     // Within the grace period, upstream errors become HTTP statuses Codex handles well;
     // after it, the stream has started and they arrive as `response.failed`.
-    let pump = match tokio::time::timeout(state.settings.first_byte_grace, pending.as_mut()).await {
-        Ok(Ok(resp)) if resp.status().is_success() => {
-            if let Some(failure) = content_coding_failure(&endpoint, resp.headers()) {
-                return Err(ProxyError::Upstream(failure));
+    let pump =
+        match tokio::time::timeout(state.settings.first_byte_grace, pending.as_mut()).await {
+            Ok(Ok(resp)) if resp.status().is_success() => {
+                if let Some(t) = tap.as_mut() {
+                    t.answered(resp.status(), resp.headers());
+                }
+                if let Some(failure) = content_coding_failure(&endpoint, resp.headers()) {
+                    return Err(ProxyError::Upstream(failure));
+                }
+                Pump::streaming(transducer, endpoint.clone(), resp, keepalive, on_done)
             }
-            Pump::streaming(transducer, endpoint.clone(), resp, keepalive, on_done)
+            Ok(Ok(resp)) => {
+                return Err(ProxyError::Upstream(
+                    record::failure_of(&endpoint, resp, tap.as_mut()).await,
+                ));
+            }
+            Ok(Err(e)) => {
+                return Err(ProxyError::Upstream(record::transport_failure(
+                    &endpoint,
+                    &e,
+                    tap.as_mut(),
+                )));
+            }
+            Err(_) => {
+                tracing::info!("upstream slow to answer; streaming keep-alives meanwhile");
+                Pump::waiting(transducer, endpoint.clone(), pending, keepalive, on_done)
+            }
         }
-        Ok(Ok(resp)) => {
-            return Err(ProxyError::Upstream(
-                failure_from_response(&endpoint, resp).await,
-            ));
-        }
-        Ok(Err(e)) => return Err(ProxyError::Upstream(failure_from_transport(&endpoint, &e))),
-        Err(_) => {
-            tracing::info!("upstream slow to answer; streaming keep-alives meanwhile");
-            Pump::waiting(transducer, endpoint.clone(), pending, keepalive, on_done)
-        }
-    };
+        .with_tap(tap.take());
     let guard = ActiveStream::new(state.clone());
     let body = futures::StreamExt::map(pump.into_sse(), move |chunk| {
         let _keep = &guard;
@@ -341,14 +380,18 @@ async fn passthrough(
     endpoint: &Arc<Endpoint>,
     pending: crate::pump::PendingResponse,
     max_event_bytes: usize,
+    tap: &mut Option<Tap>,
 ) -> Result<HttpResponse, ProxyError> {
     let resp = pending
         .await
-        .map_err(|e| ProxyError::Upstream(failure_from_transport(endpoint, &e)))?;
+        .map_err(|e| ProxyError::Upstream(record::transport_failure(endpoint, &e, tap.as_mut())))?;
     if !resp.status().is_success() {
         return Err(ProxyError::Upstream(
-            failure_from_response(endpoint, resp).await,
+            record::failure_of(endpoint, resp, tap.as_mut()).await,
         ));
+    }
+    if let Some(t) = tap.as_mut() {
+        t.answered(resp.status(), resp.headers());
     }
     // Relayed byte for byte, so an encoded body would reach the client as it came, with no
     // Content-Encoding (only the content type is copied) and a client that never asked.
@@ -360,10 +403,11 @@ async fn passthrough(
         .get(header::CONTENT_TYPE)
         .cloned()
         .unwrap_or_else(|| HeaderValue::from_static("application/json"));
-    let mut out = HttpResponse::new(Body::from_stream(crate::pump::relay(
+    let mut out = HttpResponse::new(Body::from_stream(crate::pump::relay_tapped(
         endpoint.clone(),
         resp,
         max_event_bytes,
+        tap.take(),
     )));
     out.headers_mut().insert(header::CONTENT_TYPE, content_type);
     Ok(out)
