@@ -938,6 +938,30 @@ fn ms(d: Duration) -> u64 {
 }
 
 impl TurnDraft {
+    /// The secrets the turn was sent with: the keys and secret header values of the
+    /// endpoints it used, for the recorder to remove from the record (a key rotated since
+    /// is no longer in the recorder's own list).
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let endpoints = self
+            .endpoint
+            .iter()
+            .chain(self.attempts.iter().map(|a| &a.endpoint));
+        for e in endpoints {
+            if let Some(k) = &e.api_key {
+                out.push(k.expose().to_owned());
+            }
+            for (name, value) in &e.extra_headers {
+                if is_secret_header(name) {
+                    out.push(value.clone());
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// The record (secret headers blanked; keys are the recorder's to remove). Runs off the
     /// hot path: here the kept bytes are copied and parsed, and the upstream headers are
     /// recomputed from Codex's exactly as they were built for the send.

@@ -21,6 +21,7 @@
 //! - [`endpoints`]: endpoint rules (keys, capability overrides, the proxy's view).
 //! - [`usage`]: bounded usage per endpoint and model.
 //! - [`probe`]: real round trips through the proxy, quirks recorded through the owner.
+//! - [`turns`]: the turn recorder's index, retention, redaction, readable view and export.
 //! - [`keystore`]: where keys are kept (the trait the daemon's keyring implements).
 //! - [`clock`], [`views`], [`error`].
 
@@ -37,6 +38,7 @@ pub mod owner;
 pub mod planning;
 pub(crate) mod probe;
 pub mod sessions;
+pub mod turns;
 pub mod usage;
 pub mod views;
 
