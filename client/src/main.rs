@@ -5,6 +5,7 @@
 //! - `bus`: finding the session bus and the manager object.
 //! - `endpoint`, `commands`: the commands that call the daemon.
 //! - `system`: `logs` and `doctor`, which also look at the machine (journal, units, port).
+//! - `turns`: the turn recorder (list, show, replay, export, what is recorded and kept).
 //! - `output`: tables, JSON, colours; `error`: D-Bus error names → messages and exit codes.
 //!
 //! # Invariant
@@ -19,6 +20,7 @@ mod error;
 mod output;
 mod sessions;
 mod system;
+mod turns;
 
 use std::process::ExitCode;
 
@@ -137,6 +139,7 @@ async fn run(cli: Cli) -> Result<u8> {
             let model = args.get(1).map(String::as_str).unwrap_or("");
             commands::probe(&m, &args[0], model, json).await
         }
+        Command::Turns(cmd) => return turns::run(&m, cmd, json).await,
         Command::Completions { .. }
         | Command::Man
         | Command::Logs { .. }

@@ -310,6 +310,16 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// The name in records and on the bus.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Proxy => "proxy",
+            Stage::Connect => "connect",
+            Stage::Status => "status",
+            Stage::Stream => "stream",
+        }
+    }
+
     /// For people.
     pub fn describe(self) -> &'static str {
         match self {
