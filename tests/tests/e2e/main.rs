@@ -20,3 +20,4 @@ mod sessions;
 mod supervision;
 mod terminal;
 mod tool_schemas;
+mod turns;
