@@ -252,7 +252,9 @@ async fn every_method_over_a_real_bus() {
     assert!(recording.dir.ends_with(".local/state/codex-launcher/turns"));
     m.set_turn_recording("", true).await.expect("record all");
     m.set_turn_recording(&id, true).await.expect("record one");
-    m.set_turn_recording("", false).await.expect("failures only");
+    m.set_turn_recording("", false)
+        .await
+        .expect("failures only");
     let err = m
         .set_turn_recording("nope", true)
         .await
@@ -261,7 +263,11 @@ async fn every_method_over_a_real_bus() {
     m.set_turn_retention(50, 0, 0).await.expect("retention");
     let recording = m.turn_recording().await.expect("recording");
     assert_eq!(
-        (recording.record_all, recording.max_failures, recording.max_successes),
+        (
+            recording.record_all,
+            recording.max_failures,
+            recording.max_successes
+        ),
         (false, 50, 100)
     );
     assert!(recording.endpoints.is_empty());
@@ -285,20 +291,32 @@ async fn every_method_over_a_real_bus() {
     .await
     .expect("client");
     assert_eq!(code, 502, "an unreachable upstream");
-    let signal = tokio::time::timeout(Duration::from_secs(30), futures::StreamExt::next(&mut recorded))
-        .await
-        .expect("TurnRecorded in time")
-        .expect("a signal");
+    let signal = tokio::time::timeout(
+        Duration::from_secs(30),
+        futures::StreamExt::next(&mut recorded),
+    )
+    .await
+    .expect("TurnRecorded in time")
+    .expect("a signal");
     let args = signal.args().expect("args");
     assert!(*args.failed());
     let turn = *args.id();
     let turns = m.list_turns(true, &id, 0).await.expect("list turns");
     assert_eq!(turns.len(), 1);
     assert_eq!(
-        (turns[0].id, turns[0].stage.as_str(), turns[0].endpoint.as_str()),
+        (
+            turns[0].id,
+            turns[0].stage.as_str(),
+            turns[0].endpoint.as_str()
+        ),
         (turn, "connect", id.as_str())
     );
-    assert!(m.list_turns(false, "other", 0).await.expect("list").is_empty());
+    assert!(
+        m.list_turns(false, "other", 0)
+            .await
+            .expect("list")
+            .is_empty()
+    );
     assert!(m.list_turns(false, "", 7).await.expect("list").is_empty());
     let detail = m.get_turn(turn).await.expect("get turn");
     assert!(detail.sections.iter().any(|s| s.title == "Failure"));

@@ -80,7 +80,11 @@ fn record_files(dir: &Path) -> Vec<PathBuf> {
 
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -231,7 +235,11 @@ async fn a_failed_codex_turn_is_listed_shown_replayed_elsewhere_and_exported() {
         "the current key, the recorded one being redacted"
     );
     assert_eq!(last.header("x-gateway-token"), Some(GATEWAY_TOKEN));
-    assert_eq!(last.body, resent[resent.len() - 2].body, "the body as recorded");
+    assert_eq!(
+        last.body,
+        resent[resent.len() - 2].body,
+        "the body as recorded"
+    );
 
     // Exported: no key, no secret header, no token; with --redact-text, no message text.
     let out = scratch_dir("turns-export");
@@ -253,7 +261,10 @@ async fn a_failed_codex_turn_is_listed_shown_replayed_elsewhere_and_exported() {
     let plain = std::fs::read_to_string(&plain).expect("export");
     let redacted = std::fs::read_to_string(&redacted).expect("export");
     let replay_redacted = std::fs::read_to_string(&replay_redacted).expect("export");
-    assert!(plain.contains(PROMPT), "the plain export holds the conversation");
+    assert!(
+        plain.contains(PROMPT),
+        "the plain export holds the conversation"
+    );
     assert!(plain.contains(REFUSAL));
     assert!(
         !redacted.contains(PROMPT) && !redacted.contains("Rename the helper"),
@@ -366,7 +377,10 @@ async fn a_thousand_failures_leave_a_bounded_directory() {
         .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
         .sum();
     assert!(files.len() <= 20, "{} files", files.len());
-    assert!(max_files <= 20, "at most 20 after any turn, saw {max_files}");
+    assert!(
+        max_files <= 20,
+        "at most 20 after any turn, saw {max_files}"
+    );
     assert!(total_bytes <= 48 * 1024, "{total_bytes} bytes");
     let log = std::fs::read_to_string(records.join("index.jsonl")).expect("index");
     assert!(
