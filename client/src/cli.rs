@@ -163,6 +163,11 @@ pub enum Command {
         probe: Option<Vec<String>>,
     },
 
+    /// Recorded turns: every failed turn is kept (redacted) to show, replay on any endpoint
+    /// and export for a bug report.
+    #[command(subcommand)]
+    Turns(TurnsCommand),
+
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  codexctl completions bash > ~/.local/share/bash-completion/completions/codexctl\n  codexctl completions zsh > ~/.zfunc/_codexctl\n  codexctl completions fish > ~/.config/fish/completions/codexctl.fish"
@@ -512,5 +517,98 @@ pub enum ProfileCommand {
     Import {
         /// The bundle file, or `-` for stdin.
         file: PathBuf,
+    },
+}
+
+/// `codexctl turns ...` (issue 18)
+#[derive(Debug, Subcommand)]
+pub enum TurnsCommand {
+    /// Recorded turns, newest first.
+    #[command(
+        after_help = "Every failed turn is recorded: refused by the proxy, refused by the provider (a 400 about\na tool schema, a missing reasoning hand-back), or a stream that broke off. Successful turns\nare recorded only when asked (`codexctl turns record --all`).\n\nExamples:\n  codexctl turns list --failed\n  codexctl turns list -e deepseek --json\n  codexctl turns list --session 3"
+    )]
+    List {
+        /// Failed turns only.
+        #[arg(long)]
+        failed: bool,
+        /// One endpoint's turns.
+        #[arg(short, long, value_name = "ID")]
+        endpoint: Option<String>,
+        /// One session's turns (its number, from `codexctl sessions`).
+        #[arg(long, value_name = "N")]
+        session: Option<u64>,
+    },
+
+    /// One turn, readable: Codex's request in short, our upstream request, the provider's
+    /// answer, where and why it failed, and the quirk row used.
+    #[command(
+        after_help = "Keys and secret headers never appear: they are removed before a turn is written.\n\nExamples:\n  codexctl turns show 12\n  codexctl turns show 12 --json"
+    )]
+    Show {
+        /// Turn number (from `codexctl turns list`).
+        id: u64,
+    },
+
+    /// Send a recorded turn again and record the outcome as a new turn linked to it.
+    #[command(
+        after_help = "Without -e the upstream request is sent again exactly as recorded, with the endpoint's\ncurrent key (the recorded one was redacted). With -e, Codex's recorded request is\ntranslated afresh for that endpoint (and model, with -m) and sent: does another provider\naccept what this one refused? Exits 7 when the replay fails too.\n\nExamples:\n  codexctl turns replay 12\n  codexctl turns replay 12 -e openrouter\n  codexctl turns replay 12 -e openrouter -m qwen/qwen3-coder"
+    )]
+    Replay {
+        /// Turn number.
+        id: u64,
+        /// Replay on this endpoint instead (re-translated for it).
+        #[arg(short, long, value_name = "ID")]
+        endpoint: Option<String>,
+        /// With --endpoint: this model.
+        #[arg(short, long)]
+        model: Option<String>,
+    },
+
+    /// Write a self-contained, redacted bundle of a turn (stdout or -o FILE).
+    #[command(
+        after_help = "The bundle never holds a key or a secret header value. It does hold the conversation:\nwith --redact-text every message, tool output and reasoning text is replaced by a\nplaceholder of the same length (tool declarations are kept), for a public bug report.\n\nExamples:\n  codexctl turns export 12 -o turn-12.json\n  codexctl turns export 12 --redact-text -o turn-12.json"
+    )]
+    Export {
+        /// Turn number.
+        id: u64,
+        /// Write to this file (0600) instead of stdout.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Replace message, tool-output and reasoning text with placeholders.
+        #[arg(long)]
+        redact_text: bool,
+    },
+
+    /// What is recorded: failed turns only (the default) or every turn, everywhere or on one
+    /// endpoint. Without a flag, prints the settings.
+    #[command(
+        after_help = "Recording every turn keeps the streams both ways (up to 1 MiB each) and costs a little\nCPU per turn (BENCHMARKS.md); failed turns cost nothing until they fail.\n\nExamples:\n  codexctl turns record\n  codexctl turns record --all\n  codexctl turns record --all -e deepseek\n  codexctl turns record --failed"
+    )]
+    Record {
+        /// Record successful turns too.
+        #[arg(long, conflicts_with = "failed")]
+        all: bool,
+        /// Record failed turns only.
+        #[arg(long)]
+        failed: bool,
+        /// Only on this endpoint.
+        #[arg(short, long, value_name = "ID")]
+        endpoint: Option<String>,
+    },
+
+    /// How many turns are kept (oldest go first). Without a flag, prints the settings.
+    #[command(
+        after_help = "Defaults: the last 100 failed turns, 100 others, 200 MiB in all.\n\nExamples:\n  codexctl turns retention\n  codexctl turns retention --failures 500 --max-size 1GiB"
+    )]
+    Retention {
+        /// Failed turns kept.
+        #[arg(long, value_name = "N")]
+        failures: Option<u32>,
+        /// Other turns kept (successful, cancelled).
+        #[arg(long, value_name = "N")]
+        successes: Option<u32>,
+        /// All records together (e.g. 200MiB, 512KiB, 1G; a bare number is bytes).
+        #[arg(long, value_name = "SIZE")]
+        max_size: Option<String>,
     },
 }

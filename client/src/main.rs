@@ -6,6 +6,7 @@
 //! - `endpoint`, `commands`: the commands that call the daemon.
 //! - `cost`: `model price`, and how costs and cache hits are written.
 //! - `system`: `logs` and `doctor`, which also look at the machine (journal, units, port).
+//! - `turns`: the turn recorder (list, show, replay, export, what is recorded and kept).
 //! - `output`: tables, JSON, colours; `error`: D-Bus error names → messages and exit codes.
 //!
 //! # Invariant
@@ -22,6 +23,7 @@ mod groups;
 mod output;
 mod sessions;
 mod system;
+mod turns;
 
 use std::process::ExitCode;
 
@@ -142,6 +144,7 @@ async fn run(cli: Cli) -> Result<u8> {
             let model = args.get(1).map(String::as_str).unwrap_or("");
             commands::probe(&m, &args[0], model, json).await
         }
+        Command::Turns(cmd) => return turns::run(&m, cmd, json).await,
         Command::Completions { .. }
         | Command::Man
         | Command::Logs { .. }

@@ -105,6 +105,12 @@ async fn announce(conn: &zbus::Connection, handle: &Handle, event: Event) {
                     .await;
             }
         }
+        // ---- turns (issue 18) ----
+        Event::TurnRecorded { id, failed, .. } => {
+            if let Ok(manager) = manager(conn).await {
+                let _ = Manager::turn_recorded(manager.signal_emitter(), id, failed).await;
+            }
+        }
     }
 }
 

@@ -7,7 +7,8 @@ use codex_launcher_engine::pricing::Prices;
 use codex_launcher_state::StateError;
 use codex_launcher_state::cost::PriceEdit;
 use codex_launcher_state::views::{
-    CleanupItem, CodexInfo, EndpointView, GroupView, ProbeReport, ProxyStatus, RunPlan, SessionView,
+    CleanupItem, CodexInfo, EndpointView, GroupView, ProbeReport, ProxyStatus, RecordingView,
+    ReplayReport, RunPlan, SessionView, TurnDetail,
 };
 
 /// `/io/github/CodexLauncher1/session/<id>`.
@@ -311,5 +312,77 @@ pub fn codex_info(i: CodexInfo) -> api::CodexInfo {
         version: i.version.unwrap_or_default(),
         verdict: i.verdict,
         message: i.message,
+    }
+}
+
+// ---- turns (issue 18) ----
+
+/// A recorded turn's list entry.
+pub fn turn_info(s: &codex_launcher_proxy::record::TurnSummary) -> api::TurnInfo {
+    api::TurnInfo {
+        id: s.id,
+        started: s.started_ms / 1000,
+        endpoint: s.endpoint.clone(),
+        model: s.model.clone(),
+        session: s.session.unwrap_or(0),
+        origin: s.origin,
+        outcome: s.outcome,
+        status: s.status.map_or(0, u32::from),
+        failure_kind: s
+            .failure
+            .as_ref()
+            .and_then(|f| f.kind.clone())
+            .unwrap_or_default(),
+        stage: s
+            .failure
+            .as_ref()
+            .map(|f| f.stage.as_str().to_owned())
+            .unwrap_or_default(),
+        error: codex_launcher_state::turns::one_line(s.failure.as_ref()),
+        replay_of: s.replay_of.unwrap_or(0),
+        duration_ms: s.duration_ms,
+        bytes: s.bytes,
+    }
+}
+
+/// A recorded turn, readable.
+pub fn turn_detail(d: TurnDetail) -> api::TurnDetail {
+    api::TurnDetail {
+        info: turn_info(&d.summary),
+        sections: d
+            .sections
+            .into_iter()
+            .map(|s| api::TurnSection {
+                title: s.title,
+                lines: s.lines,
+            })
+            .collect(),
+        record_json: d.record_json,
+    }
+}
+
+/// How a replay went.
+pub fn replay_outcome(r: ReplayReport) -> api::ReplayOutcome {
+    api::ReplayOutcome {
+        of: r.of,
+        turn: r.turn.map_or(0, |t| t.id),
+        ok: r.ok,
+        status: u32::from(r.status),
+        message: r.message,
+    }
+}
+
+/// What the recorder records and keeps.
+pub fn turn_recording(v: RecordingView) -> api::TurnRecording {
+    api::TurnRecording {
+        record_all: v.record_all,
+        endpoints: v.endpoints,
+        max_failures: v.max_failures,
+        max_successes: v.max_successes,
+        max_bytes: v.max_bytes,
+        turns: v.turns,
+        bytes: v.bytes,
+        dropped: v.dropped,
+        dir: v.dir.display().to_string(),
     }
 }

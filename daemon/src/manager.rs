@@ -9,10 +9,12 @@ use std::str::FromStr;
 
 use codex_launcher_dbus::{
     CleanupItem, CodexInfo, EndpointInfo, EndpointOptions, EndpointSpec, Error, GroupInfo, Mode,
-    ModelPrices, ModelSpec, Preset, PricedModel, ProbeReport, ProxyStatus, RunPlan, UsageCost,
+    ModelPrices, ModelSpec, Preset, PricedModel, ProbeReport, ProxyStatus, ReplayOutcome, RunPlan,
+    TurnDetail, TurnInfo, TurnRecording, UsageCost,
 };
 use codex_launcher_engine::presets;
 use codex_launcher_state::planning::LaunchOptions;
+use codex_launcher_state::views::TurnFilter;
 use codex_launcher_state::{Handle, LaunchRequest};
 use zbus::OwnedObjectPath;
 use zbus::object_server::SignalEmitter;
@@ -360,6 +362,95 @@ impl Manager {
             .map(convert::codex_info)
             .map_err(convert::error)
     }
+
+    // ---- turns (issue 18) ----
+
+    #[zbus(out_args("turns"))]
+    async fn list_turns(
+        &self,
+        failed_only: bool,
+        endpoint: &str,
+        session: u64,
+    ) -> Result<Vec<TurnInfo>, Error> {
+        let filter = TurnFilter {
+            failed_only,
+            endpoint: (!endpoint.is_empty()).then(|| endpoint.to_owned()),
+            session: (session != 0).then_some(session),
+        };
+        let turns = self.handle.turns(filter).await.map_err(convert::error)?;
+        Ok(turns.iter().map(convert::turn_info).collect())
+    }
+
+    #[zbus(out_args("turn"))]
+    async fn get_turn(&self, id: u64) -> Result<TurnDetail, Error> {
+        self.handle
+            .turn(id)
+            .await
+            .map(convert::turn_detail)
+            .map_err(convert::error)
+    }
+
+    #[zbus(out_args("outcome"))]
+    async fn replay_turn(
+        &self,
+        id: u64,
+        endpoint: &str,
+        model: &str,
+    ) -> Result<ReplayOutcome, Error> {
+        self.handle
+            .replay_turn(id, endpoint, model)
+            .await
+            .map(convert::replay_outcome)
+            .map_err(convert::error)
+    }
+
+    #[zbus(out_args("bundle"))]
+    async fn export_turn(&self, id: u64, redact_text: bool) -> Result<String, Error> {
+        self.handle
+            .export_turn(id, redact_text)
+            .await
+            .map_err(convert::error)
+    }
+
+    async fn set_turn_recording(&self, endpoint: &str, all: bool) -> Result<(), Error> {
+        self.handle
+            .set_turn_recording(endpoint, all)
+            .await
+            .map_err(convert::error)
+    }
+
+    async fn set_turn_retention(
+        &self,
+        max_failures: u32,
+        max_successes: u32,
+        max_bytes: u64,
+    ) -> Result<(), Error> {
+        let given = |n: u32| (n != 0).then_some(n);
+        self.handle
+            .set_turn_retention(
+                given(max_failures),
+                given(max_successes),
+                (max_bytes != 0).then_some(max_bytes),
+            )
+            .await
+            .map_err(convert::error)
+    }
+
+    #[zbus(out_args("recording"))]
+    async fn turn_recording(&self) -> Result<TurnRecording, Error> {
+        self.handle
+            .turn_recording()
+            .await
+            .map(convert::turn_recording)
+            .map_err(convert::error)
+    }
+
+    #[zbus(signal)]
+    pub async fn turn_recorded(
+        emitter: &SignalEmitter<'_>,
+        id: u64,
+        failed: bool,
+    ) -> zbus::Result<()>;
 
     #[zbus(property)]
     async fn default_endpoint(&self) -> String {

@@ -32,7 +32,7 @@ use zbus::zvariant::Type;
 
 pub use codex_launcher_types::{
     Backend, BreakerState, CleanupAction, CleanupKind, KeyStorage, Mode, ProbeVerdict,
-    SessionState, UnknownName,
+    SessionState, TurnOrigin, TurnOutcome, UnknownName,
 };
 
 /// The well-known bus name the daemon owns.
@@ -241,6 +241,104 @@ pub struct GroupInfo {
     pub members: Vec<GroupMemberInfo>,
     /// The proxy URL Codex uses for it.
     pub proxy_url: String,
+}
+
+// ---- turns (issue 18) ----
+
+/// A recorded turn as lists show it (`ListTurns`). The turn recorder keeps every failed turn
+/// (refused by the proxy, by the upstream, or cut mid-stream) and, when asked
+/// (`SetTurnRecording`), successful ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct TurnInfo {
+    /// Its number (`GetTurn`, `ReplayTurn`, `ExportTurn`).
+    pub id: u64,
+    /// When it arrived, seconds since the Unix epoch.
+    pub started: u64,
+    /// Endpoint id.
+    pub endpoint: String,
+    /// Model slug as Codex sent it.
+    pub model: String,
+    /// The session whose token it carried (0: none; the install token).
+    pub session: u64,
+    /// `codex`, `probe` (`ProbeEndpoint`) or `replay` (`ReplayTurn`).
+    pub origin: TurnOrigin,
+    /// `completed`, `failed` or `cancelled`.
+    pub outcome: TurnOutcome,
+    /// The last upstream HTTP status (0: none answered).
+    pub status: u32,
+    /// The failure's kind (`invalid_request`, `stream_cut`, `auth`, …; empty: none, or the
+    /// proxy's own refusal).
+    pub failure_kind: String,
+    /// Where it failed: `proxy`, `connect`, `status` or `stream` (empty: it did not).
+    pub stage: String,
+    /// The error in one line (empty: none).
+    pub error: String,
+    /// The turn this replays (0: none).
+    pub replay_of: u64,
+    /// From arrival to the end, in milliseconds.
+    pub duration_ms: u64,
+    /// The record's size in bytes.
+    pub bytes: u64,
+}
+
+/// A part of a recorded turn's readable view.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct TurnSection {
+    /// `Turn`, `Failure`, `Codex's request`, `Upstream request`, `Upstream answer`,
+    /// `Sent to Codex`, `Quirk row`.
+    pub title: String,
+    /// What and its value (a value may span lines: an error body).
+    pub lines: Vec<(String, String)>,
+}
+
+/// A recorded turn, readable (`GetTurn`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct TurnDetail {
+    /// Its list entry.
+    pub info: TurnInfo,
+    /// The readable view: Codex's request in short, each upstream request and its answer,
+    /// where and why it failed, the quirk row used.
+    pub sections: Vec<TurnSection>,
+    /// The whole record as JSON (keys and secret headers already removed).
+    pub record_json: String,
+}
+
+/// How a replay went (`ReplayTurn`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct ReplayOutcome {
+    /// The turn replayed.
+    pub of: u64,
+    /// The new turn the replay was recorded as (0: it could not be recorded).
+    pub turn: u64,
+    /// The upstream finished the response.
+    pub ok: bool,
+    /// The HTTP status the replay got (0: none).
+    pub status: u32,
+    /// What happened, for people.
+    pub message: String,
+}
+
+/// What the turn recorder records and keeps (`TurnRecording`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct TurnRecording {
+    /// Successful turns are recorded too, on every endpoint.
+    pub record_all: bool,
+    /// Endpoints whose successful turns are recorded too.
+    pub endpoints: Vec<String>,
+    /// Failed turns kept (the oldest go first).
+    pub max_failures: u32,
+    /// Other turns kept.
+    pub max_successes: u32,
+    /// Bytes kept, all records together.
+    pub max_bytes: u64,
+    /// Records kept now.
+    pub turns: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Turns not recorded since the daemon started because its queue was full.
+    pub dropped: u64,
+    /// The directory holding the records.
+    pub dir: String,
 }
 
 /// Errors on the bus, as `io.github.CodexLauncher1.Error.<Variant>` with a message.
@@ -476,6 +574,51 @@ pub trait Manager {
     /// kept. `aside` is where the launcher's version was saved (empty: merged cleanly).
     #[zbus(signal)]
     fn config_merged(&self, path: &str, aside: &str, message: &str) -> zbus::Result<()>;
+
+    // ---- turns (issue 18) ----
+
+    /// Recorded turns, newest first: with `failed_only`, failed ones; with `endpoint` (not
+    /// empty), one endpoint's; with `session` (not 0), one session's.
+    fn list_turns(
+        &self,
+        failed_only: bool,
+        endpoint: &str,
+        session: u64,
+    ) -> zbus::Result<Vec<TurnInfo>>;
+
+    /// One recorded turn, readable. Unknown or no longer kept: `NotFound`.
+    fn get_turn(&self, id: u64) -> zbus::Result<TurnDetail>;
+
+    /// Replay a recorded turn and record the replay as a new turn linked to it. With
+    /// `endpoint` and `model` empty, its upstream request is sent again as recorded, with the
+    /// endpoint's current key; with an `endpoint` (and optionally a `model`), Codex's
+    /// recorded request is translated for that endpoint and sent.
+    fn replay_turn(&self, id: u64, endpoint: &str, model: &str) -> zbus::Result<ReplayOutcome>;
+
+    /// A recorded turn as a self-contained JSON bundle, without keys or secret headers; with
+    /// `redact_text`, message, tool-output and reasoning text is replaced by placeholders of
+    /// the same length.
+    fn export_turn(&self, id: u64, redact_text: bool) -> zbus::Result<String>;
+
+    /// Record successful turns too (`all`), or only failed ones, on `endpoint` (empty: every
+    /// endpoint; `all` false there also clears the per-endpoint settings).
+    fn set_turn_recording(&self, endpoint: &str, all: bool) -> zbus::Result<()>;
+
+    /// Change how many records are kept (0: unchanged): failed turns, other turns, bytes.
+    /// Applied at once, oldest first.
+    fn set_turn_retention(
+        &self,
+        max_failures: u32,
+        max_successes: u32,
+        max_bytes: u64,
+    ) -> zbus::Result<()>;
+
+    /// What the turn recorder records and keeps.
+    fn turn_recording(&self) -> zbus::Result<TurnRecording>;
+
+    /// A turn was recorded (`failed`: it failed).
+    #[zbus(signal)]
+    fn turn_recorded(&self, id: u64, failed: bool) -> zbus::Result<()>;
 }
 
 /// One launched Codex session (`io.github.CodexLauncher1.Session`, at a path from

@@ -10,7 +10,8 @@ use std::fmt;
 
 use codex_launcher_dbus::{
     CacheTtl, CleanupItem, EndpointInfo, EndpointOptions, EndpointSpec, ManagerProxy, ModelPrices,
-    ModelSpec, Preset, PricedModel, ProxyStatus, SessionProxy, UsageCost,
+    ModelSpec, Preset, PricedModel, ProxyStatus, ReplayOutcome, SessionProxy, TurnDetail, TurnInfo,
+    UsageCost,
 };
 use zbus::OwnedObjectPath;
 
@@ -225,6 +226,28 @@ impl Client {
     /// then what earlier ones left (`dry_run`: only lists them).
     pub async fn kill_and_cleanup(&self, dry_run: bool) -> Result<Vec<CleanupItem>> {
         Ok(self.manager.kill_and_cleanup(dry_run, true).await?)
+    }
+
+    // ---- turns (issue 18) ----
+
+    /// Recorded failed turns, newest first.
+    pub async fn failed_turns(&self) -> Result<Vec<TurnInfo>> {
+        Ok(self.manager.list_turns(true, "", 0).await?)
+    }
+
+    /// One recorded turn, readable.
+    pub async fn turn(&self, id: u64) -> Result<TurnDetail> {
+        Ok(self.manager.get_turn(id).await?)
+    }
+
+    /// Replay a turn on `endpoint` (empty: as recorded).
+    pub async fn replay_turn(&self, id: u64, endpoint: &str) -> Result<ReplayOutcome> {
+        Ok(self.manager.replay_turn(id, endpoint, "").await?)
+    }
+
+    /// A turn's bundle (no keys, no secret headers; `redact_text`: no conversation text).
+    pub async fn export_turn(&self, id: u64, redact_text: bool) -> Result<String> {
+        Ok(self.manager.export_turn(id, redact_text).await?)
     }
 }
 

@@ -26,9 +26,13 @@
 //!             ├─ Launch Codex: AdwComboRow endpoint, AdwComboRow model
 //!             ├─ [Launch CLI] [Launch Desktop]
 //!             ├─ [Codex Default (CLI)] [Codex Default (Desktop)]
-//!             └─ Sessions  [Kill & Cleanup]
-//!                └─ GtkListBox of ClSessionRow (#n · mode, endpoint · model,
-//!                   duration · tokens, state, [Stop])
+//!             ├─ Sessions  [Kill & Cleanup]
+//!             │  └─ GtkListBox of ClSessionRow (#n · mode, endpoint · model,
+//!             │     duration · tokens, state, [Stop])
+//!             └─ ClFailuresView: Recent failures (issue 18)
+//!                └─ GtkListBox of ClFailureRow (#n · endpoint · model, when · error,
+//!                   [Show] [Replay on…] [Export…])
+//! ClTurnWindow (AdwWindow): one recorded turn, the daemon's sections as text
 //! ClEndpointsWindow (AdwWindow): [Add Endpoint], rows with [Make Default] [Edit] [Delete]
 //! ClEndpointDialog (AdwWindow, modal): preset buttons, name, base URL, backend,
 //!   browser UA, API key (AdwPasswordEntryRow), models (ClModelRow: context window,

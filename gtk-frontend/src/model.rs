@@ -8,7 +8,8 @@
 
 use codex_launcher_dbus::{
     Backend, CacheTtl, CleanupAction, CleanupItem, CleanupKind, EndpointInfo, EndpointSpec, Mode,
-    ModelPrices, ModelSpec, PICO_USD_PER_USD, Preset, SessionState, UsageCost,
+    ModelPrices, ModelSpec, PICO_USD_PER_USD, Preset, ReplayOutcome, SessionState, TurnDetail,
+    TurnInfo, TurnOutcome, UsageCost,
 };
 
 /// One session as the panel shows it, built from the Session object's properties.
@@ -718,6 +719,144 @@ pub fn prices_note(p: &ModelPrices) -> String {
     }
 }
 
+// ---- turns (issue 18) ----
+
+/// How many failures the main window lists.
+pub const RECENT_FAILURES: usize = 8;
+
+/// One row of "Recent failures".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureLine {
+    /// The turn's number.
+    pub id: u64,
+    /// Its endpoint (what "Replay on…" starts from).
+    pub endpoint: String,
+    /// `deepseek · deepseek-chat`.
+    pub title: String,
+    /// `3 min ago · The endpoint … answered HTTP 400: …` (the error in one line, clipped).
+    pub subtitle: String,
+    /// The whole one-line error (the row's tooltip).
+    pub error: String,
+}
+
+/// `just now`, `3 min ago`, `2 h ago`, `4 d ago`.
+pub fn age_label(started: u64, now: u64) -> String {
+    match now.saturating_sub(started) {
+        s if s < 10 => "just now".to_owned(),
+        s if s < 60 => format!("{s} s ago"),
+        s if s < 3600 => format!("{} min ago", s / 60),
+        s if s < 86_400 => format!("{} h ago", s / 3600),
+        s => format!("{} d ago", s / 86_400),
+    }
+}
+
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{cut}…")
+}
+
+/// The newest failed turns (at most [`RECENT_FAILURES`]), newest first, as rows show them.
+pub fn failure_lines(turns: &[TurnInfo], now: u64) -> Vec<FailureLine> {
+    let mut failed: Vec<&TurnInfo> = turns
+        .iter()
+        .filter(|t| t.outcome == TurnOutcome::Failed)
+        .collect();
+    failed.sort_by_key(|t| std::cmp::Reverse(t.id));
+    failed
+        .into_iter()
+        .take(RECENT_FAILURES)
+        .map(|t| {
+            let title = match t.model.as_str() {
+                "" => t.endpoint.clone(),
+                m => format!("{} · {m}", t.endpoint),
+            };
+            let error = match t.error.as_str() {
+                "" => "failed".to_owned(),
+                e => e.to_owned(),
+            };
+            let mut when = age_label(t.started, now);
+            if t.replay_of != 0 {
+                when.push_str(&format!(" · replay of #{}", t.replay_of));
+            } else if t.origin == codex_launcher_dbus::TurnOrigin::Probe {
+                when.push_str(" · probe");
+            }
+            FailureLine {
+                id: t.id,
+                endpoint: t.endpoint.clone(),
+                title: format!("#{} · {title}", t.id),
+                subtitle: format!("{when} · {}", clip(&error, 140)),
+                error,
+            }
+        })
+        .collect()
+}
+
+/// The "Replay on…" picker: every endpoint, the first one that is not the failed turn's
+/// preselected (the point is usually to try another provider), else the turn's own.
+pub fn replay_choices(endpoints: &[EndpointInfo], failed_on: &str) -> (Vec<String>, u32) {
+    let labels = endpoints.iter().map(endpoint_label).collect();
+    let other = endpoints
+        .iter()
+        .position(|e| e.is_default && e.id != failed_on)
+        .or_else(|| endpoints.iter().position(|e| e.id != failed_on))
+        .unwrap_or(0);
+    (labels, u32::try_from(other).unwrap_or(0))
+}
+
+/// The toast after a replay.
+pub fn replay_summary(o: &ReplayOutcome, on: &str) -> String {
+    let verdict = if o.ok { "succeeded" } else { "failed" };
+    let recorded = match o.turn {
+        0 => String::new(),
+        n => format!(" (turn #{n})"),
+    };
+    format!(
+        "Replay of #{} on {on} {verdict}{recorded}: {}",
+        o.of,
+        clip(&o.message, 160)
+    )
+}
+
+/// A recorded turn as the Show window's text: one block per section, `what: value` lines,
+/// values spanning lines indented.
+pub fn turn_text(d: &TurnDetail) -> String {
+    let mut out = String::new();
+    for (i, section) in d.sections.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&section.title);
+        out.push('\n');
+        let width = section
+            .lines
+            .iter()
+            .map(|(k, _)| k.chars().count())
+            .max()
+            .unwrap_or(0);
+        for (key, value) in &section.lines {
+            let mut lines = value.lines();
+            let first = lines.next().unwrap_or("");
+            out.push_str(&format!("  {key:width$}  {first}\n"));
+            for more in lines {
+                out.push_str(&format!("  {:width$}  {more}\n", ""));
+            }
+        }
+    }
+    out
+}
+
+/// The file name the export offers.
+pub fn turn_file_name(id: u64, redact_text: bool) -> String {
+    if redact_text {
+        format!("codex-turn-{id}-redacted.json")
+    } else {
+        format!("codex-turn-{id}.json")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1181,5 +1320,121 @@ mod tests {
             ..ModelPrices::default()
         };
         assert_eq!(prices_note(&mine), "Your prices per million tokens");
+    }
+
+    fn turn(id: u64, outcome: TurnOutcome, error: &str) -> TurnInfo {
+        TurnInfo {
+            id,
+            started: 1_000,
+            endpoint: "ds".into(),
+            model: "deepseek-chat".into(),
+            session: 0,
+            origin: codex_launcher_dbus::TurnOrigin::Codex,
+            outcome,
+            status: 400,
+            failure_kind: "invalid_request".into(),
+            stage: "status".into(),
+            error: error.into(),
+            replay_of: 0,
+            duration_ms: 12,
+            bytes: 4096,
+        }
+    }
+
+    #[test]
+    fn recent_failures_are_the_newest_failed_turns_in_one_line() {
+        let mut turns: Vec<TurnInfo> = (1..=12)
+            .map(|i| {
+                turn(
+                    i,
+                    TurnOutcome::Failed,
+                    "The endpoint answered HTTP 400: bad schema",
+                )
+            })
+            .collect();
+        turns.push(turn(13, TurnOutcome::Completed, ""));
+        let mut long = turn(14, TurnOutcome::Failed, &"x".repeat(400));
+        long.replay_of = 3;
+        turns.push(long);
+        let lines = failure_lines(&turns, 1_000 + 180);
+        assert_eq!(lines.len(), RECENT_FAILURES);
+        assert_eq!(
+            lines[0].id, 14,
+            "newest first; the completed turn is not a failure"
+        );
+        assert_eq!(lines[1].id, 12);
+        assert_eq!(lines[1].title, "#12 · ds · deepseek-chat");
+        assert_eq!(
+            lines[1].subtitle,
+            "3 min ago · The endpoint answered HTTP 400: bad schema"
+        );
+        assert!(
+            lines[0]
+                .subtitle
+                .starts_with("3 min ago · replay of #3 · xxx")
+        );
+        assert!(lines[0].subtitle.chars().count() < 200, "clipped");
+        assert_eq!(lines[0].error.len(), 400, "the tooltip has it all");
+        assert_eq!(age_label(1_000, 1_005), "just now");
+        assert_eq!(age_label(1_000, 1_000 + 7_200), "2 h ago");
+    }
+
+    #[test]
+    fn replay_offers_another_endpoint_first() {
+        let eps = [
+            endpoint("ds", true, &[], ""),
+            endpoint("kimi", false, &[], ""),
+            endpoint("or", false, &[], ""),
+        ];
+        let (labels, selected) = replay_choices(&eps, "ds");
+        assert_eq!(labels, ["DS (ds)", "KIMI (kimi)", "OR (or)"]);
+        assert_eq!(selected, 1, "not the endpoint that failed");
+        assert_eq!(
+            replay_choices(&eps, "kimi").1,
+            0,
+            "the default, when it did not fail"
+        );
+        assert_eq!(
+            replay_choices(&eps[..1], "ds").1,
+            0,
+            "the only one there is"
+        );
+        let o = ReplayOutcome {
+            of: 4,
+            turn: 9,
+            ok: true,
+            status: 200,
+            message: "endpoint `kimi` completed the response".into(),
+        };
+        assert_eq!(
+            replay_summary(&o, "kimi"),
+            "Replay of #4 on kimi succeeded (turn #9): endpoint `kimi` completed the response"
+        );
+        assert_eq!(turn_file_name(4, true), "codex-turn-4-redacted.json");
+    }
+
+    #[test]
+    fn the_turn_text_aligns_each_section() {
+        let d = TurnDetail {
+            info: turn(4, TurnOutcome::Failed, "bad"),
+            sections: vec![
+                codex_launcher_dbus::TurnSection {
+                    title: "Turn".into(),
+                    lines: vec![
+                        ("turn".into(), "4".into()),
+                        ("endpoint".into(), "ds".into()),
+                    ],
+                },
+                codex_launcher_dbus::TurnSection {
+                    title: "Upstream answer".into(),
+                    lines: vec![("body".into(), "12 bytes:\n{\"error\":1}".into())],
+                },
+            ],
+            record_json: "{}".into(),
+        };
+        assert_eq!(
+            turn_text(&d),
+            "Turn\n  turn      4\n  endpoint  ds\n\nUpstream answer\n  body  12 bytes:\n        {\"error\":1}\n"
+        );
     }
 }

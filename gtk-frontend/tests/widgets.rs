@@ -23,11 +23,13 @@ use std::time::{Duration, Instant};
 use adw::prelude::*;
 use codex_launcher_dbus::{
     Backend, CacheTtl, EndpointInfo, EndpointSpec, Mode, ModelPrices, ModelSpec, Preset,
-    PricedModel, ProxyStatus, SessionState, UsageCost,
+    PricedModel, ProxyStatus, SessionState, TurnDetail, TurnInfo, TurnOrigin, TurnOutcome,
+    TurnSection, UsageCost,
 };
 use codex_launcher_gtk::model::{SessionTraffic, SessionView};
 use codex_launcher_gtk::widgets::{
-    ClEndpointDialog, ClEndpointsWindow, ClSessionRow, ClUsageWindow, ClWindow,
+    ClEndpointDialog, ClEndpointsWindow, ClFailuresView, ClSessionRow, ClTurnWindow, ClUsageWindow,
+    ClWindow,
 };
 use gtk::glib;
 
@@ -64,6 +66,11 @@ const TESTS: &[Test] = &[
         "main_window_without_a_daemon_offers_retry",
         main_window_unreachable,
     ),
+    (
+        "failures_view_lists_failed_turns_with_their_actions",
+        failures_view,
+    ),
+    ("turn_window_shows_the_recorded_turn", turn_window),
 ];
 
 fn main() -> ExitCode {
@@ -596,5 +603,108 @@ fn main_window_unreachable() {
     WidgetExt::activate_action(&w, "win.retry", None).expect("retry action");
     assert_eq!(w.page(), "loading", "Retry connects again");
     run_until("the unreachable page again", || w.page() == "unreachable");
+    w.close();
+}
+
+fn failed_turn(id: u64, error: &str) -> TurnInfo {
+    TurnInfo {
+        id,
+        started: 10_000,
+        endpoint: "deepseek".into(),
+        model: "deepseek-chat".into(),
+        session: 3,
+        origin: TurnOrigin::Codex,
+        outcome: TurnOutcome::Failed,
+        status: 400,
+        failure_kind: "invalid_request".into(),
+        stage: "status".into(),
+        error: error.into(),
+        replay_of: 0,
+        duration_ms: 40,
+        bytes: 9_000,
+    }
+}
+
+fn failures_view() {
+    let view = ClFailuresView::default();
+    let window = gtk::Window::new();
+    window.set_default_size(700, 300);
+    window.set_child(Some(&view));
+    let mut ok = failed_turn(3, "");
+    ok.outcome = TurnOutcome::Completed;
+    view.set_turns(
+        &[
+            failed_turn(1, "The endpoint `DeepSeek` answered HTTP 400: Missing `reasoning_content`"),
+            ok,
+            failed_turn(2, "The endpoint `DeepSeek` answered HTTP 400: Invalid schema for function 'exec_command'"),
+        ],
+        10_000 + 120,
+    );
+    let rows = view.rows();
+    assert_eq!(rows.len(), 2, "failed turns only");
+    assert_eq!(
+        rows[0].texts(),
+        [
+            "#2 · deepseek · deepseek-chat".to_owned(),
+            "2 min ago · The endpoint `DeepSeek` answered HTTP 400: Invalid schema for function 'exec_command'".into()
+        ]
+    );
+    let labels: Vec<String> = rows[0]
+        .buttons()
+        .iter()
+        .map(|b| b.label().unwrap_or_default().into())
+        .collect();
+    assert_eq!(labels, ["Show", "Replay on…", "Export…"]);
+    let asked = Rc::new(Cell::new(0));
+    let count = asked.clone();
+    rows[1].connect_local("replay-turn", false, move |_| {
+        count.set(count.get() + 1);
+        None
+    });
+    rows[1].buttons()[1].emit_clicked();
+    assert_eq!(asked.get(), 1, "Replay on… asks the list");
+    window.present();
+    save_png(&window, "recent-failures");
+    view.set_turns(&[], 10_000);
+    assert!(view.rows().is_empty());
+    window.close();
+}
+
+fn turn_window() {
+    let w = ClTurnWindow::detached();
+    w.set_detail(&TurnDetail {
+        info: failed_turn(2, "bad schema"),
+        sections: vec![
+            TurnSection {
+                title: "Failure".into(),
+                lines: vec![
+                    (
+                        "where".into(),
+                        "the upstream answered with an error status: HTTP 400".into(),
+                    ),
+                    (
+                        "message".into(),
+                        "Invalid schema for function 'exec_command'".into(),
+                    ),
+                ],
+            },
+            TurnSection {
+                title: "Codex's request".into(),
+                lines: vec![("items".into(), "3: 2 user, 1 function_call_output".into())],
+            },
+        ],
+        record_json: "{}".into(),
+    });
+    let text = w.text();
+    assert!(
+        text.starts_with("Failure\n  where    the upstream answered"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Codex's request\n  items  3: 2 user"),
+        "{text}"
+    );
+    w.present();
+    save_png(&w, "turn-window");
     w.close();
 }

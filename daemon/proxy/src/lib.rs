@@ -12,6 +12,7 @@
 //! - [`backend`]: per-backend request preparation.
 //! - [`config`]: the standalone proxy's settings (file and flags).
 //! - [`pump`]: the streamed response body (keep-alives, cancellation on disconnect).
+//! - [`record`]: the turn recorder's tap (what a turn looked like, for the daemon to keep).
 //! - [`upstream`]: the reqwest client, header filtering, failure mapping, Retry-After.
 //! - [`models`]: an upstream's model list, through the same client and headers.
 //! - [`failover`]: which failures move a group's request to its next member.
@@ -27,6 +28,7 @@ pub mod error;
 pub mod failover;
 pub mod models;
 pub mod pump;
+pub mod record;
 pub mod routes;
 pub mod secret;
 pub mod store;
@@ -148,6 +150,9 @@ pub struct ProxyState {
     observer: std::sync::OnceLock<Arc<dyn Observer>>,
     /// Who routes requests to fallback groups (none: no groups).
     router: std::sync::OnceLock<Arc<dyn Router>>,
+    /// Who keeps recorded turns (the daemon's state owner; none for the standalone proxy,
+    /// which then captures nothing).
+    recorder: std::sync::OnceLock<Arc<dyn record::Recorder>>,
 }
 
 /// What the proxy tells its owner about traffic: one call when a request arrives and one
@@ -268,7 +273,7 @@ pub enum Caller {
 }
 
 /// One finished request's counts, as the Responses usage reports them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UsageCounters {
     /// Input tokens (the whole prompt: cache reads and writes included).
     pub input_tokens: u64,
@@ -303,6 +308,7 @@ impl ProxyState {
             session_tokens: RwLock::default(),
             observer: std::sync::OnceLock::new(),
             router: std::sync::OnceLock::new(),
+            recorder: std::sync::OnceLock::new(),
         })
     }
 
@@ -322,6 +328,15 @@ impl ProxyState {
 
     pub(crate) fn observer(&self) -> Option<&Arc<dyn Observer>> {
         self.observer.get()
+    }
+
+    /// Capture every turn for `recorder` from now on (once; a second call is ignored).
+    pub fn set_recorder(&self, recorder: Arc<dyn record::Recorder>) {
+        let _ = self.recorder.set(recorder);
+    }
+
+    pub(crate) fn recorder(&self) -> Option<&Arc<dyn record::Recorder>> {
+        self.recorder.get()
     }
 
     /// Replace all endpoints (on start and on reload). `default` serves the plain `/v1/…` routes.

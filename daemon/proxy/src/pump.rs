@@ -16,7 +16,8 @@ use codex_launcher_translate::{Failure, FailureKind, Response, ResponseEvent, Tr
 use futures::{Stream, StreamExt};
 
 use crate::endpoint::Endpoint;
-use crate::upstream::{content_coding_failure, failure_from_response, failure_from_transport};
+use crate::record::{self, Tap};
+use crate::upstream::content_coding_failure;
 
 /// The upstream's answer, still to come.
 pub type PendingResponse =
@@ -49,6 +50,8 @@ pub struct Pump {
     /// it fires, `last_activity` says whether the stream was really silent that long.
     idle: Option<Pin<Box<tokio::time::Sleep>>>,
     last_activity: tokio::time::Instant,
+    /// The turn recorder's capture of this turn (issue 18), if a recorder is set.
+    tap: Option<Tap>,
 }
 
 impl Pump {
@@ -70,6 +73,7 @@ impl Pump {
             started: false,
             idle: None,
             last_activity: tokio::time::Instant::now(),
+            tap: None,
         }
     }
 
@@ -91,6 +95,20 @@ impl Pump {
             started: false,
             idle: None,
             last_activity: tokio::time::Instant::now(),
+            tap: None,
+        }
+    }
+
+    /// Hand the turn's capture to the pump, which feeds and finishes it.
+    pub fn with_tap(mut self, tap: Option<Tap>) -> Pump {
+        self.tap = tap;
+        self
+    }
+
+    /// The response ended: the capture gets the terminal response (once).
+    fn finish_tap(&mut self) {
+        if let Some(tap) = self.tap.take() {
+            tap.finish(self.transducer.final_response(), self.transducer.failure());
         }
     }
 
@@ -110,6 +128,9 @@ impl Pump {
                     match tokio::time::timeout(self.keepalive, pending.as_mut()).await {
                         Err(_) => self.transducer.keepalive(&mut self.events),
                         Ok(Ok(resp)) if resp.status().is_success() => {
+                            if let Some(t) = &mut self.tap {
+                                t.answered(resp.status(), resp.headers());
+                            }
                             match content_coding_failure(&self.endpoint, resp.headers()) {
                                 Some(failure) => self.transducer.fail(failure, &mut self.events),
                                 None => {
@@ -119,11 +140,13 @@ impl Pump {
                             }
                         }
                         Ok(Ok(resp)) => {
-                            let failure = failure_from_response(&self.endpoint, resp).await;
+                            let failure =
+                                record::failure_of(&self.endpoint, resp, self.tap.as_mut()).await;
                             self.transducer.fail(failure, &mut self.events);
                         }
                         Ok(Err(e)) => {
-                            let failure = failure_from_transport(&self.endpoint, &e);
+                            let failure =
+                                record::transport_failure(&self.endpoint, &e, self.tap.as_mut());
                             self.transducer.fail(failure, &mut self.events);
                         }
                     }
@@ -153,10 +176,14 @@ impl Pump {
                         }
                         Some(Some(Ok(bytes))) => {
                             self.last_activity = tokio::time::Instant::now();
+                            if let Some(t) = &mut self.tap {
+                                t.received(&bytes);
+                            }
                             self.transducer.feed(&bytes, &mut self.events);
                         }
                         Some(Some(Err(e))) => {
-                            let mut failure = failure_from_transport(&self.endpoint, &e);
+                            let mut failure =
+                                record::transport_failure(&self.endpoint, &e, self.tap.as_mut());
                             failure.kind = codex_launcher_translate::FailureKind::StreamCut;
                             self.transducer.fail(failure, &mut self.events);
                         }
@@ -193,6 +220,7 @@ impl Pump {
     /// Run to the end (non-stream clients): the terminal response, or why it failed.
     pub async fn collect(mut self) -> Option<Result<Response, Failure>> {
         while self.next_events().await.is_some() {}
+        self.finish_tap();
         if let Some(failure) = self.transducer.failure() {
             return Some(Err(failure.clone()));
         }
@@ -212,7 +240,15 @@ impl Pump {
             if pump.events.is_empty() {
                 pump.events = events;
             }
-            Some((Ok(Bytes::from(buf)), pump))
+            let bytes = Bytes::from(buf);
+            if let Some(t) = &mut pump.tap {
+                t.emitted(&bytes);
+                // After the terminal events went out, so the record holds them.
+                if matches!(pump.phase, Phase::Done) {
+                    pump.finish_tap();
+                }
+            }
+            Some((Ok(bytes), pump))
         })
     }
 }
@@ -234,11 +270,22 @@ pub fn relay(
     resp: reqwest::Response,
     max_event_bytes: usize,
 ) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
+    relay_tapped(endpoint, resp, max_event_bytes, None)
+}
+
+/// [`relay`], feeding the turn recorder's capture (issue 18) and finishing it at the end.
+pub fn relay_tapped(
+    endpoint: std::sync::Arc<Endpoint>,
+    resp: reqwest::Response,
+    max_event_bytes: usize,
+    tap: Option<Tap>,
+) -> impl Stream<Item = Result<Bytes, std::convert::Infallible>> + Send {
     let relay = Relay {
         endpoint,
         body: Some(Box::pin(resp.bytes_stream())),
         sse: codex_launcher_translate::sse::SseParser::new(max_event_bytes),
         watch: RelayWatch::default(),
+        tap,
     };
     futures::stream::unfold(relay, |mut relay| async move {
         let chunk = relay.next_chunk().await?;
@@ -252,6 +299,7 @@ struct Relay {
     body: Option<ByteStream>,
     sse: codex_launcher_translate::sse::SseParser,
     watch: RelayWatch,
+    tap: Option<Tap>,
 }
 
 /// What the relayed events told us.
@@ -260,6 +308,8 @@ struct RelayWatch {
     last_sequence: Option<u64>,
     response_id: Option<String>,
     terminal: bool,
+    /// The upstream's own `response.failed`: (code, message).
+    failed: Option<(String, String)>,
 }
 
 /// The few fields of a relayed event we look at.
@@ -277,6 +327,16 @@ struct WatchedEvent {
 struct WatchedResponse {
     #[serde(default)]
     id: Option<String>,
+    #[serde(default)]
+    error: Option<WatchedError>,
+}
+
+#[derive(serde::Deserialize)]
+struct WatchedError {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
 }
 
 impl RelayWatch {
@@ -287,8 +347,18 @@ impl RelayWatch {
         if ev.sequence_number.is_some() {
             self.last_sequence = ev.sequence_number;
         }
-        if let Some(id) = ev.response.and_then(|r| r.id) {
-            self.response_id.get_or_insert(id);
+        if let Some(r) = ev.response {
+            if ev.kind == "response.failed"
+                && let Some(e) = r.error
+            {
+                self.failed = Some((
+                    e.code.unwrap_or_default(),
+                    e.message.unwrap_or_else(|| "the response failed".into()),
+                ));
+            }
+            if let Some(id) = r.id {
+                self.response_id.get_or_insert(id);
+            }
         }
         self.terminal |= matches!(
             ev.kind.as_str(),
@@ -299,9 +369,37 @@ impl RelayWatch {
 
 impl Relay {
     async fn next_chunk(&mut self) -> Option<Bytes> {
+        let chunk = self.next_relayed().await;
+        // The relayed bytes are what was received (kept there); only our own failure event
+        // is recorded as sent.
+        if chunk.is_none()
+            && let Some(tap) = self.tap.take()
+        {
+            let failure = self.watch.failed.clone().map(|(code, message)| {
+                let kind = codex_launcher_translate::FailureKind::from_stream_error(
+                    Some(code.as_str()).filter(|c| !c.is_empty()),
+                    &message,
+                );
+                (Some(kind), message)
+            });
+            tap.finish_relayed(self.watch.terminal, failure);
+        }
+        chunk
+    }
+
+    fn fail_tap(&mut self, failure: &codex_launcher_translate::Failure) {
+        if let Some(tap) = self.tap.take() {
+            tap.finish_relayed(true, Some((Some(failure.kind), failure.codex_message())));
+        }
+    }
+
+    async fn next_relayed(&mut self) -> Option<Bytes> {
         let body = self.body.as_mut()?;
         match body.next().await {
             Some(Ok(bytes)) => {
+                if let Some(t) = &mut self.tap {
+                    t.received(&bytes);
+                }
                 let watch = &mut self.watch;
                 let Err(e) = self.sse.feed(&bytes, |ev| watch.see(ev.data)) else {
                     return Some(bytes);
@@ -319,17 +417,27 @@ impl Relay {
                 if self.watch.terminal {
                     return None;
                 }
-                Some(self.failed_event(&failure))
+                let event = self.failed_event(&failure);
+                if let Some(t) = &mut self.tap {
+                    t.emitted(&event);
+                }
+                self.fail_tap(&failure);
+                Some(event)
             }
             Some(Err(e)) => {
                 self.body = None;
                 if self.watch.terminal {
                     return None;
                 }
-                let mut failure = failure_from_transport(&self.endpoint, &e);
+                let mut failure = record::transport_failure(&self.endpoint, &e, self.tap.as_mut());
                 failure.kind = codex_launcher_translate::FailureKind::StreamCut;
                 tracing::warn!(error = %failure.message, "upstream stream broke; answering response.failed");
-                Some(self.failed_event(&failure))
+                let event = self.failed_event(&failure);
+                if let Some(t) = &mut self.tap {
+                    t.emitted(&event);
+                }
+                self.fail_tap(&failure);
+                Some(event)
             }
             None => {
                 self.body = None;

@@ -24,9 +24,8 @@ use crate::backend::{Answer, prepare};
 use crate::error::ProxyError;
 use crate::failover;
 use crate::pump::{OnDone, Pump};
-use crate::upstream::{
-    content_coding_failure, failure_from_response, failure_from_transport, upstream_headers,
-};
+use crate::record::{self, Tap};
+use crate::upstream::{content_coding_failure, request_headers};
 use crate::{Caller, Endpoint, ProxyState, UsageCounters};
 use codex_launcher_translate::handover::hand_over;
 
@@ -177,12 +176,32 @@ async fn responses(
         stream = tracing::field::Empty,
     );
     let started = Instant::now();
-    let result = handle(state.clone(), endpoint_id, headers, body, n, caller)
-        .instrument(span.clone())
-        .await;
+    // The turn recorder's capture (issue 18); `None` without a recorder. Handlers hand it
+    // to the response body, or leave it here when they answer an error.
+    let mut tap = Tap::begin(
+        &state,
+        caller,
+        endpoint_id.as_deref(),
+        &headers,
+        body.as_ref().ok(),
+    );
+    let result = handle(
+        state.clone(),
+        endpoint_id,
+        headers,
+        body,
+        n,
+        caller,
+        &mut tap,
+    )
+    .instrument(span.clone())
+    .await;
     match result {
         Ok(resp) => resp,
         Err(err) => {
+            if let Some(tap) = tap.take() {
+                tap.finish_rejected(&err);
+            }
             state.stats.errors.fetch_add(1, Ordering::Relaxed);
             let status = err.status_code().as_u16();
             let ms = started.elapsed().as_millis() as u64;
@@ -208,6 +227,7 @@ async fn handle(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
     n: u64,
     caller: Caller,
+    tap: &mut Option<Tap>,
 ) -> Result<HttpResponse, ProxyError> {
     let body = body.map_err(|rej| {
         if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -266,104 +286,114 @@ async fn handle(
     };
 
     let total = attempts.len();
-    let mut chosen = None;
     // One endpoint takes the request as it is; group members get copies (their model, their
     // hand-over), so a single endpoint's request is never copied.
     let (mut req, mut items) = (Some(req), Some(items));
-    for (i, (endpoint, member)) in attempts.into_iter().enumerate() {
-        span.record("endpoint", endpoint.id.as_str());
-        // A group member answers for its own model; reasoning only the provider the session
-        // moved away from understands is handed over (plain text or left out).
-        let moved = member.is_some()
-            && (i > 0 || group.as_ref().is_some_and(|(_, r)| r.moved_from.is_some()));
-        let (member_req, member_items) = match (&member, req.as_ref(), items.as_ref()) {
-            (Some(m), Some(req), Some(items)) => {
-                let mut r = req.clone();
-                r.model.clone_from(&m.model);
-                let it = if moved {
-                    hand_over(items, &failover::target(&endpoint, &m.model))
-                } else {
-                    items.clone()
-                };
-                (r, it)
+    // The attempts, in order, until one gets as far as the client's answer; an error is the
+    // client's (one endpoint, or a group out of members or told to stop).
+    let chosen = 'pick: {
+        for (i, (endpoint, member)) in attempts.into_iter().enumerate() {
+            span.record("endpoint", endpoint.id.as_str());
+            if let Some(t) = tap.as_mut() {
+                t.endpoint(&endpoint);
             }
-            _ => match (req.take(), items.take()) {
-                (Some(r), Some(it)) => (r, it),
-                _ => return Err(ProxyError::Internal("the request was already used".into())),
-            },
-        };
-        if let (Some((group_id, _)), Some(m), Some(why)) =
-            (&group, &member, &endpoint.key_unavailable)
-            && i + 1 < total
-        {
-            // Its key cannot be had (a locked keyring): not the provider's fault, and another
-            // member can serve.
-            if let Some(r) = state.router() {
-                r.attempted(
-                    group_id,
-                    &affinity,
-                    m,
-                    crate::Attempt::Failed {
-                        reason: why.clone(),
-                        cooldown: None,
-                    },
-                );
-            }
-            tracing::warn!(group = %group_id, member = %endpoint.id, reason = %why, "group member unusable; trying the next");
-            continue;
-        }
-        let attempt = begin_attempt(
-            &state,
-            &endpoint,
-            &member_req,
-            &body,
-            &member_items,
-            &response_id,
-            created_at,
-            &headers,
-        )
-        .await;
-        let (Some((group_id, _)), Some(m)) = (&group, &member) else {
-            // One endpoint: its outcome is the client's.
-            chosen = Some((endpoint, member_req, member_items, attempt?));
-            break;
-        };
-        let router = state.router();
-        match attempt {
-            Ok(ready) => {
-                chosen = Some((endpoint, member_req, member_items, ready));
-                break;
-            }
-            Err(ProxyError::Upstream(failure)) => {
-                let decision = failover::decide(&failure);
-                if let Some(r) = router {
-                    let cooldown = match decision {
-                        failover::Decision::Next { cooldown } => cooldown,
-                        failover::Decision::Stop => None,
+            // A group member answers for its own model; reasoning only the provider the
+            // session moved away from understands is handed over (plain text or left out).
+            let moved = member.is_some()
+                && (i > 0 || group.as_ref().is_some_and(|(_, r)| r.moved_from.is_some()));
+            let (member_req, member_items) = match (&member, req.as_ref(), items.as_ref()) {
+                (Some(m), Some(req), Some(items)) => {
+                    let mut r = req.clone();
+                    r.model.clone_from(&m.model);
+                    let it = if moved {
+                        hand_over(items, &failover::target(&endpoint, &m.model))
+                    } else {
+                        items.clone()
                     };
+                    (r, it)
+                }
+                _ => match (req.take(), items.take()) {
+                    (Some(r), Some(it)) => (r, it),
+                    _ => {
+                        break 'pick Err(ProxyError::Internal(
+                            "the request was already used".into(),
+                        ));
+                    }
+                },
+            };
+            if let (Some((group_id, _)), Some(m), Some(why)) =
+                (&group, &member, &endpoint.key_unavailable)
+                && i + 1 < total
+            {
+                // Its key cannot be had (a locked keyring): not the provider's fault, and
+                // another member can serve.
+                if let Some(r) = state.router() {
                     r.attempted(
                         group_id,
                         &affinity,
                         m,
                         crate::Attempt::Failed {
-                            reason: failure.message.clone(),
-                            cooldown,
+                            reason: why.clone(),
+                            cooldown: None,
                         },
                     );
                 }
-                if decision == failover::Decision::Stop || i + 1 == total {
-                    return Err(ProxyError::Upstream(failure));
-                }
-                tracing::warn!(group = %group_id, member = %endpoint.id, model = %m.model, reason = %failure.message, attempt = i + 1, "group member failed before the first byte; trying the next");
+                tracing::warn!(group = %group_id, member = %endpoint.id, reason = %why, "group member unusable; trying the next");
+                continue;
             }
-            Err(other) => return Err(other),
+            let attempt = begin_attempt(
+                &state,
+                &endpoint,
+                &member_req,
+                &body,
+                &member_items,
+                &response_id,
+                created_at,
+                &headers,
+                tap,
+            )
+            .await;
+            let (Some((group_id, _)), Some(m)) = (&group, &member) else {
+                // One endpoint: its outcome is the client's.
+                break 'pick attempt.map(|ready| (endpoint, member_req, member_items, ready));
+            };
+            let router = state.router();
+            match attempt {
+                Ok(ready) => break 'pick Ok((endpoint, member_req, member_items, ready)),
+                Err(ProxyError::Upstream(failure)) => {
+                    let decision = failover::decide(&failure);
+                    if let Some(r) = router {
+                        let cooldown = match decision {
+                            failover::Decision::Next { cooldown } => cooldown,
+                            failover::Decision::Stop => None,
+                        };
+                        r.attempted(
+                            group_id,
+                            &affinity,
+                            m,
+                            crate::Attempt::Failed {
+                                reason: failure.message.clone(),
+                                cooldown,
+                            },
+                        );
+                    }
+                    if decision == failover::Decision::Stop || i + 1 == total {
+                        break 'pick Err(ProxyError::Upstream(failure));
+                    }
+                    tracing::warn!(group = %group_id, member = %endpoint.id, model = %m.model, reason = %failure.message, attempt = i + 1, "group member failed before the first byte; trying the next");
+                }
+                Err(other) => break 'pick Err(other),
+            }
         }
-    }
-    let Some((endpoint, req, items, mut ready)) = chosen else {
-        return Err(ProxyError::Internal(
+        Err(ProxyError::Internal(
             "no group member could be tried".into(),
-        ));
+        ))
     };
+    // Codex's headers, after their last use (moved into the capture, not copied).
+    if let Some(t) = tap.as_mut() {
+        t.codex_headers(headers);
+    }
+    let (endpoint, req, items, mut ready) = chosen?;
     if let Some((_, route)) = &group {
         ready.member = route
             .members
@@ -396,7 +426,12 @@ async fn handle(
         Answer::Translate(t) => t,
         Answer::Passthrough => match ready.upstream {
             Upstream::Arrived(resp) => {
-                return Ok(passthrough(&endpoint, resp, state.settings.max_event_bytes));
+                return Ok(passthrough(
+                    &endpoint,
+                    resp,
+                    state.settings.max_event_bytes,
+                    tap,
+                ));
             }
             Upstream::Pending(_) => {
                 return Err(ProxyError::Internal(
@@ -413,7 +448,8 @@ async fn handle(
             tracing::info!("upstream slow to answer; streaming keep-alives meanwhile");
             Pump::waiting(transducer, endpoint.clone(), pending, keepalive, on_done)
         }
-    };
+    }
+    .with_tap(tap.take());
     if !req.stream {
         return match pump.collect().await {
             Some(Ok(response)) => Ok(axum::Json(response).into_response()),
@@ -446,16 +482,18 @@ fn passthrough(
     endpoint: &Arc<Endpoint>,
     resp: reqwest::Response,
     max_event_bytes: usize,
+    tap: &mut Option<Tap>,
 ) -> HttpResponse {
     let content_type = resp
         .headers()
         .get(header::CONTENT_TYPE)
         .cloned()
         .unwrap_or_else(|| HeaderValue::from_static("application/json"));
-    let mut out = HttpResponse::new(Body::from_stream(crate::pump::relay(
+    let mut out = HttpResponse::new(Body::from_stream(crate::pump::relay_tapped(
         endpoint.clone(),
         resp,
         max_event_bytes,
+        tap.take(),
     )));
     out.headers_mut().insert(header::CONTENT_TYPE, content_type);
     out
@@ -492,6 +530,7 @@ async fn begin_attempt(
     response_id: &str,
     created_at: u64,
     client_headers: &HeaderMap,
+    tap: &mut Option<Tap>,
 ) -> Result<Ready, ProxyError> {
     if let Some(why) = &endpoint.key_unavailable {
         // Sending without the key would only earn the provider's 401.
@@ -515,18 +554,18 @@ async fn begin_attempt(
         tracing::debug!(dropped = ?prepared.dropped, "items and tools the upstream cannot take were dropped");
     }
     tracing::debug!(url = %prepared.url, bytes = prepared.body.len(), "sending upstream");
-    let mut upstream = upstream_headers(endpoint, client_headers);
-    for (name, value) in &prepared.headers {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            upstream.insert(*name, v);
-        }
-    }
+    let upstream = request_headers(endpoint, client_headers, &prepared.headers);
+    // `Bytes`: the capture below shares this buffer with reqwest instead of copying it.
+    let upstream_body = Bytes::from(prepared.body);
     let send = state
         .client
         .post(&prepared.url)
         .headers(upstream)
-        .body(prepared.body)
+        .body(upstream_body.clone())
         .send();
+    if let Some(t) = tap.as_mut() {
+        t.sending(endpoint, prepared.url, prepared.headers, upstream_body);
+    }
     let mut pending: crate::pump::PendingResponse = Box::pin(send);
     let wait_all = !req.stream || matches!(prepared.answer, Answer::Passthrough);
     let answered = if wait_all {
@@ -538,13 +577,22 @@ async fn begin_attempt(
     };
     let upstream = match answered {
         None => Upstream::Pending(pending),
-        Some(Err(e)) => return Err(ProxyError::Upstream(failure_from_transport(endpoint, &e))),
+        Some(Err(e)) => {
+            return Err(ProxyError::Upstream(record::transport_failure(
+                endpoint,
+                &e,
+                tap.as_mut(),
+            )));
+        }
         Some(Ok(resp)) if !resp.status().is_success() => {
             return Err(ProxyError::Upstream(
-                failure_from_response(endpoint, resp).await,
+                record::failure_of(endpoint, resp, tap.as_mut()).await,
             ));
         }
         Some(Ok(resp)) => {
+            if let Some(t) = tap.as_mut() {
+                t.answered(resp.status(), resp.headers());
+            }
             if let Some(failure) = content_coding_failure(endpoint, resp.headers()) {
                 return Err(ProxyError::Upstream(failure));
             }

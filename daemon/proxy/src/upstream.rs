@@ -176,6 +176,23 @@ pub fn upstream_headers(endpoint: &Endpoint, client_headers: &HeaderMap) -> Head
     out
 }
 
+/// Every header of one upstream request: [`upstream_headers`] and the request's own
+/// (`Prepared::headers`) on top. The turn recorder recomputes a request's headers with this
+/// same function instead of copying them on the hot path.
+pub fn request_headers(
+    endpoint: &Endpoint,
+    client_headers: &HeaderMap,
+    extra: &[(&'static str, String)],
+) -> HeaderMap {
+    let mut out = upstream_headers(endpoint, client_headers);
+    for (name, value) in extra {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            out.insert(*name, v);
+        }
+    }
+    out
+}
+
 /// A 2xx answer whose body is encoded (`Content-Encoding` other than `identity`) although
 /// we asked for `identity`: we cannot decode it, so it is a failure naming the coding. Not
 /// retryable: the same upstream will encode the next answer the same way.
@@ -206,6 +223,11 @@ pub fn content_coding_failure(
 
 /// A non-2xx upstream answer as a [`Failure`] with a message naming the endpoint.
 pub async fn failure_from_response(endpoint: &Endpoint, resp: reqwest::Response) -> Failure {
+    failure_and_body(endpoint, resp).await.0
+}
+
+/// [`failure_from_response`], and the error body it read (bounded, the key redacted).
+pub async fn failure_and_body(endpoint: &Endpoint, resp: reqwest::Response) -> (Failure, String) {
     let status = resp.status();
     let retry_after_ms = retry_after(resp.headers());
     let body = endpoint.redact(&read_bounded(resp).await);
@@ -231,11 +253,12 @@ pub async fn failure_from_response(endpoint: &Endpoint, resp: reqwest::Response)
             status.as_u16()
         ),
     };
-    Failure {
+    let failure = Failure {
         kind,
         message,
         retry_after_ms,
-    }
+    };
+    (failure, body)
 }
 
 /// A transport error (connect, timeout, reset) as a retryable [`Failure`].
@@ -259,7 +282,7 @@ pub fn failure_from_transport(endpoint: &Endpoint, err: &reqwest::Error) -> Fail
     )
 }
 
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut s = err.to_string();
     let mut source = err.source();
     while let Some(e) = source {

@@ -18,10 +18,12 @@ use crate::cost::PriceEdit;
 use crate::error::StateError;
 use crate::event::Event;
 use crate::planning::LaunchOptions;
+use crate::turns::{Slot, Written};
 use crate::views::{
     CleanupItem, CodexInfo, EndpointOptions, EndpointView, GroupView, ProbeReport, ProxyStatus,
-    RunPlan, SessionView,
+    RecordingView, ReplayReport, RunPlan, SessionView, TurnDetail, TurnFilter,
 };
+use codex_launcher_proxy::record::TurnSummary;
 
 /// A reply channel.
 pub(crate) type Reply<T> = oneshot::Sender<T>;
@@ -152,6 +154,28 @@ pub(crate) enum Command {
     SetEndpointOptions(String, EndpointOptions, Answer<()>),
     // ---- Codex version (issue 17) ----
     CodexInfo(Reply<CodexInfo>),
+    // ---- turns (issue 18) ----
+    ListTurns(TurnFilter, Reply<Vec<TurnSummary>>),
+    GetTurn(u64, Answer<TurnDetail>),
+    ExportTurn(u64, bool, Answer<String>),
+    ReplayTurn {
+        id: u64,
+        endpoint: String,
+        model: String,
+        reply: Answer<ReplayReport>,
+    },
+    SetTurnRecording(String, bool, Answer<()>),
+    SetTurnRetention {
+        max_failures: Option<u32>,
+        max_successes: Option<u32>,
+        max_bytes: Option<u64>,
+        reply: Answer<()>,
+    },
+    TurnRecording(Reply<RecordingView>),
+    /// Internal: the recorder's writer asks for the next record's number and the secrets.
+    TurnSlot(Reply<Slot>),
+    /// Internal: the writer wrote a record (and the ticket of its caller, if any).
+    TurnWritten(Box<TurnSummary>, Option<String>, Reply<Written>),
 }
 
 /// What to launch.
@@ -477,6 +501,83 @@ impl Handle {
     /// is run for it, off the owner's loop).
     pub async fn codex_info(&self) -> Result<CodexInfo, StateError> {
         self.ask(Command::CodexInfo).await
+    }
+
+    // ---- turns (issue 18) ----
+
+    /// Recorded turns, newest first.
+    pub async fn turns(&self, filter: TurnFilter) -> Result<Vec<TurnSummary>, StateError> {
+        self.ask(|r| Command::ListTurns(filter, r)).await
+    }
+
+    /// One recorded turn, readable.
+    pub async fn turn(&self, id: u64) -> Result<TurnDetail, StateError> {
+        self.try_ask(|r| Command::GetTurn(id, r)).await
+    }
+
+    /// A recorded turn as a self-contained bundle (`redact_text`: messages, tool outputs and
+    /// reasoning replaced by placeholders of the same length).
+    pub async fn export_turn(&self, id: u64, redact_text: bool) -> Result<String, StateError> {
+        self.try_ask(|r| Command::ExportTurn(id, redact_text, r))
+            .await
+    }
+
+    /// Replay a recorded turn: its upstream request as recorded (`endpoint` empty), or
+    /// Codex's request translated for `endpoint` (with `model`, if not empty).
+    pub async fn replay_turn(
+        &self,
+        id: u64,
+        endpoint: &str,
+        model: &str,
+    ) -> Result<ReplayReport, StateError> {
+        self.try_ask(|reply| Command::ReplayTurn {
+            id,
+            endpoint: endpoint.to_owned(),
+            model: model.to_owned(),
+            reply,
+        })
+        .await
+    }
+
+    /// Record successful turns too (`all`) or failed ones only, on `endpoint` (empty: every
+    /// endpoint).
+    pub async fn set_turn_recording(&self, endpoint: &str, all: bool) -> Result<(), StateError> {
+        self.try_ask(|r| Command::SetTurnRecording(endpoint.to_owned(), all, r))
+            .await
+    }
+
+    /// Change the retention bounds (`None`: unchanged); applied at once.
+    pub async fn set_turn_retention(
+        &self,
+        max_failures: Option<u32>,
+        max_successes: Option<u32>,
+        max_bytes: Option<u64>,
+    ) -> Result<(), StateError> {
+        self.try_ask(|reply| Command::SetTurnRetention {
+            max_failures,
+            max_successes,
+            max_bytes,
+            reply,
+        })
+        .await
+    }
+
+    /// What the recorder records and keeps.
+    pub async fn turn_recording(&self) -> Result<RecordingView, StateError> {
+        self.ask(Command::TurnRecording).await
+    }
+
+    pub(crate) async fn turn_slot(&self) -> Result<Slot, StateError> {
+        self.ask(Command::TurnSlot).await
+    }
+
+    pub(crate) async fn turn_written(
+        &self,
+        summary: TurnSummary,
+        ticket: Option<String>,
+    ) -> Result<Written, StateError> {
+        self.ask(|r| Command::TurnWritten(Box::new(summary), ticket, r))
+            .await
     }
 
     /// Stop every session (SIGTERM, SIGKILL after the grace), give back config.toml, and

@@ -39,6 +39,15 @@ pub enum Event {
     EndpointsChanged,
     /// The key store changed (a keyring was locked or unlocked).
     KeyStorageChanged(KeyStorage),
+    /// A turn was recorded (issue 18).
+    TurnRecorded {
+        /// Its number.
+        id: u64,
+        /// It failed.
+        failed: bool,
+        /// The ticket of the probe or replay that sent it (how that caller finds it).
+        ticket: Option<String>,
+    },
 }
 
 /// Where events go. Lagging subscribers miss events (and should re-read what they show);

@@ -24,6 +24,7 @@
 //! - [`cost`]: what requests cost at their models' prices; price edits.
 //! - [`codex`]: the installed Codex CLI's version and verdict.
 //! - [`probe`]: real round trips through the proxy, quirks recorded through the owner.
+//! - [`turns`]: the turn recorder's index, retention, redaction, readable view and export.
 //! - [`keystore`]: where keys are kept (the trait the daemon's keyring implements).
 //! - [`secrets`]: secret header values kept with the keys; credential digests.
 //! - [`clock`], [`views`], [`error`].
@@ -45,6 +46,7 @@ pub mod planning;
 pub(crate) mod probe;
 pub mod secrets;
 pub mod sessions;
+pub mod turns;
 pub mod usage;
 pub mod views;
 

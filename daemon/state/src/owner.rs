@@ -42,10 +42,11 @@ use crate::planning::{self, Environment, Lease, Plan, PlanInput};
 use crate::probe::Probe;
 use crate::secrets::{self, ToStore};
 use crate::sessions::{Held, Record, Table};
+use crate::turns::{self, Index, ReplayJob, Slot, TurnTap, Written};
 use crate::usage::Usage;
 use crate::views::{
     CleanupItem, CodexInfo, ConfigMerged, EndpointOptions, EndpointView, GroupView, MemberHealth,
-    ProbeReport, ProxyStatus, RunPlan, SessionView,
+    ProbeReport, ProxyStatus, RecordingView, RunPlan, SessionView, TurnDetail,
 };
 
 /// SIGTERM to SIGKILL for the sessions still running at shutdown.
@@ -99,6 +100,15 @@ pub async fn start(deps: Deps) -> Result<Started, StateError> {
     };
     let store_path = deps.paths.endpoints_file();
     let store = blocking(move || EndpointStore::load(&store_path)).await??;
+    let recorder = Recorder::at(&deps.paths);
+    let (settings_path, dir) = (recorder.settings_path.clone(), recorder.dir.clone());
+    let (settings, index) = blocking(move || {
+        (
+            turns::load_settings(&settings_path),
+            turns::load_index(&dir),
+        )
+    })
+    .await?;
     let (tx, rx) = mpsc::unbounded_channel();
     let (events, _) = broadcast::channel(EVENT_BUFFER);
     let handle = Handle {
@@ -111,6 +121,12 @@ pub async fn start(deps: Deps) -> Result<Started, StateError> {
     }));
     deps.proxy.set_observer(Arc::new(Hook(tx.clone())));
     deps.proxy.set_router(Arc::new(Hook(tx)));
+    // The turn recorder: the proxy's tap queues into the writer, which brings each record
+    // back as a command.
+    let (turns_tx, turns_rx) = mpsc::channel(turns::QUEUE);
+    let tap = Arc::new(TurnTap::new(turns_tx, &settings));
+    deps.proxy.set_recorder(tap.clone());
+    tokio::spawn(turns::write_turns(handle.clone(), turns_rx));
     let mut owner = Owner {
         run: deps.clock.wall_ms().to_string(),
         paths: deps.paths,
@@ -129,6 +145,12 @@ pub async fn start(deps: Deps) -> Result<Started, StateError> {
         sessions: Table::default(),
         usage: Usage::default(),
         groups: Groups::default(),
+        turns: Recorder {
+            settings,
+            index,
+            tap,
+            ..recorder
+        },
         handle: handle.clone(),
         events,
     };
@@ -262,8 +284,34 @@ struct Owner {
     groups: Groups,
     /// This run's pid-file prefix (a later run's Cleanup tells its files from ours).
     run: String,
+    /// The turn recorder's index and settings (issue 18).
+    turns: Recorder,
     handle: Handle,
     events: broadcast::Sender<Event>,
+}
+
+/// The turn recorder as the owner holds it: where, what to record, what is kept.
+struct Recorder {
+    dir: PathBuf,
+    settings_path: PathBuf,
+    settings: turns::Settings,
+    index: Index,
+    tap: Arc<TurnTap>,
+}
+
+impl Recorder {
+    /// An empty recorder under `paths` (loaded in [`start`]).
+    fn at(paths: &Paths) -> Recorder {
+        let (tx, _) = mpsc::channel(1);
+        let settings = turns::Settings::default();
+        Recorder {
+            dir: paths.state.join(turns::DIR),
+            settings_path: paths.config.join(turns::SETTINGS_FILE),
+            tap: Arc::new(TurnTap::new(tx, &settings)),
+            settings,
+            index: Index::default(),
+        }
+    }
 }
 
 impl Owner {
@@ -489,6 +537,244 @@ impl Owner {
             }
             // ---- Codex version (issue 17) ----
             Command::CodexInfo(r) => self.codex_info(r),
+            // ---- turns (issue 18) ----
+            Command::ListTurns(filter, r) => {
+                let _ = r.send(self.turns.index.list(&filter));
+            }
+            Command::GetTurn(id, r) => self.read_turn(id, r, None),
+            Command::ExportTurn(id, redact_text, r) => self.read_turn(id, r, Some(redact_text)),
+            Command::ReplayTurn {
+                id,
+                endpoint,
+                model,
+                reply,
+            } => self.replay_turn(id, endpoint, model, reply),
+            Command::SetTurnRecording(endpoint, all, r) => {
+                let _ = r.send(self.set_turn_recording(endpoint, all).await);
+            }
+            Command::SetTurnRetention {
+                max_failures,
+                max_successes,
+                max_bytes,
+                reply,
+            } => {
+                let result = self
+                    .set_turn_retention(max_failures, max_successes, max_bytes)
+                    .await;
+                let _ = reply.send(result);
+            }
+            Command::TurnRecording(r) => {
+                let _ = r.send(self.turn_recording());
+            }
+            Command::TurnSlot(r) => {
+                let _ = r.send(self.turn_slot());
+            }
+            Command::TurnWritten(summary, ticket, r) => {
+                let _ = r.send(self.turn_written(*summary, ticket).await);
+            }
+        }
+    }
+
+    // ---- turns (issue 18) --------------------------------------------------------------
+
+    /// The next record's number, and what to remove from it: every stored key, the install
+    /// token, every secret header value of every endpoint.
+    fn turn_slot(&mut self) -> Slot {
+        let mut secrets: Vec<String> = self
+            .key_cache
+            .values()
+            .map(|k| k.expose().to_owned())
+            .collect();
+        secrets.push(self.token.clone());
+        for e in self.store.list() {
+            for (name, value) in &e.extra_headers {
+                if codex_launcher_proxy::record::is_secret_header(name) {
+                    secrets.push(value.clone());
+                }
+            }
+        }
+        Slot {
+            id: self.turns.index.take_id(),
+            dir: self.turns.dir.clone(),
+            secrets: Arc::new(secrets),
+        }
+    }
+
+    async fn turn_written(
+        &mut self,
+        summary: codex_launcher_proxy::record::TurnSummary,
+        ticket: Option<String>,
+    ) -> Written {
+        let (id, failed) = (
+            summary.id,
+            summary.outcome == codex_launcher_types::TurnOutcome::Failed,
+        );
+        if failed {
+            tracing::info!(
+                turn = id,
+                endpoint = %summary.endpoint,
+                "failed turn recorded: `codexctl turns show {id}`"
+            );
+        }
+        let evicted = self.turns.index.insert(summary, &self.turns.settings);
+        let written = self.written(evicted, 1);
+        // The evicted files go before anyone hears of the new one, so the directory is
+        // within its bounds whenever a client looks after the news (a few unlinks).
+        let gone: Vec<PathBuf> = written.evicted.iter().map(|(_, p)| p.clone()).collect();
+        let _ = blocking(move || {
+            for path in gone {
+                let _ = std::fs::remove_file(path);
+            }
+        })
+        .await;
+        self.publish(Event::TurnRecorded { id, failed, ticket });
+        written
+    }
+
+    /// What the writer must do for `evicted`, `lines` appended to the log besides.
+    fn written(
+        &mut self,
+        evicted: Vec<codex_launcher_proxy::record::TurnSummary>,
+        lines: usize,
+    ) -> Written {
+        let compact = self.turns.index.logged(lines + evicted.len());
+        Written {
+            evicted: evicted
+                .iter()
+                .map(|s| (s.id, turns::file_of(&self.turns.dir, s.id)))
+                .collect(),
+            compact: compact.then(|| self.turns.index.all()),
+        }
+    }
+
+    /// Read a record off the loop: its readable view, or (`export`) its bundle.
+    fn read_turn<T: Send + 'static>(&self, id: u64, reply: Answer<T>, export: Option<bool>)
+    where
+        TurnRead: Into<Option<T>>,
+    {
+        let Some(summary) = self.turns.index.get(id).cloned() else {
+            let _ = reply.send(Err(StateError::NotFound(format!(
+                "no recorded turn {id} (`codexctl turns list`)"
+            ))));
+            return;
+        };
+        let path = turns::file_of(&self.turns.dir, id);
+        tokio::spawn(async move {
+            let result = blocking(move || {
+                let record = turns::read_record(&path)?;
+                Ok::<_, StateError>(match export {
+                    Some(redact_text) => TurnRead::Bundle(turns::bundle(&record, redact_text)?),
+                    None => TurnRead::Detail(Box::new(TurnDetail {
+                        summary,
+                        sections: turns::sections(&record),
+                        record_json: serde_json::to_string_pretty(&record)
+                            .map_err(|e| StateError::Internal(e.to_string()))?,
+                    })),
+                })
+            })
+            .await
+            .and_then(|r| r)
+            .and_then(|read| {
+                read.into()
+                    .ok_or_else(|| StateError::Internal("a turn read the wrong way".into()))
+            });
+            let _ = reply.send(result);
+        });
+    }
+
+    fn replay_turn(
+        &self,
+        id: u64,
+        endpoint: String,
+        model: String,
+        reply: Answer<crate::views::ReplayReport>,
+    ) {
+        if self.turns.index.get(id).is_none() {
+            let _ = reply.send(Err(StateError::NotFound(format!(
+                "no recorded turn {id} (`codexctl turns list`)"
+            ))));
+            return;
+        }
+        if !endpoint.is_empty() && self.store.get(&endpoint).is_err() {
+            let _ = reply.send(Err(StateError::NotFound(format!(
+                "no endpoint `{endpoint}`"
+            ))));
+            return;
+        }
+        let job = ReplayJob {
+            handle: self.handle.clone(),
+            proxy: self.proxy.clone(),
+            proxy_addr: self.proxy_addr,
+            token: self.token.clone(),
+            path: turns::file_of(&self.turns.dir, id),
+            id,
+            endpoint,
+            model,
+        };
+        tokio::spawn(async move {
+            let _ = reply.send(job.run().await);
+        });
+    }
+
+    async fn save_turn_settings(&mut self, next: turns::Settings) -> Result<(), StateError> {
+        let (path, saved) = (self.turns.settings_path.clone(), next.clone());
+        blocking(move || turns::save_settings(&path, &saved)).await??;
+        self.turns.tap.apply(&next);
+        self.turns.settings = next;
+        Ok(())
+    }
+
+    async fn set_turn_recording(&mut self, endpoint: String, all: bool) -> Result<(), StateError> {
+        let mut next = self.turns.settings.clone();
+        if endpoint.is_empty() {
+            next.record_all = all;
+            if !all {
+                // "Failed turns only" everywhere means what it says.
+                next.endpoints.clear();
+            }
+        } else {
+            self.store.get(&endpoint)?;
+            if all {
+                next.endpoints.insert(endpoint);
+            } else {
+                next.endpoints.remove(&endpoint);
+            }
+        }
+        self.save_turn_settings(next).await
+    }
+
+    async fn set_turn_retention(
+        &mut self,
+        max_failures: Option<u32>,
+        max_successes: Option<u32>,
+        max_bytes: Option<u64>,
+    ) -> Result<(), StateError> {
+        let mut next = self.turns.settings.clone();
+        next.max_failures = max_failures.unwrap_or(next.max_failures);
+        next.max_successes = max_successes.unwrap_or(next.max_successes);
+        next.max_bytes = max_bytes.unwrap_or(next.max_bytes);
+        self.save_turn_settings(next).await?;
+        let evicted = self.turns.index.enforce(&self.turns.settings);
+        if !evicted.is_empty() {
+            let written = self.written(evicted, 0);
+            let dir = self.turns.dir.clone();
+            blocking(move || turns::apply(&dir, None, &written)).await?;
+        }
+        Ok(())
+    }
+
+    fn turn_recording(&self) -> RecordingView {
+        let s = &self.turns.settings;
+        RecordingView {
+            record_all: s.record_all,
+            endpoints: s.endpoints.iter().cloned().collect(),
+            max_failures: s.max_failures,
+            max_successes: s.max_successes,
+            max_bytes: s.max_bytes,
+            turns: self.turns.index.len() as u64,
+            bytes: self.turns.index.total_bytes(),
+            dropped: self.turns.tap.dropped(),
+            dir: self.turns.dir.clone(),
         }
     }
 
@@ -1976,6 +2262,34 @@ fn keyring_timeout() -> StateError {
     ))
 }
 
+/// A record read off the loop, one of two ways.
+enum TurnRead {
+    Detail(Box<TurnDetail>),
+    Bundle(String),
+}
+
+impl From<TurnRead> for Option<TurnDetail> {
+    fn from(r: TurnRead) -> Self {
+        match r {
+            TurnRead::Detail(d) => Some(*d),
+            TurnRead::Bundle(_) => None,
+        }
+    }
+}
+
+impl From<TurnRead> for Option<String> {
+    fn from(r: TurnRead) -> Self {
+        match r {
+            TurnRead::Bundle(b) => Some(b),
+            TurnRead::Detail(_) => None,
+        }
+    }
+}
+
 #[cfg(test)]
 #[path = "owner_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "owner_turns_tests.rs"]
+mod turns_tests;

@@ -12,6 +12,10 @@
 //! records the schema rule set the refusal names (`tool_schema`: Moonshot's validator,
 //! Gemini's subset), or the strictest one that is then accepted.
 //!
+//! Every exchange is marked as a probe's (the turn recorder's origin header, with a ticket):
+//! a failed one is recorded like a failed Codex turn, and the check's detail names the
+//! record, so a failing probe can be shown and replayed (`codexctl turns show N`).
+//!
 //! The probe runs off the owner's loop (it waits on the network); each recording is a
 //! command to the owner, merged into the endpoint as it is at that moment, so an edit made
 //! meanwhile is not overwritten. The whole probe is bounded by [`PROBE_TIMEOUT`], each
@@ -32,6 +36,8 @@ const TOOL: &str = "probe_weather";
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(300);
 /// One exchange (a reasoning model may think for a while).
 pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long a failed exchange waits for its record to be written.
+const RECORD_WAIT: Duration = Duration::from_secs(5);
 
 /// What a probe needs.
 pub(crate) struct Probe {
@@ -109,12 +115,35 @@ impl Probe {
     }
 
     async fn exchange_once(&self, body: Value) -> Result<Vec<Value>, String> {
+        let ticket = crate::owner::random_hex(8).ok();
+        // Subscribed before sending, so the record's announcement cannot be missed.
+        let mut events = self.handle.subscribe();
+        let result = self.exchange_marked(body, ticket.clone()).await;
+        match (result, ticket) {
+            (Err(e), Some(ticket)) => {
+                match crate::turns::await_ticket(&mut events, &ticket, RECORD_WAIT).await {
+                    Some(n) => Err(format!(
+                        "{e} (recorded as turn {n}: `codexctl turns show {n}`)"
+                    )),
+                    None => Err(e),
+                }
+            }
+            (result, _) => result,
+        }
+    }
+
+    async fn exchange_marked(
+        &self,
+        body: Value,
+        ticket: Option<String>,
+    ) -> Result<Vec<Value>, String> {
         let url = format!("http://{}/e/{}/v1/responses", self.proxy, self.id);
-        let resp = self
-            .client
-            .post(&url)
-            .bearer_auth(&self.token)
-            .json(&body)
+        let origin = codex_launcher_proxy::record::Origin::Probe { ticket };
+        let mut req = self.client.post(&url).bearer_auth(&self.token).json(&body);
+        if let Some(value) = origin.header_value() {
+            req = req.header(codex_launcher_proxy::record::ORIGIN_HEADER, value);
+        }
+        let resp = req
             .send()
             .await
             .map_err(|e| format!("the proxy could not be reached: {e}"))?;

@@ -227,3 +227,74 @@ pub struct CodexInfo {
     /// One line for people: the version and its verdict, or why there is none.
     pub message: String,
 }
+
+// ---- turns (issue 18) ----
+
+/// Which recorded turns to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TurnFilter {
+    /// Failed turns only.
+    pub failed_only: bool,
+    /// One endpoint's.
+    pub endpoint: Option<String>,
+    /// One session's.
+    pub session: Option<u64>,
+}
+
+/// A part of a recorded turn's readable view: a title and `(what, value)` lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnSection {
+    /// `Turn`, `Failure`, `Codex's request`, `Upstream request`, …
+    pub title: String,
+    /// What and its value (values may span lines: an error body).
+    pub lines: Vec<(String, String)>,
+}
+
+/// A recorded turn, readable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnDetail {
+    /// Its index line.
+    pub summary: codex_launcher_proxy::record::TurnSummary,
+    /// The readable view.
+    pub sections: Vec<TurnSection>,
+    /// The whole record (redacted), JSON.
+    pub record_json: String,
+}
+
+/// How a replay went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayReport {
+    /// The turn replayed.
+    pub of: u64,
+    /// The new turn the replay was recorded as (`None`: it could not be recorded).
+    pub turn: Option<codex_launcher_proxy::record::TurnSummary>,
+    /// The upstream finished the response.
+    pub ok: bool,
+    /// The HTTP status the replay got (0: none).
+    pub status: u16,
+    /// What happened, for people.
+    pub message: String,
+}
+
+/// What the recorder records and keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordingView {
+    /// Successful turns are recorded on every endpoint.
+    pub record_all: bool,
+    /// Endpoints whose successful turns are recorded.
+    pub endpoints: Vec<String>,
+    /// Failed turns kept.
+    pub max_failures: u32,
+    /// Other turns kept.
+    pub max_successes: u32,
+    /// Bytes kept.
+    pub max_bytes: u64,
+    /// Records kept now.
+    pub turns: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Turns dropped since start because the recorder's queue was full.
+    pub dropped: u64,
+    /// Where the records are.
+    pub dir: std::path::PathBuf,
+}

@@ -338,6 +338,30 @@ impl CodexVerdict {
     }
 }
 
+names! {
+    /// How a recorded turn ended (issue 18, the turn recorder).
+    pub enum TurnOutcome ("turn outcome") {
+        /// The upstream finished the response.
+        Completed = "completed",
+        /// It failed: refused by the proxy, by the upstream, or cut mid-stream.
+        Failed = "failed",
+        /// The client went away before the end (recorded only when every turn is).
+        Cancelled = "cancelled",
+    }
+}
+
+names! {
+    /// Who sent a recorded turn.
+    pub enum TurnOrigin ("turn origin") {
+        /// Codex (a session's token or the install token).
+        Codex = "codex",
+        /// `codexctl doctor --probe` (`ProbeEndpoint`).
+        Probe = "probe",
+        /// `codexctl turns replay` (`ReplayTurn`) of an earlier turn.
+        Replay = "replay",
+    }
+}
+
 /// What Kill & Cleanup did with one item.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "dbus", derive(zbus::Type), zbus(signature = "s"))]

@@ -2,15 +2,21 @@
 
 mod endpoint_dialog;
 mod endpoints_window;
+mod failure_row;
+mod failures_view;
 mod model_row;
 mod session_row;
+mod turn_window;
 mod usage_window;
 mod window;
 
 pub use endpoint_dialog::ClEndpointDialog;
 pub use endpoints_window::ClEndpointsWindow;
+pub use failure_row::ClFailureRow;
+pub use failures_view::ClFailuresView;
 pub use model_row::ClModelRow;
 pub use session_row::ClSessionRow;
+pub use turn_window::ClTurnWindow;
 pub use usage_window::ClUsageWindow;
 pub use window::{ClWindow, now};
 

@@ -21,7 +21,7 @@ use zbus::OwnedObjectPath;
 
 use crate::client::{self, Client};
 use crate::model::{self, LaunchKind, SessionView};
-use crate::widgets::{self, ClEndpointsWindow, ClSessionRow, ClUsageWindow};
+use crate::widgets::{self, ClEndpointsWindow, ClFailuresView, ClSessionRow, ClUsageWindow};
 
 /// Traffic counters are read every this many seconds.
 const TRAFFIC_EVERY_SECS: u64 = 2;
@@ -54,6 +54,9 @@ mod imp {
         pub default_desktop_button: TemplateChild<gtk::Button>,
         #[template_child]
         pub sessions_list: TemplateChild<gtk::ListBox>,
+        /// "Recent failures" (issue 18).
+        #[template_child]
+        pub failures_view: TemplateChild<ClFailuresView>,
         /// The daemon, once connected.
         pub client: RefCell<Option<Client>>,
         /// Endpoints in the picker's order.
@@ -83,6 +86,7 @@ mod imp {
         type ParentType = adw::ApplicationWindow;
 
         fn class_init(klass: &mut Self::Class) {
+            ClFailuresView::ensure_type();
             klass.bind_template();
             klass.install_action("win.retry", None, |w, _, _| w.connect_to_daemon());
             klass.install_action("win.endpoints", None, |w, _, _| w.show_endpoints());
@@ -245,6 +249,7 @@ impl ClWindow {
         for (_, row) in imp.rows.take() {
             imp.sessions_list.remove(&row);
         }
+        imp.failures_view.set_client(None);
         imp.stack.set_visible_child_name("loading");
         self.set_connected(false);
         let win = self.downgrade();
@@ -278,6 +283,7 @@ impl ClWindow {
         // Subscribe first, then list, so that nothing falls between the two.
         self.watch(&client).await;
         self.reload_endpoints().await;
+        imp.failures_view.set_client(Some(client.clone()));
         match client.sessions().await {
             Ok(paths) => {
                 for path in paths {
@@ -316,6 +322,22 @@ impl ClWindow {
                 win.reload_endpoints().await;
             }
         }));
+
+        // A failed turn was recorded: the "Recent failures" list reads them again.
+        match manager.receive_turn_recorded().await {
+            Ok(mut recorded) => {
+                let win = self.downgrade();
+                self.keep(glib::spawn_future_local(async move {
+                    while let Some(signal) = recorded.next().await {
+                        let Some(win) = win.upgrade() else { break };
+                        if signal.args().is_ok_and(|a| *a.failed()) {
+                            win.imp().failures_view.reload();
+                        }
+                    }
+                }));
+            }
+            Err(e) => self.toast(&format!("Cannot follow recorded turns: {e}")),
+        }
 
         match manager.inner().receive_owner_changed().await {
             Ok(mut owners) => {
@@ -583,6 +605,11 @@ impl ClWindow {
                 win.toast(&format!("Cannot stop the session: {e}"));
             }
         });
+    }
+
+    /// "Recent failures" (for tests).
+    pub fn failures_view(&self) -> ClFailuresView {
+        self.imp().failures_view.get()
     }
 
     /// The session rows, newest first (for tests and the driver).

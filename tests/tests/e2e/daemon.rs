@@ -63,6 +63,28 @@ fn http_get(port: u16, path: &str, token: Option<&str>) -> (u16, String) {
     (status, out)
 }
 
+/// Raw HTTP POST of a JSON body with a bearer token; returns the status and the answer.
+fn http_post(port: u16, path: &str, token: &str, body: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, out)
+}
+
 fn port_of(address: &str) -> u16 {
     address
         .rsplit(':')
@@ -394,6 +416,100 @@ async fn every_method_over_a_real_bus() {
         3,
         "failed calls changed nothing"
     );
+
+    // ---- turns (issue 18) ----
+    let recording = m.turn_recording().await.expect("recording");
+    assert!(!recording.record_all, "failed turns only, by default");
+    assert_eq!(
+        (recording.max_failures, recording.turns),
+        (100, 0),
+        "{recording:?}"
+    );
+    assert!(recording.dir.ends_with(".local/state/codex-launcher/turns"));
+    m.set_turn_recording("", true).await.expect("record all");
+    m.set_turn_recording(&id, true).await.expect("record one");
+    m.set_turn_recording("", false)
+        .await
+        .expect("failures only");
+    let err = m
+        .set_turn_recording("nope", true)
+        .await
+        .expect_err("unknown endpoint");
+    assert_eq!(error_name(&err), "io.github.CodexLauncher1.Error.NotFound");
+    m.set_turn_retention(50, 0, 0).await.expect("retention");
+    let recording = m.turn_recording().await.expect("recording");
+    assert_eq!(
+        (
+            recording.record_all,
+            recording.max_failures,
+            recording.max_successes
+        ),
+        (false, 50, 100)
+    );
+    assert!(recording.endpoints.is_empty());
+    // A turn on an endpoint nobody answers (127.0.0.1:9) fails, and is recorded.
+    let mut recorded = m.receive_turn_recorded().await.expect("subscribe");
+    let (code, _) = tokio::task::spawn_blocking({
+        let (port, token, path) = (
+            port_of(&status.address),
+            daemon.token(),
+            format!("/e/{id}/v1/responses"),
+        );
+        move || {
+            http_post(
+                port,
+                &path,
+                &token,
+                r#"{"model":"mock-model","stream":true,"input":"hi"}"#,
+            )
+        }
+    })
+    .await
+    .expect("client");
+    assert_eq!(code, 502, "an unreachable upstream");
+    let signal = tokio::time::timeout(
+        Duration::from_secs(30),
+        futures::StreamExt::next(&mut recorded),
+    )
+    .await
+    .expect("TurnRecorded in time")
+    .expect("a signal");
+    let args = signal.args().expect("args");
+    assert!(*args.failed());
+    let turn = *args.id();
+    let turns = m.list_turns(true, &id, 0).await.expect("list turns");
+    assert_eq!(turns.len(), 1);
+    assert_eq!(
+        (
+            turns[0].id,
+            turns[0].stage.as_str(),
+            turns[0].endpoint.as_str()
+        ),
+        (turn, "connect", id.as_str())
+    );
+    assert!(
+        m.list_turns(false, "other", 0)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    assert!(m.list_turns(false, "", 7).await.expect("list").is_empty());
+    let detail = m.get_turn(turn).await.expect("get turn");
+    assert!(detail.sections.iter().any(|s| s.title == "Failure"));
+    assert!(!detail.record_json.contains("sk-test-secret-1"));
+    let bundle = m.export_turn(turn, true).await.expect("export turn");
+    assert!(bundle.contains("codex-launcher-turn-export"));
+    let replayed = m.replay_turn(turn, "", "").await.expect("replay");
+    assert!(!replayed.ok, "still unreachable: {replayed:?}");
+    assert_eq!(replayed.of, turn);
+    assert_ne!(replayed.turn, 0, "the replay is recorded");
+    let err = m.get_turn(9_999).await.expect_err("no such turn");
+    assert_eq!(error_name(&err), "io.github.CodexLauncher1.Error.NotFound");
+    let err = m
+        .replay_turn(turn, "nope", "")
+        .await
+        .expect_err("no such endpoint");
+    assert_eq!(error_name(&err), "io.github.CodexLauncher1.Error.NotFound");
 
     m.remove_endpoint(&id).await.expect("remove");
     let err = m.remove_endpoint(&id).await.expect_err("gone");

@@ -23,3 +23,4 @@ mod stress;
 mod supervision;
 mod terminal;
 mod tool_schemas;
+mod turns;

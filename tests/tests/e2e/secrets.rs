@@ -9,6 +9,13 @@
 //!
 //! Positive controls keep the search honest: the key store holds the keys, and an export
 //! *with* keys contains them, so a search that cannot find a key would fail the test.
+//!
+//! The turn recorder (issue 18) is exercised too: every turn recorded (successes included,
+//! so the streams are kept), a secret header on one endpoint, a session's own token on one
+//! request, a probe whose exchanges fail. No recorded or exported turn (every record file,
+//! every `GetTurn`, every `ExportTurn` with and without `--redact-text`, `codexctl turns
+//! show` and `export`) may hold a key, the secret header's value, the install token or the
+//! session token.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -56,6 +63,30 @@ fn needles() -> Vec<(String, String)> {
         ));
     }
     v
+}
+
+/// What must never be in a recorded or exported turn: the keys, the secret header's value,
+/// the install token and the session's token (the session's id before the dot is not
+/// secret: the secret part is searched for).
+fn turn_needles(install_token: &str, session_token: &str) -> Vec<(String, String)> {
+    let mut v = needles();
+    v.push(("the secret header's value".into(), HEADER_SECRET.into()));
+    v.push(("the install token".into(), install_token.to_owned()));
+    let secret_part = session_token
+        .split_once('.')
+        .map_or(session_token, |(_, s)| s);
+    v.push(("the session token".into(), secret_part.to_owned()));
+    v
+}
+
+/// A path in a scratch directory that lives as long as the test binary (for exports).
+fn export_dir_path(name: &str) -> String {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| scratch_dir("secrets-turns"))
+        .path()
+        .join(name)
+        .display()
+        .to_string()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -110,10 +141,14 @@ impl Corpus {
 
     /// Every hit: (source, which key).
     fn hits(&self) -> Vec<(String, String)> {
-        let needles = needles();
+        self.hits_of(&needles())
+    }
+
+    /// Every hit of `needles`: (source, which).
+    fn hits_of(&self, needles: &[(String, String)]) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for e in &self.0 {
-            for (label, n) in &needles {
+            for (label, n) in needles {
                 if e.text.contains(n.as_str()) {
                     out.push((e.source.clone(), label.clone()));
                 }
@@ -242,8 +277,21 @@ async fn no_key_in_anything_the_daemon_writes_or_says() {
 
     let bus = PrivateBus::start(None, &[]);
     let monitor = Monitor::start(&bus);
+    // A stand-in Codex, so that PrepareRun can plan a session (whose token is used below).
+    let stub_dir = scratch_dir("secrets-codex");
+    let codex = stub_dir.path().join("codex");
+    std::fs::write(&codex, "#!/bin/sh\necho codex-cli 0.171.0\n").expect("stub");
+    std::fs::set_permissions(&codex, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
     // The most verbose log there is: debug bodies, and every crate's tracing.
-    let mut daemon = DaemonProcess::start_with_env(&bus, Listen::Own, &[("RUST_LOG", "trace")]);
+    let mut daemon = DaemonProcess::start_with_env(
+        &bus,
+        Listen::Own,
+        &[
+            ("RUST_LOG", "trace"),
+            ("CODEX_BIN", codex.to_str().expect("utf-8")),
+        ],
+    );
     daemon.wait_notify("READY=1");
     let home = daemon.home.path().to_path_buf();
     let conn = bus.connect().await;
@@ -255,10 +303,16 @@ async fn no_key_in_anything_the_daemon_writes_or_says() {
     let mut corpus = Corpus::default();
 
     // Endpoints with keys; every reply is evidence.
+    // Every turn recorded, successes too: the records then hold the streams both ways.
+    m.set_turn_recording("", true)
+        .await
+        .expect("record every turn");
+    let mut recorded = m.receive_turn_recorded().await.expect("subscribe");
+    let mut chat_spec = spec("Chat", "openai-compat", chat.base_url());
+    chat_spec.extra_headers = vec![("X-Gateway-Token".into(), HEADER_SECRET.into())];
     let chat_id = m
         .add_endpoint(
-            spec("Chat", "openai-compat", chat.base_url()),
-            WRONG_KEY, // rotated to the right key below
+            chat_spec, WRONG_KEY, // rotated to the right key below
         )
         .await
         .expect("add chat");
@@ -367,6 +421,27 @@ async fn no_key_in_anything_the_daemon_writes_or_says() {
                 .expect("client"),
         );
     }
+    // One request with a session's own token (PrepareRun gives it, as to `codexctl run`).
+    let plan = m
+        .prepare_run(&chat_id, "", std::collections::HashMap::new())
+        .await
+        .expect("prepare run");
+    let session_token = plan
+        .env
+        .iter()
+        .find(|(k, _)| k == "CODEX_LAUNCHER_TOKEN")
+        .map(|(_, v)| v.clone())
+        .expect("a session token");
+    chat.push(Reply::text("session answer"));
+    {
+        let (path, token) = (format!("/e/{chat_id}/v1/responses"), session_token.clone());
+        let answer =
+            tokio::task::spawn_blocking(move || http(port, "POST", &path, &token, REQUEST))
+                .await
+                .expect("client");
+        assert!(answer.contains("session answer"), "{answer}");
+        answers.push(answer);
+    }
     corpus.add("proxy HTTP answers", answers.join("\n----\n"));
 
     // Listings, status, the profile without keys.
@@ -395,6 +470,84 @@ async fn no_key_in_anything_the_daemon_writes_or_says() {
     {
         corpus.add_debug("ProbeEndpoint", &r);
     }
+
+    // The turns recorded so far (the recorder writes off the hot path: wait until each
+    // answered request above is recorded), read back every way there is.
+    let mut turn_corpus = Corpus::default();
+    // Six proxied turns and the session's (the probe's come after them: one writer, in order).
+    for _ in 0..7 {
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            futures::StreamExt::next(&mut recorded),
+        )
+        .await
+        .expect("every proxied turn is recorded")
+        .expect("a signal");
+    }
+    let turns = m.list_turns(false, "", 0).await.expect("list turns");
+    // The probe's failed exchanges (it ran above) are recorded too.
+    assert!(turns.len() >= 7, "every turn recorded: {turns:#?}");
+    assert!(
+        turns
+            .iter()
+            .any(|t| t.origin == codex_launcher_dbus::TurnOrigin::Probe),
+        "the probe's failures are recorded"
+    );
+    assert!(
+        turns.iter().any(|t| t.session != 0),
+        "the session's turn is attributed to it"
+    );
+    assert!(
+        turns.iter().any(|t| t.error.contains("Incorrect API key")),
+        "the echoed-key failure is recorded (its key removed)"
+    );
+    turn_corpus.add_debug("ListTurns", &turns);
+    for t in &turns {
+        let detail = m.get_turn(t.id).await.expect("get turn");
+        turn_corpus.add(
+            format!("GetTurn({}) record", t.id),
+            detail.record_json.clone(),
+        );
+        turn_corpus.add_debug(&format!("GetTurn({}) sections", t.id), &detail.sections);
+        for redact_text in [false, true] {
+            turn_corpus.add(
+                format!("ExportTurn({}, {redact_text})", t.id),
+                m.export_turn(t.id, redact_text).await.expect("export turn"),
+            );
+        }
+    }
+    let first = turns.last().expect("a turn").id.to_string();
+    let turn_export = export_dir_path("turn.json");
+    for args in [
+        vec!["turns", "list", "--json"],
+        vec!["turns", "show", first.as_str()],
+        vec!["turns", "show", first.as_str(), "--json"],
+        vec![
+            "turns",
+            "export",
+            first.as_str(),
+            "-o",
+            turn_export.as_str(),
+        ],
+        vec!["turns", "record", "--json"],
+    ] {
+        let (_, out) = codexctl(&bus, &home, &args).await;
+        turn_corpus.add(format!("codexctl {}", args.join(" ")), out);
+    }
+    turn_corpus.add(
+        turn_export.clone(),
+        std::fs::read_to_string(&turn_export).expect("codexctl turns export wrote the file"),
+    );
+    // Positive control: the search finds the secret header and the session token where
+    // they belong (what the upstream and the proxy received).
+    let mut control = Corpus::default();
+    control.add_debug("the chat mock's requests", &chat.requests());
+    assert!(
+        !control
+            .hits_of(&turn_needles(&daemon.token(), &session_token))
+            .is_empty(),
+        "the mock saw the secret header, so the search can find it"
+    );
 
     // The same through codexctl, as a user types it.
     let export_dir = scratch_dir("secrets-export");
@@ -442,6 +595,17 @@ async fn no_key_in_anything_the_daemon_writes_or_says() {
 
     daemon.signal("TERM");
     assert_eq!(daemon.wait(), Some(0), "the daemon stops cleanly");
+
+    // Every record the recorder wrote, after everything (the probe's included).
+    let records = home.join(".local/state/codex-launcher/turns");
+    let n = turn_corpus.add_tree(&records, &[]);
+    assert!(n >= 7, "the records and the index: {n} files");
+    let hits = turn_corpus.hits_of(&turn_needles(&daemon.token(), &session_token));
+    assert!(
+        hits.is_empty(),
+        "secrets in recorded or exported turns (source, which): {hits:#?}"
+    );
+    corpus.0.extend(turn_corpus.0);
 
     // Everything on disk: stderr (under $HOME), config, state, token, caches — all but the
     // key store, which is where keys belong when no Secret Service runs.
