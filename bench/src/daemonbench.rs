@@ -4,9 +4,14 @@
 //!   from the first connection (which makes it start `codex-launcherd`) to the first byte of a
 //!   proxied `/responses` stream from the mock upstream; repeated N times, fresh process each;
 //! - D-Bus method round trip: `Ping` over a private `dbus-daemon`, N calls, p50/p99;
-//! - idle RSS of the daemon after start.
+//! - idle RSS of the daemon after start;
+//! - the turn recorder's cost (`--record-requests N`, issue 18): streamed turns (20 chunks)
+//!   through the daemon's proxy with recording off (failed turns only, the default) and on
+//!   for every turn, alternated in the same run (`--record-rounds` times each), one client
+//!   at a time and 8 at once: latency, throughput, and the daemon's CPU time per turn (the
+//!   recorder's writer runs in the daemon, so its work is counted).
 //!
-//! Prints a Markdown table.
+//! Prints Markdown tables.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -31,6 +36,12 @@ struct Args {
     /// Directory holding codex-launcherd and codex-launcher-mock-upstream (default: next to this binary).
     #[arg(long)]
     bin_dir: Option<PathBuf>,
+    /// Streamed turns per phase of the recorder comparison (0: skip it).
+    #[arg(long, default_value_t = 0)]
+    record_requests: usize,
+    /// Rounds of the comparison (each runs recording off, then on for every turn).
+    #[arg(long, default_value_t = 3)]
+    record_rounds: usize,
 }
 
 struct Killed(Child);
@@ -104,6 +115,171 @@ fn pct(v: &mut [Duration], p: f64) -> f64 {
     v.sort();
     let i = ((v.len() as f64 - 1.0) * p).round() as usize;
     v.get(i).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+}
+
+/// CPU time (user + system) a process has used so far, dead threads included.
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux we run on.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// One streamed turn through the daemon's proxy, read to the end.
+async fn stream_once(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &'static str,
+) -> anyhow::Result<Duration> {
+    let t = Instant::now();
+    let mut resp = client
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await?;
+    if !resp.status().is_success() {
+        bail!("{url} answered {}", resp.status());
+    }
+    while resp.chunk().await?.is_some() {}
+    Ok(t.elapsed())
+}
+
+/// One phase: `n` turns, `clients` at a time. (sorted latencies, wall time, daemon CPU).
+async fn record_phase(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    pid: u32,
+    n: usize,
+    clients: usize,
+) -> anyhow::Result<(Vec<Duration>, Duration, Duration)> {
+    const BODY: &str = r#"{"model":"m","stream":true,"store":false,"input":"hello"}"#;
+    let cpu0 = cpu_time(pid).unwrap_or_default();
+    let t0 = Instant::now();
+    let per = n / clients.max(1);
+    let runs = (0..clients).map(|_| async {
+        let mut v = Vec::with_capacity(per);
+        for _ in 0..per {
+            v.push(stream_once(client, url, token, BODY).await?);
+        }
+        anyhow::Ok(v)
+    });
+    let mut all = Vec::with_capacity(n);
+    for v in futures::future::join_all(runs).await {
+        all.extend(v?);
+    }
+    let wall = t0.elapsed();
+    let cpu = cpu_time(pid).unwrap_or_default().saturating_sub(cpu0);
+    all.sort();
+    Ok((all, wall, cpu))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Recording off vs every turn, alternated, against the running daemon.
+async fn record_comparison(
+    args: &Args,
+    manager: &codex_launcher_dbus::ManagerProxy<'_>,
+    pid: u32,
+    token: &str,
+    mock_url: &str,
+) -> anyhow::Result<Vec<String>> {
+    let id = manager
+        .add_endpoint(
+            codex_launcher_dbus::EndpointSpec {
+                name: "Stream".into(),
+                backend: codex_launcher_dbus::Backend::OpenaiCompat,
+                base_url: mock_url.to_owned(),
+                default_model: "m".into(),
+                ..Default::default()
+            },
+            "sk-bench-recorder",
+        )
+        .await?;
+    let address = manager.proxy_address().await?;
+    let url = format!("{address}/e/{id}/v1/responses");
+    // reqwest is built without a bundled crypto provider (the workspace's choice).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(64)
+        .build()?;
+    // Warm up: connections, allocator, the blocking pool's threads.
+    manager.set_turn_recording("", true).await?;
+    record_phase(&client, &url, token, pid, 300, 8).await?;
+    let n = args.record_requests;
+    // [mode][measure]: medians over the rounds.
+    let mut seq_p50 = [Vec::new(), Vec::new()];
+    let mut seq_p99 = [Vec::new(), Vec::new()];
+    let mut seq_cpu = [Vec::new(), Vec::new()];
+    let mut conc_rps = [Vec::new(), Vec::new()];
+    let mut conc_cpu = [Vec::new(), Vec::new()];
+    for _ in 0..args.record_rounds {
+        for (mode, all) in [(0, false), (1, true)] {
+            manager.set_turn_recording("", all).await?;
+            let (v, _, cpu) = record_phase(&client, &url, token, pid, n, 1).await?;
+            seq_p50[mode].push(pct(&mut v.clone(), 0.5));
+            seq_p99[mode].push(pct(&mut v.clone(), 0.99));
+            seq_cpu[mode].push(cpu.as_secs_f64() * 1e6 / n as f64);
+            let (v, wall, cpu) = record_phase(&client, &url, token, pid, n, 8).await?;
+            conc_rps[mode].push(v.len() as f64 / wall.as_secs_f64());
+            conc_cpu[mode].push(cpu.as_secs_f64() * 1e6 / v.len() as f64);
+        }
+    }
+    let recording = manager.turn_recording().await?;
+    manager.set_turn_recording("", false).await?;
+    let m = |v: &mut Vec<f64>| median(v);
+    let change = |off: f64, on: f64| format!("{:+.1} %", (on - off) / off.max(1e-9) * 100.0);
+    let (p50_off, p50_on) = (m(&mut seq_p50[0]), m(&mut seq_p50[1]));
+    let (p99_off, p99_on) = (m(&mut seq_p99[0]), m(&mut seq_p99[1]));
+    let (cpu_off, cpu_on) = (m(&mut seq_cpu[0]), m(&mut seq_cpu[1]));
+    let (rps_off, rps_on) = (m(&mut conc_rps[0]), m(&mut conc_rps[1]));
+    let (ccpu_off, ccpu_on) = (m(&mut conc_cpu[0]), m(&mut conc_cpu[1]));
+    Ok(vec![
+        String::new(),
+        format!(
+            "Turn recorder: {n} streamed turns (20 chunks) per phase, recording off / every turn alternated {} times; medians over the rounds:",
+            args.record_rounds
+        ),
+        String::new(),
+        "| measure | failed turns only (default) | every turn | change |".into(),
+        "|---|---|---|---|".into(),
+        format!(
+            "| sequential p50 | {p50_off:.3} ms | {p50_on:.3} ms | {} |",
+            change(p50_off, p50_on)
+        ),
+        format!(
+            "| sequential p99 | {p99_off:.3} ms | {p99_on:.3} ms | {} |",
+            change(p99_off, p99_on)
+        ),
+        format!(
+            "| daemon CPU per turn, sequential | {cpu_off:.0} µs | {cpu_on:.0} µs | {} |",
+            change(cpu_off, cpu_on)
+        ),
+        format!(
+            "| 8 clients: turns/s | {rps_off:.0} | {rps_on:.0} | {} |",
+            change(rps_off, rps_on)
+        ),
+        format!(
+            "| daemon CPU per turn, 8 clients | {ccpu_off:.0} µs | {ccpu_on:.0} µs | {} |",
+            change(ccpu_off, ccpu_on)
+        ),
+        String::new(),
+        format!(
+            "Recorder after the run: {} records kept ({} KiB), {} turns dropped (queue full).",
+            recording.turns,
+            recording.bytes / 1024,
+            recording.dropped
+        ),
+    ])
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -221,7 +397,7 @@ async fn main() -> anyhow::Result<()> {
     // D-Bus round trip against a running daemon.
     let dir = tmpdir("bus")?;
     let (_bus, address) = start_bus(&dir)?;
-    let _daemon = Killed(
+    let daemon = Killed(
         Command::new(&daemon_bin)
             .env("HOME", &home)
             .env("DBUS_SESSION_BUS_ADDRESS", &address)
@@ -271,6 +447,21 @@ async fn main() -> anyhow::Result<()> {
         ),
         format!("| daemon RSS after one request | {idle_min} KiB | {idle_max} KiB | ≤ 12 MiB |"),
     ]);
+    if args.record_requests > 0 {
+        let (_mock20, line) = spawn_ready_line(
+            Command::new(bin_dir.join("codex-launcher-mock-upstream")).args([
+                "--listen",
+                "127.0.0.1:0",
+                "--chunks",
+                "20",
+            ]),
+        )?;
+        let url = line
+            .strip_prefix("listening on ")
+            .context("mock address")?
+            .to_owned();
+        report(&record_comparison(&args, &manager, daemon.0.id(), &token, &url).await?);
+    }
     let _ = std::fs::remove_dir_all(&home);
     Ok(())
 }

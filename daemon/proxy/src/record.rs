@@ -236,6 +236,8 @@ struct Attempt {
     url: String,
     /// Per-request headers on top of the endpoint's (`Prepared::headers`).
     extra: Vec<(&'static str, String)>,
+    /// The headers as sent, when they were not built from Codex's (a replay's).
+    headers: Option<HeaderMap>,
     body: Bytes,
     sent: Duration,
     status: Option<u16>,
@@ -515,6 +517,7 @@ impl Tap {
                 endpoint: endpoint.clone(),
                 url,
                 extra,
+                headers: None,
                 body,
                 sent,
                 status: None,
@@ -988,7 +991,10 @@ impl TurnDraft {
             .attempts
             .iter()
             .map(|a| {
-                let sent = request_headers(&a.endpoint, codex_headers, &a.extra);
+                let sent = match &a.headers {
+                    Some(h) => h.clone(),
+                    None => request_headers(&a.endpoint, codex_headers, &a.extra),
+                };
                 let response = match &a.error_body {
                     Some(body) => Some(Payload::of_text(body.clone())),
                     None => a.received.text().map(Payload::Text),
@@ -1164,6 +1170,10 @@ pub async fn replay(
         );
         t.endpoint(&endpoint);
         t.sending(&endpoint, attempt.url.clone(), Vec::new(), body.clone());
+        // The headers really sent (recorded ones and the endpoint's), not recomputed.
+        if let Some(a) = t.attempt() {
+            a.headers = Some(headers.clone());
+        }
         t
     });
     let resp = match state

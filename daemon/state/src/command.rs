@@ -18,7 +18,7 @@ use crate::cost::PriceEdit;
 use crate::error::StateError;
 use crate::event::Event;
 use crate::planning::LaunchOptions;
-use crate::turns::{Slot, Written};
+use crate::turns::Slot;
 use crate::views::{
     CleanupItem, CodexInfo, EndpointOptions, EndpointView, GroupView, ProbeReport, ProxyStatus,
     RecordingView, ReplayReport, RunPlan, SessionView, TurnDetail, TurnFilter,
@@ -172,10 +172,11 @@ pub(crate) enum Command {
         reply: Answer<()>,
     },
     TurnRecording(Reply<RecordingView>),
-    /// Internal: the recorder's writer asks for the next record's number and the secrets.
-    TurnSlot(Reply<Slot>),
-    /// Internal: the writer wrote a record (and the ticket of its caller, if any).
-    TurnWritten(Box<TurnSummary>, Option<String>, Reply<Written>),
+    /// Internal: the recorder's writer asks for numbers for this many records, and the
+    /// secrets to remove from them.
+    TurnSlots(u64, Reply<Slot>),
+    /// Internal: the writer wrote these records (each with the ticket of its caller, if any).
+    TurnsWritten(Vec<(TurnSummary, Option<String>)>, Reply<()>),
 }
 
 /// What to launch.
@@ -567,17 +568,15 @@ impl Handle {
         self.ask(Command::TurnRecording).await
     }
 
-    pub(crate) async fn turn_slot(&self) -> Result<Slot, StateError> {
-        self.ask(Command::TurnSlot).await
+    pub(crate) async fn turn_slots(&self, n: u64) -> Result<Slot, StateError> {
+        self.ask(|r| Command::TurnSlots(n, r)).await
     }
 
-    pub(crate) async fn turn_written(
+    pub(crate) async fn turns_written(
         &self,
-        summary: TurnSummary,
-        ticket: Option<String>,
-    ) -> Result<Written, StateError> {
-        self.ask(|r| Command::TurnWritten(Box::new(summary), ticket, r))
-            .await
+        written: Vec<(TurnSummary, Option<String>)>,
+    ) -> Result<(), StateError> {
+        self.ask(|r| Command::TurnsWritten(written, r)).await
     }
 
     /// Stop every session (SIGTERM, SIGKILL after the grace), give back config.toml, and

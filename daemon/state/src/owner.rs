@@ -297,6 +297,8 @@ struct Recorder {
     settings: turns::Settings,
     index: Index,
     tap: Arc<TurnTap>,
+    /// Emptied record files the writer may reuse (`turns` module docs).
+    spares: Vec<PathBuf>,
 }
 
 impl Recorder {
@@ -310,6 +312,7 @@ impl Recorder {
             tap: Arc::new(TurnTap::new(tx, &settings)),
             settings,
             index: Index::default(),
+            spares: Vec::new(),
         }
     }
 }
@@ -566,20 +569,21 @@ impl Owner {
             Command::TurnRecording(r) => {
                 let _ = r.send(self.turn_recording());
             }
-            Command::TurnSlot(r) => {
-                let _ = r.send(self.turn_slot());
+            Command::TurnSlots(n, r) => {
+                let _ = r.send(self.turn_slots(n));
             }
-            Command::TurnWritten(summary, ticket, r) => {
-                let _ = r.send(self.turn_written(*summary, ticket).await);
+            Command::TurnsWritten(written, r) => {
+                self.turns_written(written).await;
+                let _ = r.send(());
             }
         }
     }
 
     // ---- turns (issue 18) --------------------------------------------------------------
 
-    /// The next record's number, and what to remove from it: every stored key, the install
+    /// Numbers for `n` records, and what to remove from them: every stored key, the install
     /// token, every secret header value of every endpoint.
-    fn turn_slot(&mut self) -> Slot {
+    fn turn_slots(&mut self, n: u64) -> Slot {
         let mut secrets: Vec<String> = self
             .key_cache
             .values()
@@ -593,57 +597,83 @@ impl Owner {
                 }
             }
         }
+        // Longest first: a secret that contains another is replaced whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let take = self
+            .turns
+            .spares
+            .len()
+            .min(usize::try_from(n).unwrap_or(usize::MAX));
         Slot {
-            id: self.turns.index.take_id(),
+            id: self.turns.index.take_ids(n),
             dir: self.turns.dir.clone(),
             secrets: Arc::new(secrets),
+            spares: self.turns.spares.drain(..take).collect(),
         }
     }
 
-    async fn turn_written(
+    async fn turns_written(
         &mut self,
-        summary: codex_launcher_proxy::record::TurnSummary,
-        ticket: Option<String>,
-    ) -> Written {
-        let (id, failed) = (
-            summary.id,
-            summary.outcome == codex_launcher_types::TurnOutcome::Failed,
-        );
-        if failed {
-            tracing::info!(
-                turn = id,
-                endpoint = %summary.endpoint,
-                "failed turn recorded: `codexctl turns show {id}`"
+        written: Vec<(codex_launcher_proxy::record::TurnSummary, Option<String>)>,
+    ) {
+        let mut news = Vec::with_capacity(written.len());
+        let mut added = Vec::with_capacity(written.len());
+        let mut evicted = Vec::new();
+        for (summary, ticket) in written {
+            let (id, failed) = (
+                summary.id,
+                summary.outcome == codex_launcher_types::TurnOutcome::Failed,
             );
-        }
-        let evicted = self.turns.index.insert(summary, &self.turns.settings);
-        let written = self.written(evicted, 1);
-        // The evicted files go before anyone hears of the new one, so the directory is
-        // within its bounds whenever a client looks after the news (a few unlinks).
-        let gone: Vec<PathBuf> = written.evicted.iter().map(|(_, p)| p.clone()).collect();
-        let _ = blocking(move || {
-            for path in gone {
-                let _ = std::fs::remove_file(path);
+            if failed {
+                tracing::info!(
+                    turn = id,
+                    endpoint = %summary.endpoint,
+                    "failed turn recorded: `codexctl turns show {id}`"
+                );
             }
-        })
-        .await;
-        self.publish(Event::TurnRecorded { id, failed, ticket });
-        written
+            added.push(summary.clone());
+            evicted.extend(self.turns.index.insert(summary, &self.turns.settings));
+            news.push(Event::TurnRecorded { id, failed, ticket });
+        }
+        self.save_index(added, evicted).await;
+        // The evicted files went before anyone hears of the new ones, so the directory is
+        // within its bounds whenever a client looks after the news.
+        for event in news {
+            self.publish(event);
+        }
     }
 
-    /// What the writer must do for `evicted`, `lines` appended to the log besides.
-    fn written(
+    /// Delete evicted files and bring the index log up to date (one blocking job).
+    async fn save_index(
         &mut self,
+        added: Vec<codex_launcher_proxy::record::TurnSummary>,
         evicted: Vec<codex_launcher_proxy::record::TurnSummary>,
-        lines: usize,
-    ) -> Written {
-        let compact = self.turns.index.logged(lines + evicted.len());
-        Written {
+    ) {
+        let lines = added.len() + evicted.len();
+        if lines == 0 {
+            return;
+        }
+        let compact = self.turns.index.logged(lines);
+        let dir = &self.turns.dir;
+        let mut room = turns::SPARES.saturating_sub(self.turns.spares.len());
+        let written = Written {
+            added,
             evicted: evicted
                 .iter()
-                .map(|s| (s.id, turns::file_of(&self.turns.dir, s.id)))
+                .map(|s| {
+                    let spare = (room > 0).then(|| {
+                        room -= 1;
+                        turns::spare_of(dir, s.id)
+                    });
+                    (s.id, turns::file_of(dir, s.id), spare)
+                })
                 .collect(),
             compact: compact.then(|| self.turns.index.all()),
+        };
+        let dir = self.turns.dir.clone();
+        match blocking(move || turns::apply(&dir, &written)).await {
+            Ok(spares) => self.turns.spares.extend(spares),
+            Err(_) => tracing::warn!("cannot bring the turn index up to date"),
         }
     }
 
@@ -755,11 +785,7 @@ impl Owner {
         next.max_bytes = max_bytes.unwrap_or(next.max_bytes);
         self.save_turn_settings(next).await?;
         let evicted = self.turns.index.enforce(&self.turns.settings);
-        if !evicted.is_empty() {
-            let written = self.written(evicted, 0);
-            let dir = self.turns.dir.clone();
-            blocking(move || turns::apply(&dir, None, &written)).await?;
-        }
+        self.save_index(Vec::new(), evicted).await;
         Ok(())
     }
 

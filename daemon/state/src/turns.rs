@@ -5,11 +5,14 @@
 //! - The proxy captures ([`codex_launcher_proxy::record`]) and hands each finished turn to
 //!   [`TurnTap`] (the proxy's [`Recorder`]), which queues it without blocking: a bounded
 //!   queue of [`QUEUE`] turns; a full queue drops the turn, counts it and logs it.
-//! - The writer ([`write_turns`], a task off the owner's loop) takes turns from the queue
-//!   one at a time: asks the owner for a number and the secrets to remove ([`Slot`]), builds,
-//!   redacts and writes the record on the blocking pool, then tells the owner, which indexes
-//!   it, applies retention and publishes [`Event::TurnRecorded`]; the files retention evicts
-//!   are deleted by the writer. The owner holds only the index ([`Index`]) and the settings.
+//! - The writer ([`write_turns`], a task off the owner's loop) takes what the queue holds, up
+//!   to [`BATCH`] turns at once: asks the owner for their numbers and the secrets to remove
+//!   ([`Slot`]), builds, redacts and writes the records on the blocking pool, then hands the
+//!   summaries to the owner, which indexes them, applies retention (deleting the evicted
+//!   files and appending to the index log, [`apply`]) and publishes [`Event::TurnRecorded`].
+//!   Batches keep the fixed costs (two owner round trips, two blocking jobs, the wake-ups)
+//!   per batch rather than per turn when turns come fast. The owner holds the index
+//!   ([`Index`]) and the settings, and is the index log's only writer.
 //! - Reading (show, export) and replaying run in jobs off the owner's loop too.
 //!
 //! # Files
@@ -17,8 +20,17 @@
 //! `index.jsonl`, an append-only log of what was added and removed (compacted now and then),
 //! so that start-up reads one small file instead of every record. The log is advisory: at
 //! start-up an entry whose file is gone is dropped and a file without an entry (a crash
-//! between the two writes) is read. Records are not fsynced: they are diagnostics, and a
-//! record cut short by a crash is dropped at the next start. Settings (what to record, the
+//! between the two writes) is read. Records are written once under their own name and not
+//! fsynced (a temporary name and a rename would double the file operations per turn): they
+//! are diagnostics, nobody reads one before it is indexed, and a record cut short by a crash
+//! does not parse and is dropped at the next start.
+//!
+//! Files are recycled: an evicted record is emptied and renamed to a spare (`.spare-<n>`),
+//! and the next record takes a spare's inode instead of a new one. Once retention bites,
+//! every turn evicts one, and creating an inode for each new record and freeing one for each
+//! old one made ext4's inode allocator scan its "recently deleted" inodes: a tenth of the
+//! daemon's CPU when every turn was recorded (perf, BENCHMARKS.md). At most [`SPARES`] spares
+//! exist, all empty; start-up removes them. Settings (what to record, the
 //! bounds) are in `$XDG_CONFIG_HOME/codex-launcher/turns.json`.
 //!
 //! # Redaction, always
@@ -49,7 +61,12 @@ use crate::event::Event;
 use crate::views::{ReplayReport, TurnFilter, TurnSection};
 
 /// Turns that may wait for the writer; past it a turn is dropped (counted, logged).
-pub const QUEUE: usize = 64;
+pub const QUEUE: usize = 256;
+/// Turns the writer takes from the queue at once.
+pub const BATCH: usize = 64;
+/// Emptied record files kept for reuse (module docs).
+pub const SPARES: usize = BATCH;
+const SPARE_PREFIX: &str = ".spare-";
 /// The directory's name under the state directory.
 pub const DIR: &str = "turns";
 /// The settings file's name under the config directory.
@@ -143,23 +160,28 @@ impl Recorder for TurnTap {
     }
 }
 
-/// What the writer needs from the owner for one record.
+/// What the writer needs from the owner for a batch of records.
 #[derive(Debug, Clone)]
 pub struct Slot {
-    /// The record's number.
+    /// The first record's number (the batch has consecutive numbers).
     pub id: u64,
     /// The directory.
     pub dir: PathBuf,
     /// What to remove from the text.
     pub secrets: Arc<Vec<String>>,
+    /// Emptied files to take instead of new ones, as many as there are.
+    pub spares: Vec<PathBuf>,
 }
 
-/// What the owner answers a written record with: files retention evicted, and the whole
+/// What the index log must get after a change: the records added, the files retention
+/// evicted (each emptied and made a spare under the name given, or deleted), and the whole
 /// index when the log should be rewritten.
 #[derive(Debug, Clone, Default)]
 pub struct Written {
-    /// Evicted records.
-    pub evicted: Vec<(u64, PathBuf)>,
+    /// Records added.
+    pub added: Vec<TurnSummary>,
+    /// Evicted records: number, file, and the spare it becomes (`None`: deleted).
+    pub evicted: Vec<(u64, PathBuf, Option<PathBuf>)>,
     /// The index to rewrite the log from.
     pub compact: Option<Vec<TurnSummary>>,
 }
@@ -176,9 +198,14 @@ pub struct Index {
 impl Index {
     /// The next number to give.
     pub fn take_id(&mut self) -> u64 {
+        self.take_ids(1)
+    }
+
+    /// `n` consecutive numbers; the first.
+    pub fn take_ids(&mut self, n: u64) -> u64 {
         self.next = self.next.max(1);
         let id = self.next;
-        self.next += 1;
+        self.next += n;
         id
     }
 
@@ -333,6 +360,10 @@ pub fn load_index(dir: &Path) -> Index {
     if let Ok(list) = std::fs::read_dir(dir) {
         for entry in list.flatten() {
             let name = entry.file_name();
+            if name.to_str().is_some_and(|n| n.starts_with(SPARE_PREFIX)) {
+                let _ = std::fs::remove_file(entry.path());
+                continue;
+            }
             let Some(id) = name.to_str().and_then(id_of) else {
                 continue;
             };
@@ -382,7 +413,12 @@ pub fn load_index(dir: &Path) -> Index {
 
 /// Replace every secret (raw and JSON-escaped) and every session token in `text`.
 pub fn redact(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_owned();
+    redact_owned(text.to_owned(), secrets)
+}
+
+/// [`redact`] on a string it may keep: copied only where there is something to replace
+/// (usually nothing is: the proxy blanked the secret headers already).
+fn redact_owned(mut out: String, secrets: &[String]) -> String {
     for secret in secrets.iter().filter(|s| s.len() >= 4) {
         if out.contains(secret.as_str()) {
             out = out.replace(secret.as_str(), "***");
@@ -393,13 +429,14 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
             out = out.replace(escaped, "***");
         }
     }
-    redact_session_tokens(&out)
+    redact_session_tokens(&out).unwrap_or(out)
 }
 
-/// `cls<digits>.<hex>` → `cls<digits>.***` (a session's proxy token; the id is not secret).
-fn redact_session_tokens(text: &str) -> String {
+/// `cls<digits>.<hex>` → `cls<digits>.***` (a session's proxy token; the id is not secret);
+/// `None` when there is none.
+fn redact_session_tokens(text: &str) -> Option<String> {
     if !text.contains("cls") {
-        return text.to_owned();
+        return None;
     }
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
@@ -427,20 +464,27 @@ fn redact_session_tokens(text: &str) -> String {
         }
         i = start + 3;
     }
+    if copied == 0 {
+        return None;
+    }
     out.push_str(&text[copied..]);
-    out
+    Some(out)
 }
 
-/// Build, redact and write one record; its summary (with the file's size). Blocking.
+/// Build, redact and write one record as number `slot.id`; its summary (with the file's
+/// size). Blocking.
 pub fn persist(mut record: TurnRecord, slot: &Slot) -> Result<TurnSummary, StateError> {
     record.summary.id = slot.id;
-    let text = serde_json::to_string_pretty(&record)
+    // Compact: `turns show` is the readable view; the file is for replays and bug reports.
+    let text = serde_json::to_string(&record)
         .map_err(|e| StateError::Internal(format!("cannot encode a turn record: {e}")))?;
-    let text = redact(&text, &slot.secrets);
-    codex_launcher_engine::atomic::ensure_dir(&slot.dir)
-        .map_err(|e| StateError::Io(e.to_string()))?;
+    let text = redact_owned(text, &slot.secrets);
     let path = file_of(&slot.dir, slot.id);
-    write_private(&path, text.as_bytes())?;
+    write_new(
+        &path,
+        slot.spares.first().map(PathBuf::as_path),
+        text.as_bytes(),
+    )?;
     // The summary as written: redacted like the rest (a failure message may quote anything).
     let mut summary = record.summary;
     if let Some(f) = &mut summary.failure {
@@ -450,12 +494,30 @@ pub fn persist(mut record: TurnRecord, slot: &Slot) -> Result<TurnSummary, State
     Ok(summary)
 }
 
-/// A new file, 0600, written under a temporary name and renamed: never half a record under
-/// the real name. Not fsynced (module docs).
+/// A new record file, 0600, under its own name: `spare` renamed to it (an emptied record
+/// file, module docs), else a file created (never over an existing one). Not fsynced
+/// (module docs).
+fn write_new(path: &Path, spare: Option<&Path>, bytes: &[u8]) -> Result<(), StateError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |e: std::io::Error| StateError::Io(format!("cannot write {}: {e}", path.display()));
+    let reused = spare.is_some_and(|spare| !path.exists() && std::fs::rename(spare, path).is_ok());
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).mode(0o600);
+    if reused {
+        // Empty already; truncated anyway, so nothing of the old record could survive.
+        options.truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    let mut f = options.open(path).map_err(io)?;
+    f.write_all(bytes).map_err(io)
+}
+
+/// A small file replaced whole (the compacted log): a temporary name, then a rename.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     use std::os::unix::fs::OpenOptionsExt;
     let io = |e: std::io::Error| StateError::Io(format!("cannot write {}: {e}", path.display()));
-    let tmp = path.with_extension("json.tmp");
+    let tmp = path.with_extension("jsonl.tmp");
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
@@ -468,13 +530,29 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
-/// Append to the log, delete evicted files, rewrite the log if asked. Blocking.
-pub fn apply(dir: &Path, added: Option<&TurnSummary>, written: &Written) {
-    for (_, path) in &written.evicted {
-        if let Err(e) = std::fs::remove_file(path)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::warn!(file = %path.display(), error = %e, "cannot remove an old turn record");
+/// Delete evicted files, append to the log (or rewrite it, if asked). Blocking; the owner's.
+/// The spares made.
+pub fn apply(dir: &Path, written: &Written) -> Vec<PathBuf> {
+    let mut spares = Vec::new();
+    for (_, path, spare) in &written.evicted {
+        // Emptied first: what retention removed is gone, whatever becomes of the inode.
+        let emptied = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_len(0));
+        let made = match (emptied, spare) {
+            (Ok(()), Some(spare)) => std::fs::rename(path, spare).is_ok(),
+            _ => false,
+        };
+        match (made, spare) {
+            (true, Some(spare)) => spares.push(spare.clone()),
+            _ => {
+                if let Err(e) = std::fs::remove_file(path)
+                    && e.kind() != std::io::ErrorKind::NotFound
+                {
+                    tracing::warn!(file = %path.display(), error = %e, "cannot remove an old turn record");
+                }
+            }
         }
     }
     let log = dir.join(LOG);
@@ -489,13 +567,19 @@ pub fn apply(dir: &Path, added: Option<&TurnSummary>, written: &Written) {
         if let Err(e) = write_private(&log, text.as_bytes()) {
             tracing::warn!(error = %e, "cannot rewrite the turn index");
         }
-        return;
+        return spares;
     }
     let mut text = String::new();
-    let lines = added
+    let lines = written
+        .added
+        .iter()
         .map(|s| LogLine::Add(Box::new(s.clone())))
-        .into_iter()
-        .chain(written.evicted.iter().map(|(id, _)| LogLine::Remove(*id)));
+        .chain(
+            written
+                .evicted
+                .iter()
+                .map(|(id, _, _)| LogLine::Remove(*id)),
+        );
     for line in lines {
         if let Ok(line) = serde_json::to_string(&line) {
             text.push_str(&line);
@@ -503,7 +587,7 @@ pub fn apply(dir: &Path, added: Option<&TurnSummary>, written: &Written) {
         }
     }
     if text.is_empty() {
-        return;
+        return spares;
     }
     use std::os::unix::fs::OpenOptionsExt;
     let appended = std::fs::OpenOptions::new()
@@ -511,49 +595,79 @@ pub fn apply(dir: &Path, added: Option<&TurnSummary>, written: &Written) {
         .create(true)
         .mode(0o600)
         .open(&log)
-        // One write: appends of a line each from two writers do not interleave.
         .and_then(|mut f| f.write_all(text.as_bytes()));
     if let Err(e) = appended {
         tracing::warn!(error = %e, "cannot append to the turn index");
     }
+    spares
+}
+
+/// The name of spare number `n`.
+pub fn spare_of(dir: &Path, n: u64) -> PathBuf {
+    dir.join(format!("{SPARE_PREFIX}{n}"))
 }
 
 /// The writer: the queue's consumer, until the owner stops.
 pub async fn write_turns(handle: Handle, mut rx: mpsc::Receiver<TurnDraft>) {
-    while let Some(draft) = rx.recv().await {
-        let Ok(slot) = handle.turn_slot().await else {
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        if rx.recv_many(&mut batch, BATCH).await == 0 {
+            return;
+        }
+        let drafts = std::mem::take(&mut batch);
+        let Ok(slot) = handle.turn_slots(drafts.len() as u64).await else {
             return;
         };
-        let ticket = draft.origin.ticket().map(str::to_owned);
-        let dir = slot.dir.clone();
-        let written = tokio::task::spawn_blocking(move || {
-            let mut secrets = (*slot.secrets).clone();
-            secrets.extend(draft.secrets());
-            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-            let slot = Slot {
-                secrets: Arc::new(secrets),
-                ..slot
-            };
-            persist(draft.into_record(), &slot)
-        })
-        .await;
-        let summary = match written {
-            Ok(Ok(summary)) => summary,
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "cannot record a turn");
-                continue;
-            }
+        let written = tokio::task::spawn_blocking(move || write_batch(drafts, &slot)).await;
+        let summaries = match written {
+            Ok(summaries) => summaries,
             Err(e) => {
                 tracing::warn!(error = %e, "the turn recorder's job failed");
                 continue;
             }
         };
-        tracing::debug!(turn = summary.id, outcome = %summary.outcome, "turn recorded");
-        let Ok(written) = handle.turn_written(summary.clone(), ticket).await else {
+        if !summaries.is_empty() && handle.turns_written(summaries).await.is_err() {
             return;
-        };
-        let _ = tokio::task::spawn_blocking(move || apply(&dir, Some(&summary), &written)).await;
+        }
     }
+}
+
+/// Build, redact and write a batch (numbers from `slot.id` on); the summaries written, with
+/// the tickets of their callers. Blocking.
+fn write_batch(drafts: Vec<TurnDraft>, slot: &Slot) -> Vec<(TurnSummary, Option<String>)> {
+    let mut out = Vec::with_capacity(drafts.len());
+    if let Err(e) = codex_launcher_engine::atomic::ensure_dir(&slot.dir) {
+        tracing::warn!(error = %e, "cannot record turns");
+        return out;
+    }
+    let mut spares = slot.spares.iter();
+    for (id, draft) in (slot.id..).zip(drafts) {
+        let ticket = draft.origin.ticket().map(str::to_owned);
+        // The keys this turn was sent with too: one rotated since is no longer the owner's.
+        let own = draft.secrets();
+        let secrets = if own.iter().all(|k| slot.secrets.contains(k)) {
+            slot.secrets.clone()
+        } else {
+            let mut all = (*slot.secrets).clone();
+            all.extend(own);
+            all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+            Arc::new(all)
+        };
+        let one = Slot {
+            id,
+            dir: slot.dir.clone(),
+            secrets,
+            spares: spares.next().cloned().into_iter().collect(),
+        };
+        match persist(draft.into_record(), &one) {
+            Ok(summary) => {
+                tracing::debug!(turn = id, outcome = %summary.outcome, "turn recorded");
+                out.push((summary, ticket));
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot record a turn"),
+        }
+    }
+    out
 }
 
 /// The number of the record carrying `ticket`, once the owner announces it (`None` after
@@ -1369,12 +1483,16 @@ mod tests {
         };
         let mut index = load_index(&dir);
         assert!(index.is_empty());
+        // As the writer does before each batch.
+        codex_launcher_engine::atomic::ensure_dir(&dir).unwrap();
         let secrets = Arc::new(vec!["sk-test-retention-0000".to_owned()]);
+        let mut spares = Vec::new();
         for i in 0..1_000 {
             let slot = Slot {
                 id: index.take_id(),
                 dir: dir.clone(),
                 secrets: secrets.clone(),
+                spares: spares.pop().into_iter().collect(),
             };
             let body = format!(
                 r#"{{"model":"m","input":"turn {i} with the key sk-test-retention-0000{}"}}"#,
@@ -1383,13 +1501,14 @@ mod tests {
             let s = persist(record(&body), &slot).unwrap();
             let evicted = index.insert(s.clone(), &settings);
             let written = Written {
+                added: vec![s],
                 evicted: evicted
                     .iter()
-                    .map(|e| (e.id, file_of(&dir, e.id)))
+                    .map(|e| (e.id, file_of(&dir, e.id), Some(spare_of(&dir, e.id))))
                     .collect(),
                 compact: index.logged(1 + evicted.len()).then(|| index.all()),
             };
-            apply(&dir, Some(&s), &written);
+            spares.extend(apply(&dir, &written));
         }
         let files: Vec<std::fs::DirEntry> = std::fs::read_dir(&dir)
             .unwrap()
@@ -1409,20 +1528,37 @@ mod tests {
             let text = std::fs::read_to_string(f.path()).unwrap();
             assert!(!text.contains("sk-test-retention-0000"), "redacted");
         }
+        let spare_files: Vec<std::fs::DirEntry> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(SPARE_PREFIX))
+            .collect();
+        assert!(spare_files.len() <= SPARES);
+        assert!(
+            spare_files.iter().all(|f| f.metadata().unwrap().len() == 0),
+            "spares hold nothing of the records they were"
+        );
         let log = std::fs::read_to_string(dir.join(LOG)).unwrap();
         assert!(
             log.lines().count() <= 2 * 25 + 64 + 40,
             "the log is compacted"
         );
-        // A restart reads the same index back.
+        // A restart reads the same index back (and drops the spares).
         let again = load_index(&dir);
         assert_eq!(again.all(), index.all());
+        assert!(
+            std::fs::read_dir(&dir)
+                .unwrap()
+                .flatten()
+                .all(|e| !e.file_name().to_string_lossy().starts_with(SPARE_PREFIX))
+        );
         // A record whose index line was lost (a crash between the two writes) is found.
         let mut lost = again.clone();
         let slot = Slot {
             id: lost.take_id(),
             dir: dir.clone(),
             secrets,
+            spares: Vec::new(),
         };
         let orphan = persist(record(r#"{"model":"m","input":"orphan"}"#), &slot).unwrap();
         let reloaded = load_index(&dir);
