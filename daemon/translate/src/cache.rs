@@ -9,7 +9,7 @@
 //!
 //! Hosts that cache automatically (OpenAI, DeepSeek, Kimi, Z.AI, Groq, ...) need no marker,
 //! only a prefix that repeats byte for byte from one turn to the next
-//! (`docs/prefix-stability.md`).
+//! (ARCHITECTURE.md, "What we send back").
 
 use serde::{Deserialize, Serialize};
 

@@ -3,7 +3,7 @@
 //! cache (automatic on the prefix, or at Anthropic's breakpoints) reads it back.
 //!
 //! The session is the one Codex 0.169.0 has with `codex exec` then `codex exec resume --last`
-//! twice (`docs/prefix-stability.md`): a parallel tool turn (reasoning, two calls, their
+//! twice (ARCHITECTURE.md, "What we send back"): a parallel tool turn (reasoning, two calls, their
 //! outputs), a text answer, a resumed turn with one more tool loop, and a second resumed turn.
 //! Each follow-up is built as Codex builds it: the previous request's `input`, the items of the
 //! previous response, then the tool outputs or the new user message.
