@@ -582,7 +582,7 @@ pub enum TurnsCommand {
     /// What is recorded: failed turns only (the default) or every turn, everywhere or on one
     /// endpoint. Without a flag, prints the settings.
     #[command(
-        after_help = "Recording every turn keeps the streams both ways (up to 1 MiB each) and costs a little\nCPU per turn (BENCHMARKS.md); failed turns cost nothing until they fail.\n\nExamples:\n  codexctl turns record\n  codexctl turns record --all\n  codexctl turns record --all -e deepseek\n  codexctl turns record --failed"
+        after_help = "Recording every turn keeps the streams both ways (up to 1 MiB each) and costs daemon\nCPU per turn (0.3 to 0.6 ms on the benchmark machine, BENCHMARKS.md); failed turns cost\nnothing until they fail.\n\nExamples:\n  codexctl turns record\n  codexctl turns record --all\n  codexctl turns record --all -e deepseek\n  codexctl turns record --failed"
     )]
     Record {
         /// Record successful turns too.
