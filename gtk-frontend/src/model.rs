@@ -941,12 +941,13 @@ pub fn member_target(m: &GroupMemberInfo) -> String {
     }
 }
 
-/// What the breaker states are called on screen.
+/// What the breaker states are called on screen: the daemon's words (`codexctl group`
+/// shows the same), so a member reads alike in both.
 pub fn breaker_label(state: BreakerState) -> &'static str {
     match state {
-        BreakerState::Closed => "healthy",
+        BreakerState::Closed => "closed",
         BreakerState::Open => "open",
-        BreakerState::HalfOpen => "half-open (next request probes)",
+        BreakerState::HalfOpen => "half-open",
     }
 }
 
@@ -1823,11 +1824,11 @@ mod tests {
             "deepseek · deepseek-chat — open, 42 s cooldown: HTTP 429: slow down"
         );
         let mut m = member("kimi", "", BreakerState::Closed);
-        assert_eq!(member_line(&m), "kimi — healthy");
+        assert_eq!(member_line(&m), "kimi — closed");
         m.upstream_model = "kimi-k2".into();
         assert_eq!(
             member_line(&m),
-            "kimi · kimi-k2 — healthy",
+            "kimi · kimi-k2 — closed",
             "the resolved default"
         );
         let g = GroupInfo {
@@ -1836,7 +1837,7 @@ mod tests {
         };
         assert_eq!(
             group_subtitle(&g),
-            "1. kimi · kimi-k2 — healthy\n2. ds — half-open (next request probes)"
+            "1. kimi · kimi-k2 — closed\n2. ds — half-open"
         );
         assert_eq!(group_subtitle(&group("g", &[])), "No members");
     }
