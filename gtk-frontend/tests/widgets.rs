@@ -26,7 +26,7 @@ use codex_launcher_dbus::{
     ModelPrices, ModelSpec, Preset, PricedModel, ProxyStatus, SessionState, TurnDetail, TurnInfo,
     TurnOrigin, TurnOutcome, TurnSection, UsageCost,
 };
-use codex_launcher_gtk::model::{MemberDraft, SessionTraffic, SessionView};
+use codex_launcher_gtk::model::{HeaderChange, MemberDraft, SessionTraffic, SessionView};
 use codex_launcher_gtk::widgets::{
     ClEndpointDialog, ClEndpointsWindow, ClFailuresView, ClGroupDialog, ClSessionRow, ClTurnWindow,
     ClUsageWindow, ClWindow,
@@ -80,6 +80,10 @@ const TESTS: &[Test] = &[
         endpoints_window_groups,
     ),
     ("group_dialog_orders_and_checks_members", group_dialog),
+    (
+        "endpoint_dialog_headers_with_a_secret_switch",
+        endpoint_dialog_headers,
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -872,5 +876,59 @@ fn group_dialog() {
     d.add_member();
     d.save();
     assert_eq!(d.error_text(), "Name the group");
+    d.close();
+}
+
+fn endpoint_dialog_headers() {
+    let d = ClEndpointDialog::detached();
+    let mut p = preset("openrouter", "OpenRouter", &["m"]);
+    p.spec.extra_headers = vec![
+        ("X-Title".into(), "codex".into()),
+        ("Authorization".into(), "***".into()),
+    ];
+    d.set_presets(vec![p]);
+    d.pick_preset(0);
+    assert_eq!(
+        d.header_lines(),
+        ["X-Title: codex", "Authorization: *** (secret)"]
+    );
+    let (name, value, secret, add) = d.header_form();
+    name.set_text("X-Api-Key");
+    assert!(secret.is_active(), "a credential's name turns Secret on");
+    assert!(!secret.is_sensitive(), "and keeps it on");
+    assert!(
+        !value.property::<bool>("visibility"),
+        "a secret value is not shown as typed"
+    );
+    name.set_text("X-Org");
+    assert!(
+        !secret.is_active(),
+        "back off when the rule had turned it on"
+    );
+    assert!(secret.is_sensitive());
+    secret.set_active(true);
+    value.set_text(" acme ");
+    add.emit_clicked();
+    assert_eq!(name.text(), "", "the row is cleared for the next one");
+    d.remove_header("X-Title");
+    assert_eq!(
+        d.header_lines(),
+        ["Authorization: *** (secret)", "X-Org: *** (secret)"]
+    );
+    assert_eq!(
+        d.header_changes(),
+        [
+            HeaderChange {
+                name: "X-Org".into(),
+                value: "acme".into(),
+                secret: true
+            },
+            HeaderChange::remove("X-Title"),
+        ]
+    );
+    add.emit_clicked();
+    assert_eq!(d.error_text(), "Type a header name and its value");
+    d.present();
+    save_png(&d, "endpoint-dialog-headers");
     d.close();
 }
