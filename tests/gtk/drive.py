@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Drive the real codex-launcher-gtk over AT-SPI, as a user would (tests/tests/e2e/gtk.rs).
 
-Add an endpoint from the DeepSeek preset pointed at a mock provider, fetch its models, save,
-see where keys live, add a fallback group with that endpoint as its member (and see it in
+Add an endpoint from the DeepSeek preset pointed at a mock provider, fetch its models, add
+two extra headers (one secret by its name), save, see where keys live, add a fallback group with that endpoint as its member (and see it in
 the manager), launch a CLI session on the endpoint, see it run, let it end (by creating
 GO_FILE, which the stand-in Codex waits for), see it end, then Kill & Cleanup (confirmed)
 and its result toast. Screenshots
@@ -252,6 +252,20 @@ def run(args):
     )
     step(f"fetched: {status}")
     screenshot("Edit Endpoint", os.path.join(args.artifacts, "endpoint-dialog.png"))
+
+    step("two extra headers: a plain one, and one whose name makes it secret")
+    type_into(dialog, "Header Name", "X-Title")
+    type_into(dialog, "Header Value", "codex")
+    click(dialog, "Add Header")
+    wait("the plain header listed", lambda: "X-Title: codex" in [name(n) for n in walk(dialog)])
+    # The Secret switch turns itself on for this name: the daemon would refuse it otherwise.
+    type_into(dialog, "Header Name", "X-Api-Key")
+    type_into(dialog, "Header Value", "sk-header-secret")
+    click(dialog, "Add Header")
+    wait(
+        "the secret header listed as ***",
+        lambda: "X-Api-Key: *** (secret)" in [name(n) for n in walk(dialog)],
+    )
 
     step("Save")
     click(dialog, "Save")
