@@ -37,8 +37,8 @@
 //! ClEndpointsWindow (AdwWindow): [Add Endpoint], where keys live (KeyStorage), rows
 //!   with [Make Default] [Edit] [Delete]; Groups [Add Group], rows (members in order with
 //!   breaker, cooldown, last error) with [Edit] [Remove]
-//! ClGroupDialog (AdwWindow, modal): group name, members (endpoint GtkDropDown, model
-//!   entry, [Move Up] [Move Down] [Remove]) with [Add Member]
+//! ClGroupDialog (AdwWindow, modal): group name, members (ClMemberRow: endpoint
+//!   GtkDropDown, model entry, [Move Up] [Move Down] [Remove]) with [Add Member]
 //! ClEndpointDialog (AdwWindow, modal): preset buttons, name, base URL, backend,
 //!   browser UA, API key (AdwPasswordEntryRow), extra headers (rows with [Remove]; name,
 //!   value, Secret switch, [Add Header]), models (ClModelRow: context window,

@@ -862,8 +862,15 @@ fn group_dialog() {
         [draft("b", ""), draft("a", "a1"), draft("c", "")],
         "the endpoint not yet in it"
     );
+    let (endpoint, model) = d.member_rows()[2].fields();
+    model.set_text(" c1 ");
+    assert_eq!(endpoint.selected(), 2, "c, third in the dropdown");
     d.remove_member(0);
-    assert_eq!(d.drafts(), [draft("a", "a1"), draft("c", "")]);
+    assert_eq!(
+        d.drafts(),
+        [draft("a", "a1"), draft("c", "c1")],
+        "what was typed survives the rebuild"
+    );
     d.present();
     save_png(&d, "group-dialog");
     d.remove_member(0);

@@ -15,43 +15,7 @@ use gtk::glib::subclass::Signal;
 
 use crate::client::Client;
 use crate::model::{self, MemberDraft};
-
-/// One member row's widgets: what the drafts are read back from.
-#[derive(Debug, Clone)]
-pub struct MemberRow {
-    row: gtk::ListBoxRow,
-    /// The endpoint ids in the dropdown's order.
-    ids: Vec<String>,
-    endpoint: gtk::DropDown,
-    model: gtk::Entry,
-}
-
-impl MemberRow {
-    fn draft(&self) -> MemberDraft {
-        let endpoint = usize::try_from(self.endpoint.selected())
-            .ok()
-            .and_then(|i| self.ids.get(i))
-            .cloned()
-            .unwrap_or_default();
-        MemberDraft {
-            endpoint,
-            model: self.model.text().trim().to_owned(),
-        }
-    }
-
-    /// The row's buttons' labels, in order (for tests).
-    pub fn button_labels(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut child = self.row.child().and_then(|b| b.first_child());
-        while let Some(w) = child {
-            if let Some(b) = w.downcast_ref::<gtk::Button>() {
-                out.extend(b.label().map(String::from));
-            }
-            child = w.next_sibling();
-        }
-        out
-    }
-}
+use crate::widgets::ClMemberRow;
 
 mod imp {
     use std::cell::{Cell, RefCell};
@@ -78,7 +42,7 @@ mod imp {
         /// The endpoints a member can name.
         pub endpoints: RefCell<Vec<EndpointInfo>>,
         /// The member rows, in order.
-        pub rows: RefCell<Vec<MemberRow>>,
+        pub rows: RefCell<Vec<ClMemberRow>>,
         pub busy: Cell<bool>,
     }
 
@@ -213,7 +177,7 @@ impl ClGroupDialog {
     }
 
     /// The member rows, in order (for tests).
-    pub fn member_rows(&self) -> Vec<MemberRow> {
+    pub fn member_rows(&self) -> Vec<ClMemberRow> {
         self.imp().rows.borrow().clone()
     }
 
@@ -223,7 +187,7 @@ impl ClGroupDialog {
             .rows
             .borrow()
             .iter()
-            .map(MemberRow::draft)
+            .map(ClMemberRow::draft)
             .collect()
     }
 
@@ -232,83 +196,35 @@ impl ClGroupDialog {
         let imp = self.imp();
         super::remove_children(&imp.members_list);
         let count = drafts.len();
-        let rows: Vec<MemberRow> = drafts
+        let rows: Vec<ClMemberRow> = drafts
             .iter()
             .enumerate()
             .map(|(i, m)| self.member_row(i, count, m))
             .collect();
         for r in &rows {
-            imp.members_list.append(&r.row);
+            imp.members_list.append(r);
         }
         imp.rows.replace(rows);
     }
 
-    fn member_row(&self, i: usize, count: usize, m: &MemberDraft) -> MemberRow {
-        let (ids, labels, selected) =
-            model::member_endpoint_choices(&self.imp().endpoints.borrow(), &m.endpoint);
-        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-        let endpoint = gtk::DropDown::from_strings(&labels);
-        endpoint.set_selected(selected);
-        endpoint.set_valign(gtk::Align::Center);
-        endpoint.set_tooltip_text(Some("The endpoint"));
-        let model_entry = gtk::Entry::new();
-        model_entry.set_text(&m.model);
-        model_entry.set_placeholder_text(Some("Model (default)"));
-        model_entry.set_hexpand(true);
-        model_entry.set_valign(gtk::Align::Center);
-        model_entry.set_tooltip_text(Some("The model to ask it for; empty: its default"));
-        let position = gtk::Label::new(Some(&format!("{}.", i + 1)));
-        position.add_css_class("dim-label");
-        let hbox = gtk::Box::new(gtk::Orientation::Horizontal, 6);
-        hbox.set_margin_top(6);
-        hbox.set_margin_bottom(6);
-        hbox.set_margin_start(12);
-        hbox.set_margin_end(6);
-        hbox.append(&position);
-        hbox.append(&endpoint);
-        hbox.append(&model_entry);
-        let up = self.member_button("Move Up", "Try it earlier", i, |d, i| {
-            d.move_member(i, true)
-        });
-        up.set_sensitive(i > 0);
-        let down = self.member_button("Move Down", "Try it later", i, |d, i| {
-            d.move_member(i, false)
-        });
-        down.set_sensitive(i + 1 < count);
-        let remove = self.member_button("Remove", "Remove it from the group", i, |d, i| {
-            d.remove_member(i)
-        });
-        for b in [&up, &down, &remove] {
-            hbox.append(b);
-        }
-        let row = gtk::ListBoxRow::new();
-        row.set_activatable(false);
-        row.set_child(Some(&hbox));
-        MemberRow {
-            row,
-            ids,
-            endpoint,
-            model: model_entry,
-        }
-    }
-
-    fn member_button(
-        &self,
-        label: &str,
-        tooltip: &str,
-        i: usize,
-        then: fn(&ClGroupDialog, usize),
-    ) -> gtk::Button {
-        let b = gtk::Button::with_label(label);
-        b.set_valign(gtk::Align::Center);
-        b.set_tooltip_text(Some(tooltip));
+    fn member_row(&self, i: usize, count: usize, m: &MemberDraft) -> ClMemberRow {
+        let row = ClMemberRow::new(i, count, &self.imp().endpoints.borrow(), m);
         let d = self.downgrade();
-        b.connect_clicked(move |_| {
-            if let Some(d) = d.upgrade() {
-                then(&d, i);
+        row.connect_local("move", false, move |args| {
+            let up = args.get(1).and_then(|v| v.get::<bool>().ok());
+            if let (Some(d), Some(up)) = (d.upgrade(), up) {
+                d.move_member(i, up);
             }
+            None
         });
-        b
+        let d = self.downgrade();
+        row.connect_local("remove", false, move |_| {
+            if let Some(d) = d.upgrade() {
+                d.remove_member(i);
+            }
+            None
+        });
+        row
     }
 
     /// Move member `i` one place up or down.
