@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::fmt;
 
 use codex_launcher_dbus::{
-    CacheTtl, CleanupItem, EndpointInfo, EndpointOptions, EndpointSpec, ManagerProxy, ModelPrices,
-    ModelSpec, Preset, PricedModel, ProxyStatus, ReplayOutcome, SessionProxy, TurnDetail, TurnInfo,
-    UsageCost,
+    CacheTtl, CleanupItem, EndpointInfo, EndpointOptions, EndpointSpec, GroupInfo, ManagerProxy,
+    ModelPrices, ModelSpec, Preset, PricedModel, ProxyStatus, ReplayOutcome, SessionProxy,
+    TurnDetail, TurnInfo, UsageCost,
 };
 use zbus::OwnedObjectPath;
 
@@ -226,6 +226,48 @@ impl Client {
     /// then what earlier ones left (`dry_run`: only lists them).
     pub async fn kill_and_cleanup(&self, dry_run: bool) -> Result<Vec<CleanupItem>> {
         Ok(self.manager.kill_and_cleanup(dry_run, true).await?)
+    }
+
+    // ---- fallback groups (issue 15) ----
+
+    /// Every fallback group, with its members' health.
+    pub async fn groups(&self) -> Result<Vec<GroupInfo>> {
+        Ok(self.manager.list_groups().await?)
+    }
+
+    /// One group.
+    pub async fn group(&self, id: &str) -> Result<GroupInfo> {
+        Ok(self.manager.get_group(id).await?)
+    }
+
+    /// Create a group from `(endpoint, model)` members in the order to try them; its id.
+    pub async fn add_group(&self, name: &str, members: Vec<(String, String)>) -> Result<String> {
+        Ok(self.manager.add_group(name, members).await?)
+    }
+
+    /// Replace a group's members.
+    pub async fn update_group(&self, id: &str, members: Vec<(String, String)>) -> Result<()> {
+        Ok(self.manager.update_group(id, members).await?)
+    }
+
+    /// Delete a group.
+    pub async fn remove_group(&self, id: &str) -> Result<()> {
+        Ok(self.manager.remove_group(id).await?)
+    }
+
+    // ---- credential hygiene (issue 13) ----
+
+    /// Set (or, with an empty value, remove) one extra header of an endpoint.
+    pub async fn set_header(&self, id: &str, change: &model::HeaderChange) -> Result<()> {
+        Ok(self
+            .manager
+            .set_header(id, &change.name, &change.value, change.secret)
+            .await?)
+    }
+
+    /// Where the daemon keeps keys (`secret-service`, `locked`, `file`).
+    pub async fn key_storage(&self) -> Result<String> {
+        Ok(self.manager.key_storage().await?)
     }
 
     // ---- turns (issue 18) ----

@@ -23,7 +23,8 @@
 //!          ├─ "loading"      AdwStatusPage + spinner
 //!          ├─ "unreachable"  AdwStatusPage (the error) + [Retry]
 //!          └─ "main"         AdwClamp
-//!             ├─ Launch Codex: AdwComboRow endpoint, AdwComboRow model
+//!             ├─ Launch Codex: AdwComboRow endpoint (the endpoints, then the fallback
+//!             │  groups), AdwComboRow model (none for a group)
 //!             ├─ [Launch CLI] [Launch Desktop]
 //!             ├─ [Codex Default (CLI)] [Codex Default (Desktop)]
 //!             ├─ Sessions  [Kill & Cleanup]
@@ -33,9 +34,14 @@
 //!                └─ GtkListBox of ClFailureRow (#n · endpoint · model, when · error,
 //!                   [Show] [Replay on…] [Export…])
 //! ClTurnWindow (AdwWindow): one recorded turn, the daemon's sections as text
-//! ClEndpointsWindow (AdwWindow): [Add Endpoint], rows with [Make Default] [Edit] [Delete]
+//! ClEndpointsWindow (AdwWindow): [Add Endpoint], where keys live (KeyStorage), rows
+//!   with [Make Default] [Edit] [Delete]; Groups [Add Group], rows (members in order with
+//!   breaker, cooldown, last error) with [Edit] [Remove]
+//! ClGroupDialog (AdwWindow, modal): group name, members (ClMemberRow: endpoint
+//!   GtkDropDown, model entry, [Move Up] [Move Down] [Remove]) with [Add Member]
 //! ClEndpointDialog (AdwWindow, modal): preset buttons, name, base URL, backend,
-//!   browser UA, API key (AdwPasswordEntryRow), models (ClModelRow: context window,
+//!   browser UA, API key (AdwPasswordEntryRow), extra headers (rows with [Remove]; name,
+//!   value, Secret switch, [Add Header]), models (ClModelRow: context window,
 //!   efforts, [Remove]) with [Fetch from API] / [Cancel Fetch], default model, paste box
 //!   with [Import Models]
 //! ClUsageWindow (AdwWindow): proxy summary, one bar per endpoint and model

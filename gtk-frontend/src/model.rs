@@ -7,9 +7,10 @@
 //! into text and back.
 
 use codex_launcher_dbus::{
-    Backend, CacheTtl, CleanupAction, CleanupItem, CleanupKind, EndpointInfo, EndpointSpec, Mode,
-    ModelPrices, ModelSpec, PICO_USD_PER_USD, Preset, ReplayOutcome, SessionState, TurnDetail,
-    TurnInfo, TurnOutcome, UsageCost,
+    Backend, BreakerState, CacheTtl, CleanupAction, CleanupItem, CleanupKind, EndpointInfo,
+    EndpointSpec, GroupInfo, GroupMemberInfo, KeyStorage, Mode, ModelPrices, ModelSpec,
+    PICO_USD_PER_USD, Preset, ReplayOutcome, SessionState, TurnDetail, TurnInfo, TurnOutcome,
+    UsageCost,
 };
 
 /// One session as the panel shows it, built from the Session object's properties.
@@ -857,6 +858,310 @@ pub fn turn_file_name(id: u64, redact_text: bool) -> String {
     }
 }
 
+// ---- fallback groups (issue 15) ----
+
+/// What a position of the main window's endpoint picker means: the endpoints come first, in
+/// the daemon's order, then the fallback groups. A group id goes wherever an endpoint id
+/// does (`Launch`), so both are only an id to launch with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickerEntry<'a> {
+    /// An endpoint.
+    Endpoint(&'a EndpointInfo),
+    /// A fallback group.
+    Group(&'a GroupInfo),
+}
+
+impl PickerEntry<'_> {
+    /// The id `Launch` takes.
+    pub fn id(&self) -> &str {
+        match self {
+            PickerEntry::Endpoint(e) => &e.id,
+            PickerEntry::Group(g) => &g.id,
+        }
+    }
+}
+
+/// The picker entry at `index` (`None` past the end).
+pub fn picker_entry<'a>(
+    endpoints: &'a [EndpointInfo],
+    groups: &'a [GroupInfo],
+    index: u32,
+) -> Option<PickerEntry<'a>> {
+    let i = usize::try_from(index).ok()?;
+    match endpoints.get(i) {
+        Some(e) => Some(PickerEntry::Endpoint(e)),
+        None => groups.get(i - endpoints.len()).map(PickerEntry::Group),
+    }
+}
+
+/// The endpoint picker with the groups after the endpoints: labels, and which to preselect
+/// (the one chosen before if still there, endpoint or group, else as [`endpoint_choices`]).
+pub fn launch_choices(
+    endpoints: &[EndpointInfo],
+    groups: &[GroupInfo],
+    previous: Option<&str>,
+) -> (Vec<String>, u32) {
+    let (mut labels, mut selected) = endpoint_choices(endpoints, previous);
+    labels.extend(groups.iter().map(group_label));
+    let previous_group = previous.and_then(|p| groups.iter().position(|g| g.id == p));
+    let on_endpoint = previous.is_some_and(|p| endpoints.iter().any(|e| e.id == p));
+    if let Some(g) = previous_group
+        && !on_endpoint
+    {
+        selected = u32::try_from(endpoints.len() + g).unwrap_or(0);
+    }
+    (labels, selected)
+}
+
+/// `plan-first (group: plan → paygo)`; `Plan First (plan-first, group: …)` when the name is
+/// not the id.
+pub fn group_label(g: &GroupInfo) -> String {
+    let members: Vec<&str> = g.members.iter().map(|m| m.endpoint.as_str()).collect();
+    let members = if members.is_empty() {
+        "no members".to_owned()
+    } else {
+        members.join(" → ")
+    };
+    if g.name.is_empty() || g.name == g.id {
+        format!("{} (group: {members})", g.id)
+    } else {
+        format!("{} ({}, group: {members})", g.name, g.id)
+    }
+}
+
+/// `deepseek · deepseek-chat`: the member's endpoint and the model it asks for (the model as
+/// configured, else the one the daemon resolved, else the endpoint alone).
+pub fn member_target(m: &GroupMemberInfo) -> String {
+    let model = [&m.model, &m.upstream_model]
+        .into_iter()
+        .find(|s| !s.is_empty());
+    match model {
+        Some(model) => format!("{} · {model}", m.endpoint),
+        None => m.endpoint.clone(),
+    }
+}
+
+/// What the breaker states are called on screen: the daemon's words (`codexctl group`
+/// shows the same), so a member reads alike in both.
+pub fn breaker_label(state: BreakerState) -> &'static str {
+    match state {
+        BreakerState::Closed => "closed",
+        BreakerState::Open => "open",
+        BreakerState::HalfOpen => "half-open",
+    }
+}
+
+/// One member's line in the Groups list:
+/// `deepseek · deepseek-chat — open, 42 s cooldown: HTTP 429`.
+pub fn member_line(m: &GroupMemberInfo) -> String {
+    let mut line = format!("{} — {}", member_target(m), breaker_label(m.breaker));
+    if m.cooldown_secs > 0 {
+        line.push_str(&format!(", {} cooldown", duration_label(m.cooldown_secs)));
+    }
+    if !m.last_error.is_empty() {
+        line.push_str(": ");
+        line.push_str(&clip(&m.last_error, 160));
+    }
+    line
+}
+
+/// The members' lines, in the order they are tried, numbered (`1. …`), one a line.
+pub fn group_subtitle(g: &GroupInfo) -> String {
+    if g.members.is_empty() {
+        return "No members".to_owned();
+    }
+    g.members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| format!("{}. {}", i + 1, member_line(m)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A member as the group editor holds it: an endpoint id and an optional model (empty: the
+/// endpoint's default).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberDraft {
+    /// Endpoint id.
+    pub endpoint: String,
+    /// Model (empty: the endpoint's default).
+    pub model: String,
+}
+
+impl MemberDraft {
+    /// `ENDPOINT[:MODEL]`, as `codexctl group add` takes it.
+    pub fn spec(&self) -> String {
+        let (endpoint, model) = (self.endpoint.trim(), self.model.trim());
+        if model.is_empty() {
+            endpoint.to_owned()
+        } else {
+            format!("{endpoint}:{model}")
+        }
+    }
+}
+
+/// The editor's drafts of a group's members, in order.
+pub fn member_drafts(g: &GroupInfo) -> Vec<MemberDraft> {
+    g.members
+        .iter()
+        .map(|m| MemberDraft {
+            endpoint: m.endpoint.clone(),
+            model: m.model.clone(),
+        })
+        .collect()
+}
+
+/// Move member `i` one place up (`up`) or down; `false` (nothing moved) at either end.
+pub fn move_member(members: &mut [MemberDraft], i: usize, up: bool) -> bool {
+    let j = if up {
+        i.checked_sub(1)
+    } else {
+        i.checked_add(1).filter(|j| *j < members.len())
+    };
+    match j {
+        Some(j) if i < members.len() => {
+            members.swap(i, j);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// What `AddGroup`/`UpdateGroup` take: `(endpoint, model)` pairs in order, trimmed, or why
+/// not (no member, or a member with no endpoint). The daemon checks the rest (that the
+/// endpoints exist, the name).
+pub fn group_members(members: &[MemberDraft]) -> Result<Vec<(String, String)>, String> {
+    if members.is_empty() {
+        return Err("A group needs at least one member".to_owned());
+    }
+    members
+        .iter()
+        .enumerate()
+        .map(|(i, m)| match m.endpoint.trim() {
+            "" => Err(format!("Member {} has no endpoint", i + 1)),
+            e => Ok((e.to_owned(), m.model.trim().to_owned())),
+        })
+        .collect()
+}
+
+/// The endpoint dropdown of a member row: the endpoints' labels, `endpoint` preselected
+/// (listed first, as its id, when it is not among them: a member whose endpoint was
+/// deleted still shows what it names).
+pub fn member_endpoint_choices(
+    endpoints: &[EndpointInfo],
+    endpoint: &str,
+) -> (Vec<String>, Vec<String>, u32) {
+    let mut ids: Vec<String> = endpoints.iter().map(|e| e.id.clone()).collect();
+    let mut labels: Vec<String> = endpoints.iter().map(endpoint_label).collect();
+    if !endpoint.is_empty() && !ids.iter().any(|id| id == endpoint) {
+        ids.insert(0, endpoint.to_owned());
+        labels.insert(0, endpoint.to_owned());
+    }
+    let selected = ids.iter().position(|id| id == endpoint).unwrap_or(0);
+    (ids, labels, u32::try_from(selected).unwrap_or(0))
+}
+
+// ---- extra headers (issue 13) ----
+
+/// Whether a header name says it is a credential: `auth`, `key`, `token`, `secret`,
+/// `cookie` or `session` anywhere in it, case-insensitive. The daemon's rule
+/// (`codex_launcher_engine::credentials::is_secret_header`, which the panel cannot depend
+/// on): the daemon refuses such a header as not secret, so the switch turns on by itself.
+pub fn is_secret_header_name(name: &str) -> bool {
+    const WORDS: [&str; 6] = ["auth", "key", "token", "secret", "cookie", "session"];
+    let name = name.to_ascii_lowercase();
+    WORDS.iter().any(|w| name.contains(w))
+}
+
+/// How the daemon shows a secret header's value (it never sends it).
+pub const HIDDEN_VALUE: &str = "***";
+
+/// One header as the editor lists it: `X-Title: codex` or `Authorization: *** (secret)`.
+pub fn header_line(name: &str, value: &str) -> String {
+    if value == HIDDEN_VALUE {
+        format!("{name}: {HIDDEN_VALUE} (secret)")
+    } else {
+        format!("{name}: {value}")
+    }
+}
+
+/// A header change the editor will send with `SetHeader(id, name, value, secret)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderChange {
+    /// Header name.
+    pub name: String,
+    /// Its value (empty: remove it).
+    pub value: String,
+    /// Keep it with the keys.
+    pub secret: bool,
+}
+
+impl HeaderChange {
+    /// Remove header `name`. `secret` is what the daemon accepts for it: a name that says it
+    /// is a credential must be sent as secret, any other as not (which also drops the
+    /// "secret" mark the daemon kept for it).
+    pub fn remove(name: &str) -> HeaderChange {
+        HeaderChange {
+            name: name.trim().to_owned(),
+            value: String::new(),
+            secret: is_secret_header_name(name),
+        }
+    }
+
+    /// Set header `name` to `value`; secret when asked or when its name says so. `None`
+    /// without a name or a value (an empty value would remove it).
+    pub fn set(name: &str, value: &str, secret: bool) -> Option<HeaderChange> {
+        let (name, value) = (name.trim(), value.trim());
+        (!name.is_empty() && !value.is_empty()).then(|| HeaderChange {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            secret: secret || is_secret_header_name(name),
+        })
+    }
+}
+
+/// The headers the editor lists after its pending changes: the endpoint's own, minus the
+/// removed ones, with the added ones last (a secret one's value shown as `***`). Names
+/// compare case-insensitively, as HTTP's do.
+pub fn headers_after(
+    shown: &[(String, String)],
+    changes: &[HeaderChange],
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = shown.to_vec();
+    for c in changes {
+        out.retain(|(n, _)| !n.eq_ignore_ascii_case(&c.name));
+        if !c.value.is_empty() {
+            let value = if c.secret {
+                HIDDEN_VALUE.to_owned()
+            } else {
+                c.value.clone()
+            };
+            out.push((c.name.clone(), value));
+        }
+    }
+    out
+}
+
+// ---- key storage ----
+
+/// Where the daemon keeps keys (`KeyStorage`), for people; empty for a value this panel does
+/// not know (an older or newer daemon).
+pub fn key_storage_text(storage: &str) -> String {
+    match storage.parse::<KeyStorage>() {
+        Ok(KeyStorage::SecretService) => "Keys: in the keyring".to_owned(),
+        Ok(KeyStorage::Locked) => {
+            "Keyring locked: unlock it (e.g. with Seahorse) to use stored keys".to_owned()
+        }
+        Ok(KeyStorage::File) => "Keys: in a 0600 file (no Secret Service)".to_owned(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Whether the key-storage line is a warning (a locked keyring stops every keyed launch).
+pub fn key_storage_is_warning(storage: &str) -> bool {
+    storage.parse::<KeyStorage>() == Ok(KeyStorage::Locked)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1436,5 +1741,232 @@ mod tests {
             turn_text(&d),
             "Turn\n  turn      4\n  endpoint  ds\n\nUpstream answer\n  body  12 bytes:\n        {\"error\":1}\n"
         );
+    }
+
+    // ---- fallback groups, headers, key storage ----
+
+    fn member(endpoint: &str, model: &str, breaker: BreakerState) -> GroupMemberInfo {
+        GroupMemberInfo {
+            endpoint: endpoint.into(),
+            model: model.into(),
+            upstream_model: String::new(),
+            breaker,
+            cooldown_secs: 0,
+            last_error: String::new(),
+        }
+    }
+
+    fn group(id: &str, members: &[&str]) -> GroupInfo {
+        GroupInfo {
+            id: id.into(),
+            name: id.into(),
+            members: members
+                .iter()
+                .map(|e| member(e, "", BreakerState::Closed))
+                .collect(),
+            proxy_url: format!("http://127.0.0.1:1/e/{id}/v1"),
+        }
+    }
+
+    #[test]
+    fn groups_come_after_the_endpoints_in_the_picker() {
+        let eps = [
+            endpoint("plan", false, &[], ""),
+            endpoint("paygo", true, &[], ""),
+        ];
+        let groups = [group("plan-first", &["plan", "paygo"])];
+        let (labels, selected) = launch_choices(&eps, &groups, None);
+        assert_eq!(
+            labels,
+            [
+                "PLAN (plan)",
+                "PAYGO (paygo)",
+                "plan-first (group: plan → paygo)"
+            ]
+        );
+        assert_eq!(selected, 1, "the default endpoint");
+        assert_eq!(launch_choices(&eps, &groups, Some("plan-first")).1, 2);
+        assert_eq!(launch_choices(&eps, &groups, Some("plan")).1, 0);
+        assert_eq!(launch_choices(&eps, &groups, Some("gone")).1, 1);
+        assert_eq!(launch_choices(&[], &groups, Some("plan-first")).1, 0);
+
+        let id = |i| picker_entry(&eps, &groups, i).map(|e| e.id().to_owned());
+        assert_eq!(id(0).as_deref(), Some("plan"));
+        assert_eq!(
+            id(2).as_deref(),
+            Some("plan-first"),
+            "a group launches by its id"
+        );
+        assert_eq!(id(3), None);
+        assert!(matches!(
+            picker_entry(&eps, &groups, 2),
+            Some(PickerEntry::Group(_))
+        ));
+        assert_eq!(
+            picker_entry(&[], &groups, 0)
+                .map(|e| e.id().to_owned())
+                .as_deref(),
+            Some("plan-first")
+        );
+
+        let mut named = group("pf", &[]);
+        named.name = "Plan First".into();
+        assert_eq!(group_label(&named), "Plan First (pf, group: no members)");
+    }
+
+    #[test]
+    fn a_member_line_shows_its_breaker_cooldown_and_error() {
+        let mut m = member("deepseek", "deepseek-chat", BreakerState::Open);
+        m.cooldown_secs = 42;
+        m.last_error = "HTTP 429: slow down".into();
+        assert_eq!(
+            member_line(&m),
+            "deepseek · deepseek-chat — open, 42 s cooldown: HTTP 429: slow down"
+        );
+        let mut m = member("kimi", "", BreakerState::Closed);
+        assert_eq!(member_line(&m), "kimi — closed");
+        m.upstream_model = "kimi-k2".into();
+        assert_eq!(
+            member_line(&m),
+            "kimi · kimi-k2 — closed",
+            "the resolved default"
+        );
+        let g = GroupInfo {
+            members: vec![m, member("ds", "", BreakerState::HalfOpen)],
+            ..group("g", &[])
+        };
+        assert_eq!(
+            group_subtitle(&g),
+            "1. kimi · kimi-k2 — closed\n2. ds — half-open"
+        );
+        assert_eq!(group_subtitle(&group("g", &[])), "No members");
+    }
+
+    #[test]
+    fn members_move_and_are_checked_before_saving() {
+        let draft = |e: &str, m: &str| MemberDraft {
+            endpoint: e.into(),
+            model: m.into(),
+        };
+        let mut ms = vec![draft("a", ""), draft("b", " b1 "), draft("c", "")];
+        assert!(!move_member(&mut ms, 0, true), "the first cannot go up");
+        assert!(!move_member(&mut ms, 2, false), "the last cannot go down");
+        assert!(!move_member(&mut ms, 7, true), "past the end");
+        assert!(move_member(&mut ms, 2, true));
+        assert!(move_member(&mut ms, 0, false));
+        let order: Vec<&str> = ms.iter().map(|m| m.endpoint.as_str()).collect();
+        assert_eq!(order, ["c", "a", "b"]);
+        assert_eq!(ms[2].spec(), "b:b1");
+        assert_eq!(ms[0].spec(), "c");
+        assert_eq!(
+            group_members(&ms),
+            Ok(vec![
+                ("c".into(), String::new()),
+                ("a".into(), String::new()),
+                ("b".into(), "b1".into())
+            ])
+        );
+        assert_eq!(
+            group_members(&[]),
+            Err("A group needs at least one member".into())
+        );
+        assert_eq!(
+            group_members(&[draft("a", ""), draft(" ", "m")]),
+            Err("Member 2 has no endpoint".into())
+        );
+        let g = GroupInfo {
+            members: vec![member("a", "m", BreakerState::Open)],
+            ..group("g", &[])
+        };
+        assert_eq!(member_drafts(&g), [draft("a", "m")]);
+    }
+
+    #[test]
+    fn a_member_keeps_an_endpoint_that_is_gone() {
+        let eps = [endpoint("a", false, &[], ""), endpoint("b", false, &[], "")];
+        let (ids, labels, selected) = member_endpoint_choices(&eps, "b");
+        assert_eq!(
+            (ids.as_slice(), selected),
+            (&["a".to_owned(), "b".to_owned()][..], 1)
+        );
+        assert_eq!(labels, ["A (a)", "B (b)"]);
+        let (ids, _, selected) = member_endpoint_choices(&eps, "gone");
+        assert_eq!((ids[0].as_str(), selected), ("gone", 0));
+        assert_eq!(member_endpoint_choices(&eps, "").2, 0);
+    }
+
+    #[test]
+    fn credential_header_names_are_secret() {
+        for name in [
+            "Authorization",
+            "X-Api-Key",
+            "x-api-token",
+            "X-Client-Secret",
+            "Cookie",
+            "X-Session-Id",
+        ] {
+            assert!(is_secret_header_name(name), "{name}");
+        }
+        for name in ["X-Title", "HTTP-Referer", "User-Agent", ""] {
+            assert!(!is_secret_header_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn header_changes_follow_the_daemons_rules() {
+        assert_eq!(
+            HeaderChange::set(" X-Api-Key ", " k ", false),
+            Some(HeaderChange {
+                name: "X-Api-Key".into(),
+                value: "k".into(),
+                secret: true
+            }),
+            "a credential name is secret whatever the switch says"
+        );
+        assert_eq!(HeaderChange::set("X-Title", "", false), None);
+        assert_eq!(HeaderChange::set("", "v", false), None);
+        assert!(HeaderChange::set("X-Org", "o", true).is_some_and(|c| c.secret));
+        assert!(HeaderChange::remove("Cookie").secret);
+        assert!(!HeaderChange::remove("X-Org").secret);
+        assert_eq!(HeaderChange::remove("X-Org").value, "");
+
+        let shown = vec![
+            ("X-Title".to_owned(), "codex".to_owned()),
+            ("Authorization".to_owned(), "***".to_owned()),
+        ];
+        let changes = [
+            HeaderChange::remove("x-title"),
+            HeaderChange::set("X-Org", "acme", true).expect("a change"),
+            HeaderChange::set("X-Ref", "r", false).expect("a change"),
+        ];
+        assert_eq!(
+            headers_after(&shown, &changes),
+            [
+                ("Authorization".to_owned(), "***".to_owned()),
+                ("X-Org".to_owned(), "***".to_owned()),
+                ("X-Ref".to_owned(), "r".to_owned()),
+            ]
+        );
+        assert_eq!(
+            header_line("Authorization", "***"),
+            "Authorization: *** (secret)"
+        );
+        assert_eq!(header_line("X-Title", "codex"), "X-Title: codex");
+    }
+
+    #[test]
+    fn key_storage_says_where_keys_live() {
+        assert_eq!(key_storage_text("secret-service"), "Keys: in the keyring");
+        assert_eq!(
+            key_storage_text("locked"),
+            "Keyring locked: unlock it (e.g. with Seahorse) to use stored keys"
+        );
+        assert_eq!(
+            key_storage_text("file"),
+            "Keys: in a 0600 file (no Secret Service)"
+        );
+        assert_eq!(key_storage_text("tpm"), "");
+        assert!(key_storage_is_warning("locked"));
+        assert!(!key_storage_is_warning("file"));
     }
 }

@@ -22,14 +22,14 @@ use std::time::{Duration, Instant};
 
 use adw::prelude::*;
 use codex_launcher_dbus::{
-    Backend, CacheTtl, EndpointInfo, EndpointSpec, Mode, ModelPrices, ModelSpec, Preset,
-    PricedModel, ProxyStatus, SessionState, TurnDetail, TurnInfo, TurnOrigin, TurnOutcome,
-    TurnSection, UsageCost,
+    Backend, BreakerState, CacheTtl, EndpointInfo, EndpointSpec, GroupInfo, GroupMemberInfo, Mode,
+    ModelPrices, ModelSpec, Preset, PricedModel, ProxyStatus, SessionState, TurnDetail, TurnInfo,
+    TurnOrigin, TurnOutcome, TurnSection, UsageCost,
 };
-use codex_launcher_gtk::model::{SessionTraffic, SessionView};
+use codex_launcher_gtk::model::{HeaderChange, MemberDraft, SessionTraffic, SessionView};
 use codex_launcher_gtk::widgets::{
-    ClEndpointDialog, ClEndpointsWindow, ClFailuresView, ClSessionRow, ClTurnWindow, ClUsageWindow,
-    ClWindow,
+    ClEndpointDialog, ClEndpointsWindow, ClFailuresView, ClGroupDialog, ClSessionRow, ClTurnWindow,
+    ClUsageWindow, ClWindow,
 };
 use gtk::glib;
 
@@ -71,6 +71,19 @@ const TESTS: &[Test] = &[
         failures_view,
     ),
     ("turn_window_shows_the_recorded_turn", turn_window),
+    (
+        "main_window_lists_groups_after_the_endpoints",
+        main_window_groups,
+    ),
+    (
+        "endpoints_window_lists_groups_and_where_keys_live",
+        endpoints_window_groups,
+    ),
+    ("group_dialog_orders_and_checks_members", group_dialog),
+    (
+        "endpoint_dialog_headers_with_a_secret_switch",
+        endpoint_dialog_headers,
+    ),
 ];
 
 fn main() -> ExitCode {
@@ -707,4 +720,222 @@ fn turn_window() {
     w.present();
     save_png(&w, "turn-window");
     w.close();
+}
+
+fn group(id: &str, members: &[(&str, &str, BreakerState)]) -> GroupInfo {
+    GroupInfo {
+        id: id.into(),
+        name: id.into(),
+        members: members
+            .iter()
+            .map(|(endpoint, model, breaker)| GroupMemberInfo {
+                endpoint: (*endpoint).into(),
+                model: (*model).into(),
+                upstream_model: String::new(),
+                breaker: *breaker,
+                cooldown_secs: 0,
+                last_error: String::new(),
+            })
+            .collect(),
+        proxy_url: format!("http://127.0.0.1:1/e/{id}/v1"),
+    }
+}
+
+fn main_window_groups() {
+    let app = app();
+    let w = ClWindow::new(&app);
+    let plan_first = group(
+        "plan-first",
+        &[
+            ("plan", "", BreakerState::Closed),
+            ("paygo", "", BreakerState::Closed),
+        ],
+    );
+    w.set_targets(
+        vec![
+            endpoint("plan", false, &["p1"], "p1"),
+            endpoint("paygo", true, &["g1"], "g1"),
+        ],
+        vec![plan_first.clone()],
+    );
+    let list = w
+        .endpoint_row()
+        .model()
+        .and_downcast::<gtk::StringList>()
+        .expect("a string list");
+    let labels: Vec<String> = (0..list.n_items())
+        .filter_map(|i| list.string(i))
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "PLAN (plan)",
+            "PAYGO (paygo)",
+            "plan-first (group: plan → paygo)"
+        ]
+    );
+    w.endpoint_row().set_selected(2);
+    assert_eq!(
+        w.selected_endpoint_id().as_deref(),
+        Some("plan-first"),
+        "a group launches by its id"
+    );
+    assert_eq!(w.selected_model(), None, "a group sends no model");
+    assert!(w.launch_buttons()[0].is_sensitive());
+    // A reload keeps the group chosen.
+    w.set_endpoints(vec![
+        endpoint("plan", false, &["p1"], "p1"),
+        endpoint("paygo", true, &["g1"], "g1"),
+    ]);
+    assert_eq!(w.selected_endpoint_id().as_deref(), Some("plan-first"));
+    w.endpoint_row().set_selected(0);
+    assert_eq!(w.selected_model().as_deref(), Some("p1"));
+    w.close();
+}
+
+fn endpoints_window_groups() {
+    let w = ClEndpointsWindow::detached();
+    assert_eq!(w.key_storage_text(), "", "nothing before the daemon says");
+    w.set_key_storage("locked");
+    assert_eq!(
+        w.key_storage_text(),
+        "Keyring locked: unlock it (e.g. with Seahorse) to use stored keys"
+    );
+    w.set_key_storage("secret-service");
+    assert_eq!(w.key_storage_text(), "Keys: in the keyring");
+    let mut g = group(
+        "plan-first",
+        &[
+            ("deepseek", "deepseek-chat", BreakerState::Open),
+            ("paygo", "", BreakerState::Closed),
+        ],
+    );
+    g.members[0].cooldown_secs = 42;
+    g.members[0].last_error = "HTTP 429".into();
+    w.set_groups(vec![g]);
+    assert_eq!(
+        w.group_rows(),
+        [(
+            "plan-first (group: deepseek → paygo)".to_owned(),
+            "1. deepseek · deepseek-chat — open, 42 s cooldown: HTTP 429\n2. paygo — closed"
+                .to_owned(),
+            vec!["Edit".to_owned(), "Remove".into()]
+        )]
+    );
+    w.present();
+    save_png(&w, "endpoints-groups");
+    w.set_groups(Vec::new());
+    assert!(w.group_rows().is_empty());
+    w.close();
+}
+
+fn group_dialog() {
+    let endpoints = vec![
+        endpoint("a", false, &[], ""),
+        endpoint("b", false, &[], ""),
+        endpoint("c", false, &[], ""),
+    ];
+    let existing = group(
+        "g",
+        &[
+            ("a", "a1", BreakerState::Closed),
+            ("b", "", BreakerState::Closed),
+        ],
+    );
+    let d = ClGroupDialog::detached(endpoints.clone(), Some(&existing));
+    assert!(!d.name_row().is_sensitive(), "UpdateGroup keeps the name");
+    let draft = |e: &str, m: &str| MemberDraft {
+        endpoint: e.into(),
+        model: m.into(),
+    };
+    assert_eq!(d.drafts(), [draft("a", "a1"), draft("b", "")]);
+    assert_eq!(
+        d.member_rows()[0].button_labels(),
+        ["Move Up", "Move Down", "Remove"]
+    );
+    d.move_member(1, true);
+    assert_eq!(d.drafts(), [draft("b", ""), draft("a", "a1")]);
+    d.add_member();
+    assert_eq!(
+        d.drafts(),
+        [draft("b", ""), draft("a", "a1"), draft("c", "")],
+        "the endpoint not yet in it"
+    );
+    let (endpoint, model) = d.member_rows()[2].fields();
+    model.set_text(" c1 ");
+    assert_eq!(endpoint.selected(), 2, "c, third in the dropdown");
+    d.remove_member(0);
+    assert_eq!(
+        d.drafts(),
+        [draft("a", "a1"), draft("c", "c1")],
+        "what was typed survives the rebuild"
+    );
+    d.present();
+    save_png(&d, "group-dialog");
+    d.remove_member(0);
+    d.remove_member(0);
+    d.save();
+    assert_eq!(d.error_text(), "A group needs at least one member");
+    d.close();
+
+    let d = ClGroupDialog::detached(endpoints, None);
+    d.add_member();
+    d.save();
+    assert_eq!(d.error_text(), "Name the group");
+    d.close();
+}
+
+fn endpoint_dialog_headers() {
+    let d = ClEndpointDialog::detached();
+    let mut p = preset("openrouter", "OpenRouter", &["m"]);
+    p.spec.extra_headers = vec![
+        ("X-Title".into(), "codex".into()),
+        ("Authorization".into(), "***".into()),
+    ];
+    d.set_presets(vec![p]);
+    d.pick_preset(0);
+    assert_eq!(
+        d.header_lines(),
+        ["X-Title: codex", "Authorization: *** (secret)"]
+    );
+    let (name, value, secret, add) = d.header_form();
+    name.set_text("X-Api-Key");
+    assert!(secret.is_active(), "a credential's name turns Secret on");
+    assert!(!secret.is_sensitive(), "and keeps it on");
+    assert!(
+        !value.property::<bool>("visibility"),
+        "a secret value is not shown as typed"
+    );
+    name.set_text("X-Org");
+    assert!(
+        !secret.is_active(),
+        "back off when the rule had turned it on"
+    );
+    assert!(secret.is_sensitive());
+    secret.set_active(true);
+    value.set_text(" acme ");
+    add.emit_clicked();
+    assert_eq!(name.text(), "", "the row is cleared for the next one");
+    d.remove_header("X-Title");
+    assert_eq!(
+        d.header_lines(),
+        ["Authorization: *** (secret)", "X-Org: *** (secret)"]
+    );
+    assert_eq!(
+        d.header_changes(),
+        [
+            HeaderChange {
+                name: "X-Org".into(),
+                value: "acme".into(),
+                secret: true
+            },
+            HeaderChange::remove("X-Title"),
+        ]
+    );
+    add.emit_clicked();
+    assert_eq!(d.error_text(), "Type a header name and its value");
+    d.present();
+    save_png(&d, "endpoint-dialog-headers");
+    d.close();
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Drive the real codex-launcher-gtk over AT-SPI, as a user would (tests/tests/e2e/gtk.rs).
 
-Add an endpoint from the DeepSeek preset pointed at a mock provider, fetch its models, save,
-launch a CLI session, see it run, let it end (by creating GO_FILE, which the stand-in Codex
-waits for), see it end, then Kill & Cleanup (confirmed) and its result toast. Screenshots
+Add an endpoint from the DeepSeek preset pointed at a mock provider, fetch its models, add
+two extra headers (one secret by its name), save, see where keys live, add a fallback group with that endpoint as its member (and see it in
+the manager), launch a CLI session on the endpoint, see it run, let it end (by creating
+GO_FILE, which the stand-in Codex waits for), see it end, then Kill & Cleanup (confirmed)
+and its result toast. Screenshots
 of the endpoint dialog and the main window go to ARTIFACTS. Prints one `step: ...` line
 per step; exits non-zero with the reason (and a dump of the window it was looking at) when
 a condition does not come true in time.
@@ -251,10 +253,42 @@ def run(args):
     step(f"fetched: {status}")
     screenshot("Edit Endpoint", os.path.join(args.artifacts, "endpoint-dialog.png"))
 
+    step("two extra headers: a plain one, and one whose name makes it secret")
+    type_into(dialog, "Header Name", "X-Title")
+    type_into(dialog, "Header Value", "codex")
+    click(dialog, "Add Header")
+    wait("the plain header listed", lambda: "X-Title: codex" in [name(n) for n in walk(dialog)])
+    # The Secret switch turns itself on for this name: the daemon would refuse it otherwise.
+    type_into(dialog, "Header Name", "X-Api-Key")
+    type_into(dialog, "Header Value", "sk-header-secret")
+    click(dialog, "Add Header")
+    wait(
+        "the secret header listed as ***",
+        lambda: "X-Api-Key: *** (secret)" in [name(n) for n in walk(dialog)],
+    )
+
     step("Save")
     click(dialog, "Save")
     wait("the dialog to close", lambda: window("Edit Endpoint") is None)
     wait("the endpoint in the manager", lambda: "DeepSeek" in [name(n) for n in walk(manager)])
+    storage = wait(
+        "where keys live",
+        lambda: next(
+            (t for t in labels(manager) if t.startswith(("Keys: ", "Keyring locked"))), None
+        ),
+    )
+    step(f"key storage: {storage}")
+
+    step("Groups → Add Group: the new endpoint as its one member")
+    click(manager, "Add Group")
+    group_dialog = wait("the group dialog", lambda: window("Add Group"))
+    type_into(group_dialog, "Group Name", "plan-first")
+    click(group_dialog, "Add Member")
+    click(group_dialog, "Save")
+    wait("the group dialog to close", lambda: window("Add Group") is None)
+    group_row = "plan-first (group: deepseek)"
+    wait("the group in the manager", lambda: group_row in [name(n) for n in walk(manager)])
+    step(f"group: {group_row}")
     click(manager, "Close")
     wait("the manager to close", lambda: window("Endpoints") is None)
 

@@ -4,7 +4,10 @@
 //! read and saved with their own calls (`GetEndpointOptions`/`SetEndpointOptions`,
 //! `ListModelPrices`/`SetModelPrices`); a price is sent as typed, for the daemon to check.
 //! Fetch from API and Import Models work on the saved endpoint, so they save the form first.
-//! Daemon errors are shown inline as `Name: message`. Emits `saved(id)` after every save.
+//! Extra headers (issue 13) are listed as the daemon reports them (a secret one's value is
+//! `***`: it is never read back); additions and removals wait for Save, which sends one
+//! `SetHeader` each after the endpoint exists. Daemon errors are shown inline as
+//! `Name: message`. Emits `saved(id)` after every save.
 
 use adw::prelude::*;
 use adw::subclass::prelude::*;
@@ -13,7 +16,7 @@ use gtk::glib;
 use gtk::glib::subclass::Signal;
 
 use crate::client::Client;
-use crate::model;
+use crate::model::{self, HeaderChange};
 use crate::widgets::ClModelRow;
 
 mod imp {
@@ -67,6 +70,20 @@ mod imp {
         pub import_button: TemplateChild<gtk::Button>,
         #[template_child]
         pub paste_view: TemplateChild<gtk::TextView>,
+        #[template_child]
+        pub headers_list: TemplateChild<gtk::ListBox>,
+        #[template_child]
+        pub header_name_entry: TemplateChild<gtk::Entry>,
+        #[template_child]
+        pub header_value_entry: TemplateChild<gtk::Entry>,
+        #[template_child]
+        pub header_secret_switch: TemplateChild<gtk::Switch>,
+        #[template_child]
+        pub add_header_button: TemplateChild<gtk::Button>,
+        /// The header changes not yet sent, in the order made.
+        pub header_changes: RefCell<Vec<HeaderChange>>,
+        /// The switch was turned on by the name's rule, not by the user.
+        pub secret_forced: Cell<bool>,
         pub client: RefCell<Option<Client>>,
         /// The endpoint's id once it exists.
         pub id: RefCell<Option<String>>,
@@ -131,6 +148,28 @@ mod imp {
                     d.import_models();
                 }
             });
+            let d = obj.downgrade();
+            self.add_header_button.connect_clicked(move |_| {
+                if let Some(d) = d.upgrade() {
+                    d.add_header();
+                }
+            });
+            let d = obj.downgrade();
+            self.header_name_entry.connect_changed(move |_| {
+                if let Some(d) = d.upgrade() {
+                    d.header_name_changed();
+                }
+            });
+            let d = obj.downgrade();
+            self.header_secret_switch
+                .connect_active_notify(move |switch| {
+                    if let Some(d) = d.upgrade() {
+                        // A secret value is not shown while typed either.
+                        d.imp()
+                            .header_value_entry
+                            .set_visibility(!switch.is_active());
+                    }
+                });
             obj.connect_close_request(|d| {
                 d.cancel_fetch();
                 glib::Propagation::Proceed
@@ -220,7 +259,8 @@ impl ClEndpointDialog {
     /// The error shown inline.
     pub fn error_text(&self) -> String {
         let label = &self.imp().error_label;
-        if label.is_visible() {
+        // Its own flag: `is_visible` also asks the (maybe unshown) window.
+        if label.get_visible() {
             label.text().into()
         } else {
             String::new()
@@ -387,7 +427,142 @@ impl ClEndpointDialog {
             .set_selected(model::backend_index(spec.backend));
         imp.ua_switch.set_active(spec.browser_ua);
         imp.base.replace(spec.clone());
+        self.show_headers();
         self.set_models(spec.models.clone(), &spec.default_model);
+    }
+
+    // ---- extra headers (issue 13) ----
+
+    /// List the endpoint's headers after the changes not yet sent.
+    fn show_headers(&self) {
+        let imp = self.imp();
+        super::remove_children(&imp.headers_list);
+        let headers = model::headers_after(
+            &imp.base.borrow().extra_headers,
+            &imp.header_changes.borrow(),
+        );
+        for (name, value) in headers {
+            let row = adw::ActionRow::builder()
+                .title(model::header_line(&name, &value))
+                .use_markup(false)
+                .build();
+            let remove = gtk::Button::with_label("Remove");
+            remove.set_valign(gtk::Align::Center);
+            remove.set_tooltip_text(Some("Remove the header (on Save)"));
+            let d = self.downgrade();
+            remove.connect_clicked(move |_| {
+                if let Some(d) = d.upgrade() {
+                    d.remove_header(&name);
+                }
+            });
+            row.add_suffix(&remove);
+            imp.headers_list.append(&row);
+        }
+    }
+
+    /// The header lines listed (for tests).
+    pub fn header_lines(&self) -> Vec<String> {
+        let list = &self.imp().headers_list;
+        let mut out = Vec::new();
+        let mut i = 0;
+        while let Some(row) = list.row_at_index(i) {
+            i += 1;
+            if let Ok(row) = row.downcast::<adw::ActionRow>() {
+                out.push(row.title().into());
+            }
+        }
+        out
+    }
+
+    /// The "Add header" widgets: name, value, Secret switch, Add Header (for tests).
+    pub fn header_form(&self) -> (gtk::Entry, gtk::Entry, gtk::Switch, gtk::Button) {
+        let imp = self.imp();
+        (
+            imp.header_name_entry.get(),
+            imp.header_value_entry.get(),
+            imp.header_secret_switch.get(),
+            imp.add_header_button.get(),
+        )
+    }
+
+    /// The header changes Save will send, in order.
+    pub fn header_changes(&self) -> Vec<HeaderChange> {
+        self.imp().header_changes.borrow().clone()
+    }
+
+    /// A name that says it is a credential turns Secret on, and keeps it on (the daemon
+    /// refuses such a header as not secret); when the name no longer does, the switch goes
+    /// back to off if the rule had turned it on.
+    fn header_name_changed(&self) {
+        let imp = self.imp();
+        let switch = &imp.header_secret_switch;
+        if model::is_secret_header_name(&imp.header_name_entry.text()) {
+            if !switch.is_active() {
+                imp.secret_forced.set(true);
+                switch.set_active(true);
+            }
+            switch.set_sensitive(false);
+        } else {
+            switch.set_sensitive(true);
+            if imp.secret_forced.replace(false) {
+                switch.set_active(false);
+            }
+        }
+    }
+
+    /// Queue the header typed into the "Add header" row.
+    pub fn add_header(&self) {
+        let imp = self.imp();
+        let change = HeaderChange::set(
+            &imp.header_name_entry.text(),
+            &imp.header_value_entry.text(),
+            imp.header_secret_switch.is_active(),
+        );
+        let Some(change) = change else {
+            return self.show_error("Type a header name and its value");
+        };
+        imp.header_changes.borrow_mut().push(change);
+        imp.header_name_entry.set_text("");
+        imp.header_value_entry.set_text("");
+        imp.header_secret_switch.set_active(false);
+        self.show_error("");
+        self.show_headers();
+    }
+
+    /// Queue the removal of header `name`.
+    pub fn remove_header(&self, name: &str) {
+        self.imp()
+            .header_changes
+            .borrow_mut()
+            .push(HeaderChange::remove(name));
+        self.show_headers();
+    }
+
+    /// Send the queued header changes, one `SetHeader` each, then list the headers as the
+    /// daemon has them. A change is dropped from the queue once sent, so a failed one and
+    /// those after it are sent again by the next Save.
+    async fn save_headers(&self, client: &Client, id: &str) -> crate::client::Result<()> {
+        let imp = self.imp();
+        if imp.header_changes.borrow().is_empty() {
+            return Ok(());
+        }
+        loop {
+            let Some(change) = imp.header_changes.borrow().first().cloned() else {
+                break;
+            };
+            client.set_header(id, &change).await?;
+            imp.header_changes.borrow_mut().remove(0);
+            // Sent: it is part of the endpoint now (`***` for a secret one, which
+            // UpdateEndpoint reads as "keep the stored value").
+            let mut base = imp.base.borrow_mut();
+            base.extra_headers =
+                model::headers_after(&base.extra_headers, std::slice::from_ref(&change));
+        }
+        if let Ok(e) = client.endpoint(id).await {
+            imp.base.borrow_mut().extra_headers = e.spec.extra_headers;
+        }
+        self.show_headers();
+        Ok(())
     }
 
     /// Show `models`, with `default` preselected in the default-model picker.
@@ -529,7 +704,10 @@ impl ClEndpointDialog {
                 "A key is stored. Type a new one to replace it; leave empty to keep it",
             ));
         }
-        let options = self.save_options(&client, &id).await;
+        let options = match self.save_headers(&client, &id).await {
+            Ok(()) => self.save_options(&client, &id).await,
+            Err(e) => Err(e),
+        };
         self.emit_by_name::<()>("saved", &[&id]);
         match options {
             Ok(()) => {

@@ -5,8 +5,10 @@
 //!
 //! Live updates: `SessionAdded` adds rows, each row follows its session's `State`
 //! property and `Exited`/`Stalled` signals, traffic (which emits no change signal) is read
-//! every few seconds, and endpoint changes (`EndpointIds`, `DefaultEndpoint`, or an edit
-//! in the manager) reload the pickers.
+//! every few seconds, and endpoint changes (`EndpointIds`, `GroupIds`, `DefaultEndpoint`, or
+//! an edit in the manager) reload the pickers. The endpoint picker lists the fallback groups
+//! after the endpoints ([`model::launch_choices`]); a group launches by its id like an
+//! endpoint.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -14,7 +16,7 @@ use std::pin::Pin;
 
 use adw::prelude::*;
 use adw::subclass::prelude::*;
-use codex_launcher_dbus::{EndpointInfo, SessionProxy, SessionState};
+use codex_launcher_dbus::{EndpointInfo, GroupInfo, SessionProxy, SessionState};
 use futures::{Stream, StreamExt};
 use gtk::{gio, glib};
 use zbus::OwnedObjectPath;
@@ -61,6 +63,8 @@ mod imp {
         pub client: RefCell<Option<Client>>,
         /// Endpoints in the picker's order.
         pub endpoints: RefCell<Vec<EndpointInfo>>,
+        /// Fallback groups, listed after the endpoints in the picker.
+        pub groups: RefCell<Vec<GroupInfo>>,
         /// Session rows by object path.
         pub rows: RefCell<HashMap<String, ClSessionRow>>,
         /// Session proxies by object path (Stop, traffic).
@@ -314,7 +318,8 @@ impl ClWindow {
 
         let ids = manager.receive_endpoint_ids_changed().await.map(|_| ());
         let default = manager.receive_default_endpoint_changed().await.map(|_| ());
-        let mut changes = futures::stream::select(ids, default);
+        let groups = manager.receive_group_ids_changed().await.map(|_| ());
+        let mut changes = futures::stream::select(futures::stream::select(ids, default), groups);
         let win = self.downgrade();
         self.keep(glib::spawn_future_local(async move {
             while changes.next().await.is_some() {
@@ -359,27 +364,44 @@ impl ClWindow {
         }
     }
 
-    /// Read the endpoints again and refill the pickers.
+    /// Read the endpoints and groups again and refill the pickers.
     pub async fn reload_endpoints(&self) {
         let Some(client) = self.client() else { return };
-        match client.endpoints().await {
-            Ok(list) => self.set_endpoints(list),
-            Err(e) => self.toast(&format!("Cannot list endpoints: {e}")),
-        }
+        let list = match client.endpoints().await {
+            Ok(list) => list,
+            Err(e) => return self.toast(&format!("Cannot list endpoints: {e}")),
+        };
+        // Without the groups the endpoints are still worth offering.
+        let groups = client.groups().await.unwrap_or_else(|e| {
+            self.toast(&format!("Cannot list groups: {e}"));
+            Vec::new()
+        });
+        self.set_targets(list, groups);
     }
 
-    /// Fill the pickers from `list`, keeping the user's choice where it still exists.
+    /// Fill the pickers from `list` (the groups as they were), keeping the user's choice
+    /// where it still exists.
     pub fn set_endpoints(&self, list: Vec<EndpointInfo>) {
+        let groups = self.imp().groups.borrow().clone();
+        self.set_targets(list, groups);
+    }
+
+    /// Fill the pickers from the endpoints and, after them, the groups, keeping the user's
+    /// choice where it still exists.
+    pub fn set_targets(&self, list: Vec<EndpointInfo>, groups: Vec<GroupInfo>) {
         let imp = self.imp();
         let previous_endpoint = self.selected_endpoint_id();
         let previous_model = self.selected_model();
-        let (labels, selected) = model::endpoint_choices(&list, previous_endpoint.as_deref());
+        let (labels, selected) =
+            model::launch_choices(&list, &groups, previous_endpoint.as_deref());
         let has_endpoints = !list.is_empty();
+        let has_targets = has_endpoints || !groups.is_empty();
         imp.filling.set(true);
         let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
         imp.endpoint_row
             .set_model(Some(&gtk::StringList::new(&labels)));
         imp.endpoints.replace(list);
+        imp.groups.replace(groups);
         imp.endpoint_row.set_selected(selected);
         imp.filling.set(false);
         let same = previous_endpoint.is_some() && previous_endpoint == self.selected_endpoint_id();
@@ -392,25 +414,29 @@ impl ClWindow {
         imp.no_endpoint_label.set_visible(!has_endpoints);
         for widget in [
             imp.endpoint_row.upcast_ref::<gtk::Widget>(),
-            imp.model_row.upcast_ref(),
             imp.launch_cli_button.upcast_ref(),
             imp.launch_desktop_button.upcast_ref(),
         ] {
-            widget.set_sensitive(has_endpoints);
+            widget.set_sensitive(has_targets);
         }
     }
 
     fn fill_models(&self, previous: Option<&str>) {
         let imp = self.imp();
         let endpoints = imp.endpoints.borrow();
-        let (ids, selected) = usize::try_from(imp.endpoint_row.selected())
-            .ok()
-            .and_then(|i| endpoints.get(i))
-            .map(|e| model::model_choices(e, previous))
-            .unwrap_or_default();
+        let groups = imp.groups.borrow();
+        let entry = model::picker_entry(&endpoints, &groups, imp.endpoint_row.selected());
+        // A group has no model to pick: each member asks for its own, and the launch sends
+        // none (the daemon then uses the group's one model).
+        let (ids, selected) = match entry {
+            Some(model::PickerEntry::Endpoint(e)) => model::model_choices(e, previous),
+            _ => Default::default(),
+        };
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         imp.model_row.set_model(Some(&gtk::StringList::new(&ids)));
         imp.model_row.set_selected(selected);
+        imp.model_row
+            .set_sensitive(matches!(entry, Some(model::PickerEntry::Endpoint(_))));
     }
 
     /// The endpoint picker (for tests).
@@ -439,11 +465,13 @@ impl ClWindow {
             .unwrap_or_default()
     }
 
-    /// The id of the endpoint chosen in the picker.
+    /// The id of the endpoint or group chosen in the picker.
     pub fn selected_endpoint_id(&self) -> Option<String> {
         let imp = self.imp();
-        let i = usize::try_from(imp.endpoint_row.selected()).ok()?;
-        imp.endpoints.borrow().get(i).map(|e| e.id.clone())
+        let endpoints = imp.endpoints.borrow();
+        let groups = imp.groups.borrow();
+        model::picker_entry(&endpoints, &groups, imp.endpoint_row.selected())
+            .map(|e| e.id().to_owned())
     }
 
     /// The model chosen in the picker.

@@ -2,8 +2,10 @@
 //! bus, with a mock provider, on its own Xvfb, driven over AT-SPI by `tests/gtk/drive.py`
 //! (the system python with gi's Atspi) the way a user would: an endpoint added from the
 //! DeepSeek preset and pointed at the mock, a fetch with a wrong key refused (the daemon's
-//! error shown inline), its models fetched with the right one, saved, a CLI session
-//! launched, seen running and seen ending; then Kill & Cleanup, confirmed, and its toast.
+//! error shown inline), its models fetched with the right one, two extra headers added (one
+//! secret by its name), saved; where keys live read
+//! in the manager, and a fallback group made there with that endpoint as its member; a CLI
+//! session launched, seen running and seen ending; then Kill & Cleanup, confirmed, and its toast.
 //! Then the daemon is asked what really happened.
 //!
 //! Screenshots of the endpoint dialog and the main window are left in
@@ -170,6 +172,17 @@ async fn the_panel_adds_an_endpoint_fetches_models_and_runs_a_session() {
     assert_eq!(e.spec.preset, "deepseek", "made from the preset");
     assert_eq!(e.spec.base_url, mock.base_url());
     assert!(e.has_key, "the key typed in the panel was stored");
+    let headers: Vec<(&str, &str)> = e
+        .spec
+        .extra_headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        headers,
+        [("X-Title", "codex"), ("X-Api-Key", "***")],
+        "SetHeader per header added in the panel, the credential-named one secret"
+    );
     let ids: Vec<&str> = e.spec.models.iter().map(|m| m.id.as_str()).collect();
     for fetched in ["mock-model", "mock-model-large"] {
         assert!(ids.contains(&fetched), "{ids:?}");
@@ -185,6 +198,20 @@ async fn the_panel_adds_an_endpoint_fetches_models_and_runs_a_session() {
             .map(|r| (&r.method, &r.path))
             .collect::<Vec<_>>()
     );
+
+    assert!(
+        steps.contains("step: key storage: "),
+        "the manager says where keys live: {steps}"
+    );
+    let groups = m.list_groups().await.expect("groups");
+    assert_eq!(groups.len(), 1, "the group made in the panel: {groups:?}");
+    assert_eq!(groups[0].id, "plan-first");
+    let members: Vec<(&str, &str)> = groups[0]
+        .members
+        .iter()
+        .map(|m| (m.endpoint.as_str(), m.model.as_str()))
+        .collect();
+    assert_eq!(members, [("deepseek", "")], "one member, its default model");
 
     let sessions = m.list_sessions().await.expect("sessions");
     assert_eq!(sessions.len(), 1, "{sessions:?}");
