@@ -126,6 +126,18 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
+/// A loopback port that refuses connections for as long as the returned socket lives: it is
+/// bound but never listens, so a connect gets a reset, and no other server (another test's
+/// mock binding port 0) can be given the port meanwhile, as one from [`free_port`] can.
+pub fn refused_port() -> (u16, tokio::net::TcpSocket) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .expect("bind");
+    let port = socket.local_addr().expect("addr").port();
+    (port, socket)
+}
+
 impl DaemonProcess {
     /// Start on `bus`, with a fresh home.
     pub fn start(bus: &PrivateBus, listen: Listen) -> DaemonProcess {

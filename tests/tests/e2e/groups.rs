@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use codex_launcher_dbus::{Backend, BreakerState, EndpointSpec, ManagerProxy};
-use codex_launcher_e2e::daemon::{DaemonProcess, Listen, PrivateBus, free_port};
+use codex_launcher_e2e::daemon::{DaemonProcess, Listen, PrivateBus, refused_port};
 use codex_launcher_e2e::{codex_bin, scratch_dir, workspace_bin};
 use codex_launcher_mock_upstream::{Failure, Flavor, MockConfig, MockUpstream, Reply, StrictRules};
 use serde_json::json;
@@ -124,12 +124,14 @@ async fn a_group_fails_over_before_the_first_byte() {
             "sk-test-second",
         )
         .await;
-    // Nothing listens on this port: connection refused.
+    // Nothing listens on this port, and nothing can while `_reserved` lives: connection
+    // refused. (A released port could be given to another test's mock, which would answer.)
+    let (port, _reserved) = refused_port();
     let refused = w
         .endpoint(
             "Refused",
             Backend::OpenaiCompat,
-            format!("http://127.0.0.1:{}/v1", free_port()),
+            format!("http://127.0.0.1:{port}/v1"),
             "sk-test-refused",
         )
         .await;
