@@ -314,11 +314,37 @@ pub struct Keyring {
 impl Keyring {
     /// Start it on `bus` (its login keyring created and unlocked).
     pub async fn start(bus: &PrivateBus) -> Keyring {
+        Keyring::spawn(bus, Some(PASSWORD)).await
+    }
+
+    /// Start it with no keyring at all, as on a headless session where nothing ever made
+    /// one (the default alias is `/`).
+    pub async fn start_empty(bus: &PrivateBus) -> Keyring {
+        Keyring::spawn(bus, None).await
+    }
+
+    async fn spawn(bus: &PrivateBus, password: Option<&str>) -> Keyring {
         let dir = scratch_dir("keyring");
         let runtime = dir.path().join("rt");
         std::fs::create_dir_all(&runtime).expect("runtime dir");
+        let conn = bus.connect().await;
+        let dbus = zbus::fdo::DBusProxy::new(&conn).await.expect("dbus proxy");
+        let name = zbus::names::BusName::try_from("org.freedesktop.secrets").expect("name");
+        // A keyring stopped just before lets its name go once the bus sees it disconnect.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while dbus.name_has_owner(name.clone()).await.unwrap_or(false) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "an earlier Secret Service kept its name"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut args = vec!["--components=secrets", "--foreground"];
+        if password.is_some() {
+            args.insert(0, "--unlock");
+        }
         let mut child = std::process::Command::new("gnome-keyring-daemon")
-            .args(["--unlock", "--components=secrets", "--foreground"])
+            .args(&args)
             .env_clear()
             .env("HOME", dir.path())
             .env("XDG_RUNTIME_DIR", &runtime)
@@ -328,16 +354,12 @@ impl Keyring {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("gnome-keyring-daemon (apt install gnome-keyring)");
-        // The password creates and unlocks the login keyring, the default collection.
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(PASSWORD.as_bytes())
-            .expect("password");
-        let conn = bus.connect().await;
-        let dbus = zbus::fdo::DBusProxy::new(&conn).await.expect("dbus proxy");
-        let name = zbus::names::BusName::try_from("org.freedesktop.secrets").expect("name");
+        let stdin = child.stdin.take().expect("stdin");
+        if let Some(password) = password {
+            // The password creates and unlocks the login keyring, the default collection.
+            let mut stdin = stdin;
+            stdin.write_all(password.as_bytes()).expect("password");
+        }
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while !dbus.name_has_owner(name.clone()).await.unwrap_or(false) {
             assert!(

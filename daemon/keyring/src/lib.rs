@@ -47,6 +47,9 @@ pub struct SecretService {
     conn: zbus::Connection,
     session: OwnedObjectPath,
     shared: Arc<Shared>,
+    /// The 0600 file of a time there was no keyring: read when the keyring lacks a key, so
+    /// those keys never go invisible, and emptied as they move into the keyring.
+    file: FileKeyStore,
 }
 
 struct Shared {
@@ -74,7 +77,16 @@ impl KeyStore {
         let Some(conn) = conn else {
             return file_store("no session bus".into());
         };
-        match SecretService::connect(conn).await {
+        match SecretService::connect(conn, FileKeyStore(file.clone())).await {
+            // No default keyring at all (a headless session, a desktop that never made one):
+            // nothing can be hidden in a keyring that does not exist, and creating one needs
+            // a password prompt a daemon cannot show. The file it is, said as such; once the
+            // user makes a keyring, the next start moves these keys into it (`get`).
+            Ok(ss) if !ss.has_collection() => file_store(
+                "the Secret Service has no default keyring yet (create one, e.g. with Seahorse, \
+                 and restart the daemon to move the keys into it)"
+                    .into(),
+            ),
             Ok(ss) => {
                 let why = match ss.state() {
                     KeyStorage::Locked => {
@@ -187,7 +199,10 @@ impl keystore::KeyStore for KeyStore {
         match self {
             KeyStore::SecretService(ss) => Box::pin(async move {
                 ss.unlocked()?;
-                ss.get(id).await.map_err(key_error)
+                if let Some(key) = ss.get(id).await.map_err(key_error)? {
+                    return Ok(Some(key));
+                }
+                ss.adopt_from_file(id).await
             }),
             KeyStore::File(f) => f.get(id),
         }
@@ -212,7 +227,8 @@ impl keystore::KeyStore for KeyStore {
         match self {
             KeyStore::SecretService(ss) => Box::pin(async move {
                 ss.unlocked()?;
-                ss.delete(id).await.map_err(key_error)
+                ss.delete(id).await.map_err(key_error)?;
+                keystore::KeyStore::delete(&ss.file, id).await
             }),
             KeyStore::File(f) => f.delete(id),
         }
@@ -233,6 +249,32 @@ impl SecretService {
         state_of(self.shared.locked.load(Ordering::SeqCst))
     }
 
+    /// Whether a default keyring exists (locked or not).
+    fn has_collection(&self) -> bool {
+        self.collection().as_str() != "/"
+    }
+
+    /// A key the file holds from a time there was no keyring: moved into the keyring (and
+    /// out of the file) on first use. A failed move still answers with the key; the file
+    /// keeps it until the next try.
+    async fn adopt_from_file(&self, id: &str) -> Result<Option<String>, KeyError> {
+        use keystore::KeyStore as _;
+        let Some(key) = self.file.get(id).await? else {
+            return Ok(None);
+        };
+        match self.set(id, id, &key).await {
+            Ok(()) => {
+                if let Err(e) = self.file.delete(id).await {
+                    tracing::warn!(endpoint = id, error = %e, "a key moved into the keyring stays in the file too");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(endpoint = id, error = %e, "a key in the file could not move into the keyring")
+            }
+        }
+        Ok(Some(key))
+    }
+
     fn unlocked(&self) -> Result<(), KeyError> {
         match self.state() {
             KeyStorage::Locked => Err(KeyError(LOCKED.into())),
@@ -249,7 +291,7 @@ impl SecretService {
     }
 
     /// A session with the Secret Service, if one runs (its keyring may be locked).
-    async fn connect(conn: &zbus::Connection) -> zbus::Result<SecretService> {
+    async fn connect(conn: &zbus::Connection, file: FileKeyStore) -> zbus::Result<SecretService> {
         let service = zbus::Proxy::new(conn, SERVICE, SERVICE_PATH, SERVICE_IFACE).await?;
         let (_, session): (OwnedValue, OwnedObjectPath) = service
             .call("OpenSession", &("plain", Value::from("")))
@@ -264,6 +306,7 @@ impl SecretService {
             conn: conn.clone(),
             session,
             shared,
+            file,
         })
     }
 

@@ -1,6 +1,7 @@
 //! Credential hygiene, tried as a user would: Codex starts without the user's provider
 //! credentials in every mode; secret header values are kept like keys; a locked keyring is
-//! never replaced by the file, and unlocking it brings the keys back.
+//! never replaced by the file, and unlocking it brings the keys back; with no keyring at all
+//! keys go to the 0600 file and move into a keyring made later.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -459,4 +460,78 @@ async fn locked_keyring() {
     );
     assert!(!keys_file.exists(), "still no key file");
     assert!(!daemon.stderr().contains("sk-test-locked-key"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_keyring_keys_go_to_the_file_and_move_into_one_made_later() {
+    tokio::time::timeout(Duration::from_secs(180), no_default_keyring())
+        .await
+        .expect("the no-keyring test finished within 180 s");
+}
+
+/// A Secret Service runs (D-Bus activates gnome-keyring) but no keyring was ever made, as
+/// on a headless session: storing a key works, in the 0600 file, and says so. Once the user
+/// makes a keyring, the next start moves the key into it and out of the file.
+async fn no_default_keyring() {
+    const KEY: &str = "sk-test-file-then-keyring";
+    let mock = MockUpstream::start(MockConfig {
+        api_key: Some(KEY.into()),
+        ..MockConfig::default()
+    })
+    .await
+    .expect("mock");
+    mock.push(Reply::text("FROM THE KEYRING"));
+    let bus = PrivateBus::start(None, &[]);
+    let empty = Keyring::start_empty(&bus).await;
+    let daemon = DaemonProcess::start(&bus, Listen::Own);
+    daemon.wait_notify("READY=1");
+    let (_conn, m) = manager(&bus).await;
+    assert_eq!(m.key_storage().await.expect("prop"), "file");
+    let spec = EndpointSpec {
+        name: "Headless".into(),
+        backend: Backend::OpenaiCompat,
+        base_url: mock.base_url(),
+        default_model: "mock-model".into(),
+        ..EndpointSpec::default()
+    };
+    let id = m
+        .add_endpoint(spec, KEY)
+        .await
+        .expect("a key is stored without a keyring");
+    let keys_file = daemon
+        .home
+        .path()
+        .join(".local/state/codex-launcher/keys.json");
+    let mode = std::fs::metadata(&keys_file)
+        .expect("keys file")
+        .permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o600
+    );
+    assert!(
+        daemon.stderr().contains("no default keyring yet"),
+        "the journal says where keys went"
+    );
+    let home = daemon.stop();
+    drop(empty);
+
+    let _keyring = Keyring::start(&bus).await;
+    let daemon = DaemonProcess::start_in(&bus, Listen::Own, home);
+    daemon.wait_notify("READY=1");
+    assert_eq!(m.key_storage().await.expect("prop"), "secret-service");
+    assert!(m.get_endpoint(&id).await.expect("get").has_key);
+    let answer = post(
+        &m.proxy_address().await.expect("address"),
+        &daemon.token(),
+        &id,
+    );
+    assert!(answer.contains("FROM THE KEYRING"), "{answer}");
+    assert_eq!(
+        mock.requests()[0].header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
+    let file = std::fs::read_to_string(&keys_file).unwrap_or_default();
+    assert!(!file.contains(KEY), "the key left the file");
+    assert!(!daemon.stderr().contains(KEY));
 }
