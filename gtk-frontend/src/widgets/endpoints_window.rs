@@ -420,16 +420,9 @@ impl ClEndpointsWindow {
         let w = self.clone();
         let id = id.to_owned();
         glib::spawn_future_local(async move {
-            let dialog = adw::MessageDialog::new(
-                Some(&w),
-                Some(&format!("Remove group “{id}”?")),
-                Some("Its endpoints and their keys stay."),
-            );
-            dialog.add_responses(&[("cancel", "_Cancel"), ("remove", "_Remove")]);
-            dialog.set_response_appearance("remove", adw::ResponseAppearance::Destructive);
-            dialog.set_default_response(Some("cancel"));
-            dialog.set_close_response("cancel");
-            if widgets::ask(&dialog).await != "remove" {
+            let heading = format!("Remove group “{id}”?");
+            let body = "Its endpoints and their keys stay.";
+            if !widgets::confirm_destructive(&w, &heading, body, "_Remove").await {
                 return;
             }
             match client.remove_group(&id).await {
@@ -502,16 +495,9 @@ impl ClEndpointsWindow {
         let w = self.clone();
         let id = id.to_owned();
         glib::spawn_future_local(async move {
-            let dialog = adw::MessageDialog::new(
-                Some(&w),
-                Some(&format!("Delete “{name}”?")),
-                Some("Its settings are removed, and its key is deleted from the keyring."),
-            );
-            dialog.add_responses(&[("cancel", "_Cancel"), ("delete", "_Delete")]);
-            dialog.set_response_appearance("delete", adw::ResponseAppearance::Destructive);
-            dialog.set_default_response(Some("cancel"));
-            dialog.set_close_response("cancel");
-            if widgets::ask(&dialog).await != "delete" {
+            let heading = format!("Delete “{name}”?");
+            let body = "Its settings are removed, and its key is deleted from the keyring.";
+            if !widgets::confirm_destructive(&w, &heading, body, "_Delete").await {
                 return;
             }
             match client.remove_endpoint(&id).await {

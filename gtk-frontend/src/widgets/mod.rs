@@ -41,6 +41,22 @@ pub async fn ask(dialog: &adw::MessageDialog) -> String {
     rx.await.unwrap_or_default()
 }
 
+/// Ask before something that cannot be undone: Cancel (the default, and what closing the
+/// dialog means) or `action`, shown as destructive. True when the user chose `action`.
+pub async fn confirm_destructive(
+    parent: &impl IsA<gtk::Window>,
+    heading: &str,
+    body: &str,
+    action: &str,
+) -> bool {
+    let dialog = adw::MessageDialog::new(Some(parent), Some(heading), Some(body));
+    dialog.add_responses(&[("cancel", "_Cancel"), ("confirm", action)]);
+    dialog.set_response_appearance("confirm", adw::ResponseAppearance::Destructive);
+    dialog.set_default_response(Some("cancel"));
+    dialog.set_close_response("cancel");
+    ask(&dialog).await == "confirm"
+}
+
 /// Remove every row of `list`, keeping its placeholder (`gtk_list_box_remove_all` is GTK
 /// 4.12, and removing `first_child()`s would take the placeholder too).
 pub fn remove_children(list: &gtk::ListBox) {

@@ -743,12 +743,9 @@ impl ClWindow {
                 }
                 Err(e) => body.push_str(&format!("\n\nCannot look for leftovers: {e}")),
             }
-            let dialog = adw::MessageDialog::new(Some(&win), Some("Kill & Cleanup?"), Some(&body));
-            dialog.add_responses(&[("cancel", "_Cancel"), ("kill", "_Kill & Clean Up")]);
-            dialog.set_response_appearance("kill", adw::ResponseAppearance::Destructive);
-            dialog.set_default_response(Some("cancel"));
-            dialog.set_close_response("cancel");
-            if widgets::ask(&dialog).await != "kill" {
+            if !widgets::confirm_destructive(&win, "Kill & Cleanup?", &body, "_Kill & Clean Up")
+                .await
+            {
                 return;
             }
             match client.kill_and_cleanup(false).await {

@@ -75,43 +75,53 @@ fn weather(id: &str, city: &str) -> ToolCall {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn probe_records_a_refused_field_and_missing_parallel_calls() {
+/// A mock host of `flavor` under `rules`, with the first two probe turns queued (a text
+/// answer, then one tool call), which every probe here starts with.
+async fn quirky_host(flavor: Flavor, rules: StrictRules) -> MockUpstream {
     let mock = MockUpstream::start(MockConfig {
-        flavor: Flavor::OpenAi,
+        flavor,
         api_key: Some("sk-test-probe-key".into()),
-        rules: StrictRules {
-            reject_fields: vec!["parallel_tool_calls".into()],
-            ..StrictRules::default()
-        },
+        rules,
         ..MockConfig::default()
     })
     .await
     .expect("mock");
     mock.push(Reply::text("OK"));
-    mock.push(Reply::tool_call(
-        "c1",
-        "probe_weather",
-        json!({"city": "Paris"}),
-    ));
-    // Asked for two calls, the model makes one.
-    mock.push(Reply::tool_call(
-        "c2",
-        "probe_weather",
-        json!({"city": "Paris"}),
-    ));
-    mock.push(Reply::tool_call(
-        "c3",
-        "probe_weather",
-        json!({"city": "Paris"}),
-    ));
-    mock.push(Reply::text("It is sunny."));
-    mock.push(Reply::text("Sunny in Paris."));
+    mock.push(paris("c1"));
+    mock
+}
 
+/// The model calling the probe's tool for Paris.
+fn paris(id: &str) -> Reply {
+    Reply::tool_call(id, "probe_weather", json!({"city": "Paris"}))
+}
+
+/// A daemon on its own private bus, ready, and its manager.
+async fn ready_daemon() -> (PrivateBus, DaemonProcess, ManagerProxy<'static>) {
     let bus = PrivateBus::start(None, &[]);
     let daemon = DaemonProcess::start(&bus, Listen::Own);
     daemon.wait_notify("READY=1");
     let m = manager(&bus).await;
+    (bus, daemon, m)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn probe_records_a_refused_field_and_missing_parallel_calls() {
+    let mock = quirky_host(
+        Flavor::OpenAi,
+        StrictRules {
+            reject_fields: vec!["parallel_tool_calls".into()],
+            ..StrictRules::default()
+        },
+    )
+    .await;
+    // Asked for two calls, the model makes one.
+    mock.push(paris("c2"));
+    mock.push(paris("c3"));
+    mock.push(Reply::text("It is sunny."));
+    mock.push(Reply::text("Sunny in Paris."));
+
+    let (bus, daemon, m) = ready_daemon().await;
     // Set up as OpenAI proper, which takes `parallel_tool_calls`: this host's closed schema
     // refuses it.
     let id = endpoint(&m, "NIM-like", &mock.base_url(), "openai").await;
@@ -169,44 +179,26 @@ async fn probe_records_a_refused_field_and_missing_parallel_calls() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn probe_finds_that_reasoning_must_be_passed_back() {
-    let mock = MockUpstream::start(MockConfig {
-        flavor: Flavor::DeepSeek,
-        api_key: Some("sk-test-probe-key".into()),
-        rules: StrictRules {
+    let mock = quirky_host(
+        Flavor::DeepSeek,
+        StrictRules {
             require_reasoning_passback: true,
             ..StrictRules::default()
         },
-        ..MockConfig::default()
-    })
-    .await
-    .expect("mock");
-    mock.push(Reply::text("OK"));
-    mock.push(Reply::tool_call(
-        "c1",
-        "probe_weather",
-        json!({"city": "Paris"}),
-    ));
+    )
+    .await;
     mock.push(Reply::tool_calls(vec![
         weather("c2", "Paris"),
         weather("c3", "Tokyo"),
     ]));
     // Reasoning turn: the follow-up without `reasoning_content` is refused by the rule
     // (no reply consumed), the probe records the quirk and starts the turn again.
-    mock.push(
-        Reply::tool_call("c4", "probe_weather", json!({"city": "Paris"}))
-            .with_reasoning("The user wants Paris."),
-    );
-    mock.push(
-        Reply::tool_call("c5", "probe_weather", json!({"city": "Paris"}))
-            .with_reasoning("Paris again."),
-    );
+    mock.push(paris("c4").with_reasoning("The user wants Paris."));
+    mock.push(paris("c5").with_reasoning("Paris again."));
     mock.push(Reply::text("Sunny in Paris."));
     mock.push(Reply::text("Sunny."));
 
-    let bus = PrivateBus::start(None, &[]);
-    let daemon = DaemonProcess::start(&bus, Listen::Own);
-    daemon.wait_notify("READY=1");
-    let m = manager(&bus).await;
+    let (_bus, _daemon, m) = ready_daemon().await;
     // Set up as OpenAI proper, which never gets reasoning back: the probe finds out.
     let id = endpoint(&m, "DeepSeek-like", &mock.base_url(), "openai").await;
 
@@ -242,44 +234,24 @@ async fn probe_finds_that_reasoning_must_be_passed_back() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn probe_records_the_schema_rules_a_refusal_names() {
-    let mock = MockUpstream::start(MockConfig {
-        flavor: Flavor::Kimi,
-        api_key: Some("sk-test-probe-key".into()),
-        rules: StrictRules {
+    let mock = quirky_host(
+        Flavor::Kimi,
+        StrictRules {
             reject_tool_schemas: true,
             ..StrictRules::default()
         },
-        ..MockConfig::default()
-    })
-    .await
-    .expect("mock");
-    mock.push(Reply::text("OK"));
-    mock.push(Reply::tool_call(
-        "c1",
-        "probe_weather",
-        json!({"city": "Paris"}),
-    ));
+    )
+    .await;
     mock.push(Reply::tool_calls(vec![
         weather("c2", "Paris"),
         weather("c3", "Tokyo"),
     ]));
-    mock.push(Reply::tool_call(
-        "c4",
-        "probe_weather",
-        json!({"city": "Paris"}),
-    ));
+    mock.push(paris("c4"));
     mock.push(Reply::text("Sunny in Paris."));
     // The MCP-style schema is refused (no reply used), then taken under Moonshot's rules.
-    mock.push(Reply::tool_call(
-        "c5",
-        "probe_weather",
-        json!({"city": "Paris"}),
-    ));
+    mock.push(paris("c5"));
 
-    let bus = PrivateBus::start(None, &[]);
-    let daemon = DaemonProcess::start(&bus, Listen::Own);
-    daemon.wait_notify("READY=1");
-    let m = manager(&bus).await;
+    let (bus, daemon, m) = ready_daemon().await;
     // Set up as a generic host (schemas passed on as written): the probe finds the validator.
     let id = endpoint(&m, "Kimi-like", &mock.base_url(), "generic").await;
 
