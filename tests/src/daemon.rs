@@ -78,6 +78,19 @@ impl PrivateBus {
             .expect("connect to the private bus")
     }
 
+    /// A connection and the daemon's `Manager` on it, uncached: a cached property is updated
+    /// by the change signal asynchronously, so a read right after a method call could see
+    /// the old value.
+    pub async fn manager(&self) -> (zbus::Connection, codex_launcher_dbus::ManagerProxy<'static>) {
+        let conn = self.connect().await;
+        let proxy = codex_launcher_dbus::ManagerProxy::builder(&conn)
+            .cache_properties(zbus::proxy::CacheProperties::No)
+            .build()
+            .await
+            .expect("manager proxy");
+        (conn, proxy)
+    }
+
     /// Scratch directory of the bus.
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -354,10 +367,9 @@ impl Keyring {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("gnome-keyring-daemon (apt install gnome-keyring)");
-        let stdin = child.stdin.take().expect("stdin");
         if let Some(password) = password {
             // The password creates and unlocks the login keyring, the default collection.
-            let mut stdin = stdin;
+            let mut stdin = child.stdin.take().expect("stdin");
             stdin.write_all(password.as_bytes()).expect("password");
         }
         let deadline = std::time::Instant::now() + Duration::from_secs(20);

@@ -32,16 +32,6 @@ const CREDENTIALS: [(&str, &str); 6] = [
 /// Variables that are the user's and must stay.
 const THEIRS: [(&str, &str); 2] = [("GITHUB_TOKEN", "gh-test-keep"), ("SOME_SETTING", "keep")];
 
-async fn manager(bus: &PrivateBus) -> (zbus::Connection, ManagerProxy<'static>) {
-    let conn = bus.connect().await;
-    let m = ManagerProxy::builder(&conn)
-        .cache_properties(zbus::proxy::CacheProperties::No)
-        .build()
-        .await
-        .expect("manager");
-    (conn, m)
-}
-
 async fn exits(conn: &zbus::Connection) -> zbus::MessageStream {
     let rule = zbus::MatchRule::builder()
         .msg_type(zbus::message::Type::Signal)
@@ -118,7 +108,7 @@ async fn codex_starts_without_provider_credentials_in_every_mode() {
     env.extend(THEIRS);
     let daemon = DaemonProcess::start_with_env(&bus, Listen::Own, &env);
     daemon.wait_notify("READY=1");
-    let (conn, m) = manager(&bus).await;
+    let (conn, m) = bus.manager().await;
     let spec = EndpointSpec {
         name: "DS".into(),
         backend: Backend::OpenaiCompat,
@@ -213,7 +203,7 @@ async fn secret_headers_are_kept_like_keys() {
     let bus = PrivateBus::start(None, &[]);
     let daemon = DaemonProcess::start(&bus, Listen::Own);
     daemon.wait_notify("READY=1");
-    let (_conn, m) = manager(&bus).await;
+    let (_conn, m) = bus.manager().await;
     let ctl = |args: &[&str]| {
         let out = Command::new(workspace_bin("codexctl"))
             .args(args)
@@ -370,7 +360,7 @@ async fn locked_keyring() {
     let keyring = Keyring::start(&bus).await;
     let daemon = DaemonProcess::start(&bus, Listen::Own);
     daemon.wait_notify("READY=1");
-    let (_conn, m) = manager(&bus).await;
+    let (_conn, m) = bus.manager().await;
     let spec = EndpointSpec {
         name: "Locked".into(),
         backend: Backend::OpenaiCompat,
@@ -433,7 +423,7 @@ async fn locked_keyring() {
 
     // Unlocked: the daemon uses it without a restart.
     // Property change streams need a caching proxy.
-    let (conn, _) = manager(&bus).await;
+    let (conn, _) = bus.manager().await;
     let watching = ManagerProxy::new(&conn).await.expect("caching proxy");
     assert_eq!(watching.key_storage().await.expect("prop"), "locked");
     let mut changed = watching.receive_key_storage_changed().await;
@@ -485,7 +475,7 @@ async fn no_default_keyring() {
     let empty = Keyring::start_empty(&bus).await;
     let daemon = DaemonProcess::start(&bus, Listen::Own);
     daemon.wait_notify("READY=1");
-    let (_conn, m) = manager(&bus).await;
+    let (_conn, m) = bus.manager().await;
     assert_eq!(m.key_storage().await.expect("prop"), "file");
     let spec = EndpointSpec {
         name: "Headless".into(),

@@ -11,18 +11,6 @@ use codex_launcher_dbus::{
 use codex_launcher_e2e::daemon::{DaemonProcess, Keyring, Listen, PrivateBus, free_port};
 use codex_launcher_e2e::{scratch_dir, workspace_bin};
 
-async fn manager(bus: &PrivateBus) -> (zbus::Connection, ManagerProxy<'static>) {
-    let conn = bus.connect().await;
-    // Uncached: a cached property is updated by the change signal asynchronously, so a read
-    // right after a method call could see the old value.
-    let proxy = ManagerProxy::builder(&conn)
-        .cache_properties(zbus::proxy::CacheProperties::No)
-        .build()
-        .await
-        .expect("manager proxy");
-    (conn, proxy)
-}
-
 fn spec(name: &str, url: &str) -> EndpointSpec {
     EndpointSpec {
         name: name.into(),
@@ -108,7 +96,7 @@ async fn every_method_over_a_real_bus() {
         ready.contains("STATUS="),
         "readiness carries a status line: {ready}"
     );
-    let (_conn, m) = manager(&bus).await;
+    let (_conn, m) = bus.manager().await;
 
     assert_eq!(m.ping().await.expect("ping"), "pong");
     assert!(!m.version().await.expect("version").is_empty());
@@ -583,7 +571,7 @@ async fn socket_activation_serves_through_the_passed_socket() {
     daemon.wait_notify("READY=1");
     let (status, body) = first.await.expect("join");
     assert_eq!(status, 200, "{body}");
-    let (_conn, m) = manager(&bus).await;
+    let (_conn, m) = bus.manager().await;
     let addr = m.proxy_address().await.expect("address");
     assert_eq!(
         port_of(&addr),
@@ -628,7 +616,7 @@ async fn dbus_activation_starts_the_daemon_from_the_activation_file() {
         ("PATH", std::env::var("PATH").unwrap_or_default()),
     ];
     let bus = PrivateBus::start(Some(services.path()), &env);
-    let (_conn, m) = manager(&bus).await;
+    let (_conn, m) = bus.manager().await;
     // No daemon runs: this call makes the bus start it through the real Exec= line.
     assert_eq!(m.ping().await.expect("activated ping"), "pong");
     assert!(
@@ -644,7 +632,7 @@ async fn sighup_reloads_and_sigterm_exits_cleanly() {
     let bus = PrivateBus::start(None, &[]);
     let mut daemon = DaemonProcess::start(&bus, Listen::Own);
     daemon.wait_notify("READY=1");
-    let (_conn, m) = manager(&bus).await;
+    let (_conn, m) = bus.manager().await;
     m.add_endpoint(spec("First", "http://127.0.0.1:9/v1"), "")
         .await
         .expect("add");
@@ -692,7 +680,7 @@ async fn another_local_user_is_refused() {
     let bus = PrivateBus::start(None, &[]);
     let daemon = DaemonProcess::start(&bus, Listen::Own);
     daemon.wait_notify("READY=1");
-    let (_conn, m) = manager(&bus).await;
+    let (_conn, m) = bus.manager().await;
     let port = port_of(&m.proxy_address().await.expect("address"));
     m.add_endpoint(spec("Mine", "http://127.0.0.1:9/v1"), "sk-mine")
         .await
@@ -785,7 +773,7 @@ async fn codex_through_two_endpoints_at_once() {
     let bus = PrivateBus::start(None, &[]);
     let daemon = DaemonProcess::start(&bus, Listen::Own);
     daemon.wait_notify("READY=1");
-    let (_conn, m) = manager(&bus).await;
+    let (_conn, m) = bus.manager().await;
     let on_chat = add_mock_endpoint(
         &m,
         "Chat Mock",
@@ -879,7 +867,7 @@ async fn sigterm_drains_an_in_flight_stream() {
     let bus = PrivateBus::start(None, &[]);
     let mut daemon = DaemonProcess::start(&bus, Listen::Own);
     daemon.wait_notify("READY=1");
-    let (_conn, m) = manager(&bus).await;
+    let (_conn, m) = bus.manager().await;
     let info = add_mock_endpoint(&m, "Slow", "openai-compat", mock.base_url(), "").await;
     let port = port_of(&info.proxy_url.replace("/e/slow/v1", ""));
     let token = daemon.token();
@@ -1017,7 +1005,7 @@ async fn keys_in_the_secret_service() {
     let _keyring = Keyring::start(&bus).await;
     let daemon = DaemonProcess::start(&bus, Listen::Own);
     daemon.wait_notify("READY=1");
-    let (_conn, m) = manager(&bus).await;
+    let (_conn, m) = bus.manager().await;
     let info = add_mock_endpoint(
         &m,
         "Keyed",

@@ -12,15 +12,6 @@ use codex_launcher_mock_upstream::{
 };
 use serde_json::{Value, json};
 
-async fn manager(bus: &PrivateBus) -> ManagerProxy<'static> {
-    let conn = bus.connect().await;
-    ManagerProxy::builder(&conn)
-        .cache_properties(zbus::proxy::CacheProperties::No)
-        .build()
-        .await
-        .expect("manager proxy")
-}
-
 async fn endpoint(m: &ManagerProxy<'_>, name: &str, url: &str, provider: &str) -> String {
     let spec = EndpointSpec {
         provider: provider.into(),
@@ -101,7 +92,7 @@ async fn ready_daemon() -> (PrivateBus, DaemonProcess, ManagerProxy<'static>) {
     let bus = PrivateBus::start(None, &[]);
     let daemon = DaemonProcess::start(&bus, Listen::Own);
     daemon.wait_notify("READY=1");
-    let m = manager(&bus).await;
+    let m = bus.manager().await.1;
     (bus, daemon, m)
 }
 

@@ -19,16 +19,6 @@ use serde_json::json;
 /// newline on purpose: an editor that rewrote the file would likely add one).
 const USER_CONFIG: &str = "# my own settings\n[history]\npersistence = \"none\"   # keep nothing\n\n[tui]\nnotifications = false";
 
-async fn manager(bus: &PrivateBus) -> (zbus::Connection, ManagerProxy<'static>) {
-    let conn = bus.connect().await;
-    let proxy = ManagerProxy::builder(&conn)
-        .cache_properties(zbus::proxy::CacheProperties::No)
-        .build()
-        .await
-        .expect("manager proxy");
-    (conn, proxy)
-}
-
 async fn session(conn: &zbus::Connection, path: &zbus::OwnedObjectPath) -> SessionProxy<'static> {
     SessionProxy::builder(conn)
         .path(path.clone())
@@ -142,7 +132,7 @@ async fn an_exec_session_runs_codex_and_leaves_config_toml_alone() {
         &[("CODEX_BIN", codex.to_str().expect("utf-8 path"))],
     );
     daemon.wait_notify("READY=1");
-    let (conn, m) = manager(&bus).await;
+    let (conn, m) = bus.manager().await;
     let id = add_endpoint(&m, &mock.base_url(), "sk-test-session-key").await;
     m.set_model_prices(
         &id,
@@ -328,7 +318,7 @@ async fn stop_escalates_to_sigkill_after_the_grace_period() {
         ],
     );
     daemon.wait_notify("READY=1");
-    let (conn, m) = manager(&bus).await;
+    let (conn, m) = bus.manager().await;
     let id = add_endpoint(&m, "http://127.0.0.1:9/v1", "sk-test-provider-key").await;
     let workdir = dir.path().to_str().expect("utf-8");
 
@@ -506,7 +496,7 @@ async fn codexctl_launches_lists_and_stops_a_session() {
         &[("CODEX_BIN", script.to_str().expect("utf-8"))],
     );
     daemon.wait_notify("READY=1");
-    let (conn, m) = manager(&bus).await;
+    let (conn, m) = bus.manager().await;
     let id = add_endpoint(&m, "http://127.0.0.1:9/v1", "").await;
     let ctl = |args: &[&str]| {
         let out = std::process::Command::new(codex_launcher_e2e::workspace_bin("codexctl"))
@@ -604,7 +594,7 @@ async fn two_sessions_on_different_endpoints_at_once() {
         &[("CODEX_BIN", codex.to_str().expect("utf-8 path"))],
     );
     daemon.wait_notify("READY=1");
-    let (conn, m) = manager(&bus).await;
+    let (conn, m) = bus.manager().await;
     let on_chat = add_endpoint(&m, &chat.base_url(), "sk-test-two-chat").await;
     let mut spec = EndpointSpec {
         name: "Anthropic Two".into(),
@@ -707,7 +697,7 @@ async fn a_desktop_session_borrows_config_toml_and_gives_it_back() {
         ],
     );
     daemon.wait_notify("READY=1");
-    let (conn, m) = manager(&bus).await;
+    let (conn, m) = bus.manager().await;
     let id = add_endpoint(&m, "http://127.0.0.1:9/v1", "sk-test-desktop-provider").await;
     let config = daemon.home.path().join(".codex/config.toml");
     std::fs::create_dir_all(config.parent().expect("dir")).expect("mkdir");
@@ -816,7 +806,7 @@ async fn codex_default_runs_without_the_launchers_settings() {
         ],
     );
     daemon.wait_notify("READY=1");
-    let (conn, m) = manager(&bus).await;
+    let (conn, m) = bus.manager().await;
     let id = add_endpoint(&m, "http://127.0.0.1:9/v1", "").await;
     let config = daemon.home.path().join(".codex/config.toml");
     std::fs::create_dir_all(config.parent().expect("dir")).expect("mkdir");

@@ -11,16 +11,6 @@ use codex_launcher_e2e::{alive, codex_bin, scratch_dir, stub, workspace_bin};
 use codex_launcher_mock_upstream::{Flavor, MockConfig, MockUpstream, Reply};
 use futures::StreamExt;
 
-async fn manager(bus: &PrivateBus) -> (zbus::Connection, ManagerProxy<'static>) {
-    let conn = bus.connect().await;
-    let proxy = ManagerProxy::builder(&conn)
-        .cache_properties(zbus::proxy::CacheProperties::No)
-        .build()
-        .await
-        .expect("manager proxy");
-    (conn, proxy)
-}
-
 async fn session(conn: &zbus::Connection, path: &str) -> SessionProxy<'static> {
     SessionProxy::builder(conn)
         .path(path.to_owned())
@@ -69,7 +59,7 @@ async fn codexctl_run_runs_the_real_codex_here_supervised_with_its_exit_code() {
         &[("CODEX_BIN", codex.to_str().expect("utf-8 path"))],
     );
     daemon.wait_notify("READY=1");
-    let (conn, m) = manager(&bus).await;
+    let (conn, m) = bus.manager().await;
     let id = add_endpoint(&m, &mock.base_url(), "sk-test-run-key").await;
     let work = scratch_dir("run-work");
     let mut added = m.receive_session_added().await.expect("subscribe");
@@ -167,7 +157,7 @@ async fn a_quiet_session_is_reported_stalled_and_active_again() {
         &[("CODEX_BIN", script.to_str().expect("utf-8"))],
     );
     daemon.wait_notify("READY=1");
-    let (conn, m) = manager(&bus).await;
+    let (conn, m) = bus.manager().await;
     let id = add_endpoint(&m, "http://127.0.0.1:9/v1", "").await;
     let options: HashMap<String, String> = [
         ("prompt", "hello"),
@@ -250,7 +240,7 @@ async fn cleanup_stops_and_removes_only_what_earlier_sessions_left() {
         ],
     );
     daemon.wait_notify("READY=1");
-    let (conn, m) = manager(&bus).await;
+    let (conn, m) = bus.manager().await;
     let id = add_endpoint(&m, "http://127.0.0.1:9/v1", "").await;
 
     // A Desktop session whose renderer outlives it.

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use codex_launcher_dbus::{Backend, EndpointSpec, ManagerProxy};
+use codex_launcher_dbus::{Backend, EndpointSpec};
 use codex_launcher_e2e::daemon::{DaemonProcess, Listen, PrivateBus};
 use codex_launcher_e2e::{Codex, codex_label, scratch_dir, workspace_bin};
 use codex_launcher_mock_upstream::{MockConfig, MockUpstream, Reply};
@@ -20,16 +20,6 @@ const GOOD_KEY: &str = "sk-test-TURNS-good-b62f05e8d1";
 const GATEWAY_TOKEN: &str = "gw-TURNS-secret-header-77c1a0";
 const PROMPT: &str = "Rename the helper module to utilities and update its imports";
 const REFUSAL: &str = "Invalid schema for function 'exec_command': In context=('properties', 'cmd'), 'type' is required";
-
-async fn manager(bus: &PrivateBus) -> (zbus::Connection, ManagerProxy<'static>) {
-    let conn = bus.connect().await;
-    let m = ManagerProxy::builder(&conn)
-        .cache_properties(zbus::proxy::CacheProperties::No)
-        .build()
-        .await
-        .expect("manager proxy");
-    (conn, m)
-}
 
 fn spec(name: &str, url: String, headers: Vec<(String, String)>) -> EndpointSpec {
     EndpointSpec {
@@ -106,7 +96,7 @@ async fn a_failed_codex_turn_is_listed_shown_replayed_elsewhere_and_exported() {
     let bus = PrivateBus::start(None, &[]);
     let daemon = DaemonProcess::start(&bus, Listen::Own);
     daemon.wait_notify("READY=1");
-    let (_conn, m) = manager(&bus).await;
+    let (_conn, m) = bus.manager().await;
     let bad_id = m
         .add_endpoint(
             spec(
@@ -315,7 +305,7 @@ async fn a_thousand_failures_leave_a_bounded_directory() {
     let bus = PrivateBus::start(None, &[]);
     let daemon = DaemonProcess::start(&bus, Listen::Own);
     daemon.wait_notify("READY=1");
-    let (_conn, m) = manager(&bus).await;
+    let (_conn, m) = bus.manager().await;
     let id = m
         .add_endpoint(spec("Refusing", mock.base_url(), Vec::new()), "sk-test-x")
         .await
@@ -400,7 +390,7 @@ async fn a_thousand_failures_leave_a_bounded_directory() {
     let home = daemon.stop();
     let daemon = DaemonProcess::start_in(&bus, Listen::Own, home);
     daemon.wait_notify("READY=1");
-    let (_conn, m) = manager(&bus).await;
+    let (_conn, m) = bus.manager().await;
     let again = m.list_turns(true, "", 0).await.expect("list");
     assert_eq!(
         again.iter().map(|t| t.id).collect::<Vec<_>>(),
