@@ -192,40 +192,39 @@ fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A stream's bytes as received or sent, kept by reference up to a bound.
+/// A stream's bytes as received or sent, copied up to a bound. Copied, not kept by
+/// reference: a chunk of the upstream's body is a slice of hyper's read buffer, and while a
+/// slice lives the buffer cannot be reused, so every read then allocated and copied a new
+/// one (`BytesMut` reserve on a shared buffer) — dearer than copying the chunk here.
 #[derive(Debug, Default)]
 struct Chunks {
-    parts: Vec<Bytes>,
-    kept: usize,
+    bytes: Vec<u8>,
     total: u64,
 }
 
 impl Chunks {
     #[inline]
-    fn push(&mut self, bytes: &Bytes) {
+    fn push(&mut self, bytes: &[u8]) {
         self.total += bytes.len() as u64;
-        let room = KEEP_STREAM_BYTES - self.kept;
-        if room == 0 || bytes.is_empty() {
-            return;
-        }
-        let part = if bytes.len() <= room {
-            bytes.clone()
-        } else {
-            bytes.slice(..room)
-        };
-        self.kept += part.len();
-        self.parts.push(part);
+        let room = KEEP_STREAM_BYTES - self.bytes.len();
+        self.bytes
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 
-    fn text(&self) -> Option<String> {
-        if self.parts.is_empty() {
+    fn kept(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The text (lossy UTF-8; the bound may cut a character); `None` when nothing came.
+    fn take_text(&mut self) -> Option<String> {
+        if self.bytes.is_empty() {
             return None;
         }
-        let mut buf = Vec::with_capacity(self.kept);
-        for p in &self.parts {
-            buf.extend_from_slice(p);
-        }
-        Some(String::from_utf8_lossy(&buf).into_owned())
+        let bytes = std::mem::take(&mut self.bytes);
+        Some(
+            String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        )
     }
 }
 
@@ -978,7 +977,7 @@ impl TurnDraft {
     /// The record (secret headers blanked; keys are the recorder's to remove). Runs off the
     /// hot path: here the kept bytes are copied and parsed, and the upstream headers are
     /// recomputed from Codex's exactly as they were built for the send.
-    pub fn into_record(self) -> TurnRecord {
+    pub fn into_record(mut self) -> TurnRecord {
         let request = self.codex_body.as_deref().map(Payload::of);
         let parsed = self
             .codex_body
@@ -989,15 +988,15 @@ impl TurnDraft {
         let codex_headers = self.codex_headers.as_ref().unwrap_or(&empty);
         let attempts: Vec<RecordedAttempt> = self
             .attempts
-            .iter()
-            .map(|a| {
+            .into_iter()
+            .map(|mut a| {
                 let sent = match &a.headers {
                     Some(h) => h.clone(),
                     None => request_headers(&a.endpoint, codex_headers, &a.extra),
                 };
                 let response = match &a.error_body {
                     Some(body) => Some(Payload::of_text(body.clone())),
-                    None => a.received.text().map(Payload::Text),
+                    None => a.received.take_text().map(Payload::Text),
                 };
                 RecordedAttempt {
                     endpoint: a.endpoint.id.clone(),
@@ -1018,8 +1017,8 @@ impl TurnDraft {
                         Some(b) => b.len() as u64,
                         None => a.received.total,
                     },
-                    response_truncated: a.received.total > a.received.kept as u64,
-                    transport_error: a.transport_error.clone(),
+                    response_truncated: a.received.total > a.received.kept() as u64,
+                    transport_error: a.transport_error,
                 }
             })
             .collect();
@@ -1067,9 +1066,9 @@ impl TurnDraft {
             answer: RecordedAnswer {
                 status: self.client_status,
                 error: self.client_error,
-                stream: self.emitted.text(),
+                stream_truncated: self.emitted.total > self.emitted.bytes.len() as u64,
                 stream_bytes: self.emitted.total,
-                stream_truncated: self.emitted.total > self.emitted.kept as u64,
+                stream: self.emitted.take_text(),
             },
             terminal: self.terminal,
         }
@@ -1401,9 +1400,9 @@ mod tests {
         c.push(&big);
         c.push(&Bytes::from_static(b"0123456789abcdef"));
         c.push(&Bytes::from_static(b"more"));
-        assert_eq!(c.kept, KEEP_STREAM_BYTES);
+        assert_eq!(c.kept(), KEEP_STREAM_BYTES);
         assert_eq!(c.total, KEEP_STREAM_BYTES as u64 + 10);
-        assert!(c.text().is_some_and(|t| t.ends_with("0123456789")));
+        assert!(c.take_text().is_some_and(|t| t.ends_with("0123456789")));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::cost::PriceEdit;
 use crate::error::StateError;
 use crate::event::Event;
 use crate::planning::LaunchOptions;
-use crate::turns::Slot;
+use crate::turns::{Kept, Slot};
 use crate::views::{
     CleanupItem, CodexInfo, EndpointOptions, EndpointView, GroupView, ProbeReport, ProxyStatus,
     RecordingView, ReplayReport, RunPlan, SessionView, TurnDetail, TurnFilter,
@@ -176,7 +176,7 @@ pub(crate) enum Command {
     /// secrets to remove from them.
     TurnSlots(u64, Reply<Slot>),
     /// Internal: the writer wrote these records (each with the ticket of its caller, if any).
-    TurnsWritten(Vec<(TurnSummary, Option<String>)>, Reply<()>),
+    TurnsWritten(Vec<(Kept, Option<String>)>, Reply<()>),
 }
 
 /// What to launch.
@@ -574,7 +574,7 @@ impl Handle {
 
     pub(crate) async fn turns_written(
         &self,
-        written: Vec<(TurnSummary, Option<String>)>,
+        written: Vec<(Kept, Option<String>)>,
     ) -> Result<(), StateError> {
         self.ask(|r| Command::TurnsWritten(written, r)).await
     }

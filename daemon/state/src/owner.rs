@@ -42,7 +42,7 @@ use crate::planning::{self, Environment, Lease, Plan, PlanInput};
 use crate::probe::Probe;
 use crate::secrets::{self, ToStore};
 use crate::sessions::{Held, Record, Table};
-use crate::turns::{self, Index, ReplayJob, Slot, TurnTap, Written};
+use crate::turns::{self, Index, Kept, ReplayJob, Slot, TurnTap, Written};
 use crate::usage::Usage;
 use crate::views::{
     CleanupItem, CodexInfo, ConfigMerged, EndpointOptions, EndpointView, GroupView, MemberHealth,
@@ -297,8 +297,6 @@ struct Recorder {
     settings: turns::Settings,
     index: Index,
     tap: Arc<TurnTap>,
-    /// Emptied record files the writer may reuse (`turns` module docs).
-    spares: Vec<PathBuf>,
 }
 
 impl Recorder {
@@ -312,7 +310,6 @@ impl Recorder {
             tap: Arc::new(TurnTap::new(tx, &settings)),
             settings,
             index: Index::default(),
-            spares: Vec::new(),
         }
     }
 }
@@ -599,42 +596,36 @@ impl Owner {
         }
         // Longest first: a secret that contains another is replaced whole.
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        let take = self
-            .turns
-            .spares
-            .len()
-            .min(usize::try_from(n).unwrap_or(usize::MAX));
+        let (file_records, file_bytes) = Slot::limits(&self.turns.settings);
         Slot {
             id: self.turns.index.take_ids(n),
             dir: self.turns.dir.clone(),
             secrets: Arc::new(secrets),
-            spares: self.turns.spares.drain(..take).collect(),
+            file_records,
+            file_bytes,
         }
     }
 
-    async fn turns_written(
-        &mut self,
-        written: Vec<(codex_launcher_proxy::record::TurnSummary, Option<String>)>,
-    ) {
+    async fn turns_written(&mut self, written: Vec<(Kept, Option<String>)>) {
         let mut news = Vec::with_capacity(written.len());
         let mut added = Vec::with_capacity(written.len());
-        let mut evicted = Vec::new();
-        for (summary, ticket) in written {
+        for (kept, ticket) in written {
             let (id, failed) = (
-                summary.id,
-                summary.outcome == codex_launcher_types::TurnOutcome::Failed,
+                kept.summary.id,
+                kept.summary.outcome == codex_launcher_types::TurnOutcome::Failed,
             );
             if failed {
                 tracing::info!(
                     turn = id,
-                    endpoint = %summary.endpoint,
+                    endpoint = %kept.summary.endpoint,
                     "failed turn recorded: `codexctl turns show {id}`"
                 );
             }
-            added.push(summary.clone());
-            evicted.extend(self.turns.index.insert(summary, &self.turns.settings));
+            added.push(kept);
             news.push(Event::TurnRecorded { id, failed, ticket });
         }
+        // All at once: a file's records come together, and retention removes files whole.
+        let evicted = self.turns.index.insert(added.clone(), &self.turns.settings);
         self.save_index(added, evicted).await;
         // The evicted files went before anyone hears of the new ones, so the directory is
         // within its bounds whenever a client looks after the news.
@@ -643,37 +634,26 @@ impl Owner {
         }
     }
 
-    /// Delete evicted files and bring the index log up to date (one blocking job).
-    async fn save_index(
-        &mut self,
-        added: Vec<codex_launcher_proxy::record::TurnSummary>,
-        evicted: Vec<codex_launcher_proxy::record::TurnSummary>,
-    ) {
+    /// Delete the files retention emptied and bring the index log up to date (one blocking
+    /// job).
+    async fn save_index(&mut self, added: Vec<Kept>, evicted: Vec<Kept>) {
         let lines = added.len() + evicted.len();
         if lines == 0 {
             return;
         }
         let compact = self.turns.index.logged(lines);
-        let dir = &self.turns.dir;
-        let mut room = turns::SPARES.saturating_sub(self.turns.spares.len());
-        let written = Written {
+        let written = Written::of(
+            &self.turns.dir,
             added,
-            evicted: evicted
-                .iter()
-                .map(|s| {
-                    let spare = (room > 0).then(|| {
-                        room -= 1;
-                        turns::spare_of(dir, s.id)
-                    });
-                    (s.id, turns::file_of(dir, s.id), spare)
-                })
-                .collect(),
-            compact: compact.then(|| self.turns.index.all()),
-        };
+            &evicted,
+            compact.then(|| self.turns.index.kept()),
+        );
         let dir = self.turns.dir.clone();
-        match blocking(move || turns::apply(&dir, &written)).await {
-            Ok(spares) => self.turns.spares.extend(spares),
-            Err(_) => tracing::warn!("cannot bring the turn index up to date"),
+        if blocking(move || turns::apply(&dir, &written))
+            .await
+            .is_err()
+        {
+            tracing::warn!("cannot bring the turn index up to date");
         }
     }
 
@@ -688,10 +668,12 @@ impl Owner {
             ))));
             return;
         };
-        let path = turns::file_of(&self.turns.dir, id);
+        let (dir, at) = (self.turns.dir.clone(), self.turns.index.at(id));
         tokio::spawn(async move {
             let result = blocking(move || {
-                let record = turns::read_record(&path)?;
+                let at =
+                    at.ok_or_else(|| StateError::NotFound(format!("no recorded turn {id}")))?;
+                let record = turns::read_record(&dir, at)?;
                 Ok::<_, StateError>(match export {
                     Some(redact_text) => TurnRead::Bundle(turns::bundle(&record, redact_text)?),
                     None => TurnRead::Detail(Box::new(TurnDetail {
@@ -719,12 +701,12 @@ impl Owner {
         model: String,
         reply: Answer<crate::views::ReplayReport>,
     ) {
-        if self.turns.index.get(id).is_none() {
+        let Some(at) = self.turns.index.at(id) else {
             let _ = reply.send(Err(StateError::NotFound(format!(
                 "no recorded turn {id} (`codexctl turns list`)"
             ))));
             return;
-        }
+        };
         if !endpoint.is_empty() && self.store.get(&endpoint).is_err() {
             let _ = reply.send(Err(StateError::NotFound(format!(
                 "no endpoint `{endpoint}`"
@@ -736,7 +718,8 @@ impl Owner {
             proxy: self.proxy.clone(),
             proxy_addr: self.proxy_addr,
             token: self.token.clone(),
-            path: turns::file_of(&self.turns.dir, id),
+            dir: self.turns.dir.clone(),
+            at,
             id,
             endpoint,
             model,

@@ -5,33 +5,37 @@
 //! - The proxy captures ([`codex_launcher_proxy::record`]) and hands each finished turn to
 //!   [`TurnTap`] (the proxy's [`Recorder`]), which queues it without blocking: a bounded
 //!   queue of [`QUEUE`] turns; a full queue drops the turn, counts it and logs it.
-//! - The writer ([`write_turns`], a task off the owner's loop) takes what the queue holds, up
-//!   to [`BATCH`] turns at once: asks the owner for their numbers and the secrets to remove
-//!   ([`Slot`]), builds, redacts and writes the records on the blocking pool, then hands the
-//!   summaries to the owner, which indexes them, applies retention (deleting the evicted
-//!   files and appending to the index log, [`apply`]) and publishes [`Event::TurnRecorded`].
-//!   Batches keep the fixed costs (two owner round trips, two blocking jobs, the wake-ups)
-//!   per batch rather than per turn when turns come fast. The owner holds the index
-//!   ([`Index`]) and the settings, and is the index log's only writer.
+//! - The writer ([`write_turns`], a task off the owner's loop) lets turns gather for
+//!   [`GATHER`] after the first one arrives, takes what the queue holds (up to [`BATCH`]),
+//!   asks the owner for their numbers and the secrets to remove ([`Slot`]), builds, redacts
+//!   and writes the records on the blocking pool, then hands them to the owner, which indexes
+//!   them, applies retention (deleting the files it emptied and appending to the index log,
+//!   [`apply`]) and publishes [`Event::TurnRecorded`]. The fixed costs (two owner round
+//!   trips, two blocking jobs, the wake-ups, the files) are paid per batch, not per turn:
+//!   when every turn was recorded they cost more than the records' bytes (BENCHMARKS.md).
+//!   The owner holds the index ([`Index`]) and the settings, and is the index log's only
+//!   writer.
 //! - Reading (show, export) and replaying run in jobs off the owner's loop too.
 //!
 //! # Files
-//! `$XDG_STATE_HOME/codex-launcher/turns/` (0700): one `turn-<n>.json` per turn (0600), and
-//! `index.jsonl`, an append-only log of what was added and removed (compacted now and then),
-//! so that start-up reads one small file instead of every record. The log is advisory: at
-//! start-up an entry whose file is gone is dropped and a file without an entry (a crash
-//! between the two writes) is read. Records are written once under their own name and not
-//! fsynced (a temporary name and a rename would double the file operations per turn): they
-//! are diagnostics, nobody reads one before it is indexed, and a record cut short by a crash
-//! does not parse and is dropped at the next start.
+//! `$XDG_STATE_HOME/codex-launcher/turns/` (0700): `turn-<n>.json` files (0600), each holding
+//! the records of one batch, failed or not (never both), one compact JSON record per line,
+//! at most [`FILE_RECORDS`] and a small part of the bounds ([`Slot::limits`]); and
+//! `index.jsonl`, an append-only log of what was added (with where: [`At`]) and removed
+//! (compacted now and then), so that start-up reads one small file instead of every record.
+//! The log is advisory: at start-up an entry whose file is gone is dropped and a file the
+//! log never named (a crash between the two writes) is read. A file is written once, under
+//! its own name, and not fsynced (a temporary name and a rename would double the file
+//! operations): records are diagnostics, nobody reads one before it is indexed, and a
+//! record cut short by a crash does not parse and is dropped at the next start.
 //!
-//! Files are recycled: an evicted record is emptied and renamed to a spare (`.spare-<n>`),
-//! and the next record takes a spare's inode instead of a new one. Once retention bites,
-//! every turn evicts one, and creating an inode for each new record and freeing one for each
-//! old one made ext4's inode allocator scan its "recently deleted" inodes: a tenth of the
-//! daemon's CPU when every turn was recorded (perf, BENCHMARKS.md). At most [`SPARES`] spares
-//! exist, all empty; start-up removes them. Settings (what to record, the
-//! bounds) are in `$XDG_CONFIG_HOME/codex-launcher/turns.json`.
+//! Retention removes whole files: when a bound evicts a record, the other records of its
+//! file go too, and the file is deleted. So what retention removed is gone from the disk, the
+//! bounds hold for the directory as for the index, and no file is ever truncated or
+//! rewritten (on ext4, truncating a file and writing it again makes its close write it
+//! back, which cost more than the record). Under a burst, the count bounds may keep up to a
+//! file's worth fewer turns than they say. Settings (what to record, the bounds) are in
+//! `$XDG_CONFIG_HOME/codex-launcher/turns.json`.
 //!
 //! # Redaction, always
 //! Before anything is written: secret header values are blanked by name (the proxy does it
@@ -64,8 +68,12 @@ use crate::views::{ReplayReport, TurnFilter, TurnSection};
 pub const QUEUE: usize = 256;
 /// Turns the writer takes from the queue at once.
 pub const BATCH: usize = 64;
-/// Emptied record files kept for reuse (module docs).
-pub const SPARES: usize = BATCH;
+/// How long the writer lets turns gather after the first one arrives: a record is indexed
+/// (and announced) at most this much later, and under load a batch is many turns.
+pub const GATHER: Duration = Duration::from_millis(50);
+/// Records one file holds at most (fewer when the bounds are small: [`Slot::file_records`]).
+pub const FILE_RECORDS: usize = 16;
+/// Emptied record files an earlier build kept for reuse; start-up removes them.
 const SPARE_PREFIX: &str = ".spare-";
 /// The directory's name under the state directory.
 pub const DIR: &str = "turns";
@@ -174,27 +182,79 @@ pub struct Slot {
     pub dir: PathBuf,
     /// What to remove from the text.
     pub secrets: Arc<Vec<String>>,
-    /// Emptied files to take instead of new ones, as many as there are.
-    pub spares: Vec<PathBuf>,
+    /// Records one file may hold: retention removes whole files, so a file is a small part
+    /// of what the bounds keep ([`Slot::limits`]).
+    pub file_records: usize,
+    /// Bytes after which a file takes no more records.
+    pub file_bytes: u64,
 }
 
-/// What the index log must get after a change: the records added, the files retention
-/// evicted (each emptied and made a spare under the name given, or deleted), and the whole
+impl Slot {
+    /// `file_records` and `file_bytes` for `settings`: a file holds at most a quarter of
+    /// either count bound and an eighth of the size bound (at least one record), so removing
+    /// one whole file never takes much more than the bounds ask.
+    pub fn limits(settings: &Settings) -> (usize, u64) {
+        let fewest = settings.max_failures.min(settings.max_successes) as usize;
+        (
+            (fewest / 4).clamp(1, FILE_RECORDS),
+            (settings.max_bytes / 8).max(1),
+        )
+    }
+}
+
+/// Where a record is: `len` bytes (the record and its newline) at `offset` in the file
+/// [`file_of`]`(dir, file)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct At {
+    /// The file's number (its first record's).
+    pub file: u64,
+    /// Where the record starts.
+    pub offset: u64,
+    /// Its length.
+    pub len: u64,
+}
+
+/// A kept record: what a list shows, and where the record is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kept {
+    /// The index line.
+    pub summary: TurnSummary,
+    /// The place.
+    pub at: At,
+}
+
+/// What the index log and the directory must get after a change: the records added, the
+/// records removed and the files they were in (retention removes whole files), and the whole
 /// index when the log should be rewritten.
 #[derive(Debug, Clone, Default)]
 pub struct Written {
     /// Records added.
-    pub added: Vec<TurnSummary>,
-    /// Evicted records: number, file, and the spare it becomes (`None`: deleted).
-    pub evicted: Vec<(u64, PathBuf, Option<PathBuf>)>,
+    pub added: Vec<Kept>,
+    /// Numbers of the records removed.
+    pub removed: Vec<u64>,
+    /// Files to delete (every record in them was removed).
+    pub files: Vec<PathBuf>,
     /// The index to rewrite the log from.
-    pub compact: Option<Vec<TurnSummary>>,
+    pub compact: Option<Vec<Kept>>,
 }
 
-/// The index: every kept record's summary, by number.
+impl Written {
+    /// The change that adds `added` and removes `evicted` in `dir`.
+    pub fn of(dir: &Path, added: Vec<Kept>, evicted: &[Kept], compact: Option<Vec<Kept>>) -> Self {
+        let files: BTreeSet<u64> = evicted.iter().map(|k| k.at.file).collect();
+        Written {
+            added,
+            removed: evicted.iter().map(|k| k.summary.id).collect(),
+            files: files.into_iter().map(|f| file_of(dir, f)).collect(),
+            compact,
+        }
+    }
+}
+
+/// The index: every kept record's summary and place, by number.
 #[derive(Debug, Clone, Default)]
 pub struct Index {
-    entries: BTreeMap<u64, TurnSummary>,
+    entries: BTreeMap<u64, Kept>,
     next: u64,
     /// Lines in the log file (to know when to compact it).
     log_lines: usize,
@@ -214,19 +274,21 @@ impl Index {
         id
     }
 
-    /// Keep a record; the ones retention evicts (oldest first): failures past
-    /// `max_failures`, others past `max_successes`, then the oldest of all while the total
-    /// is over `max_bytes`.
-    pub fn insert(&mut self, summary: TurnSummary, settings: &Settings) -> Vec<TurnSummary> {
-        self.next = self.next.max(summary.id + 1);
-        self.entries.insert(summary.id, summary);
+    /// Keep records (all of a file's at once); the ones retention evicts (oldest first):
+    /// failures past `max_failures`, others past `max_successes`, then the oldest of all
+    /// while the total is over `max_bytes`, each with the rest of its file.
+    pub fn insert(&mut self, kept: Vec<Kept>, settings: &Settings) -> Vec<Kept> {
+        for k in kept {
+            self.next = self.next.max(k.summary.id + 1);
+            self.entries.insert(k.summary.id, k);
+        }
         self.enforce(settings)
     }
 
     /// Apply the bounds now (after they changed).
-    pub fn enforce(&mut self, settings: &Settings) -> Vec<TurnSummary> {
+    pub fn enforce(&mut self, settings: &Settings) -> Vec<Kept> {
         let mut evicted = Vec::new();
-        let failed = |s: &TurnSummary| s.outcome == TurnOutcome::Failed;
+        let failed = |k: &Kept| k.summary.outcome == TurnOutcome::Failed;
         for (want_failed, max) in [
             (true, settings.max_failures),
             (false, settings.max_successes),
@@ -234,8 +296,8 @@ impl Index {
             let ids: Vec<u64> = self
                 .entries
                 .values()
-                .filter(|s| failed(s) == want_failed)
-                .map(|s| s.id)
+                .filter(|k| failed(k) == want_failed)
+                .map(|k| k.summary.id)
                 .collect();
             let over = ids.len().saturating_sub(max as usize);
             for id in ids.into_iter().take(over) {
@@ -247,15 +309,29 @@ impl Index {
             let Some((_, oldest)) = self.entries.pop_first() else {
                 break;
             };
-            total = total.saturating_sub(oldest.bytes);
+            total = total.saturating_sub(oldest.summary.bytes);
             evicted.push(oldest);
+        }
+        // A file goes whole: what retention removed is gone from the disk too, and the
+        // bounds hold for the files as they do for the index.
+        if !evicted.is_empty() {
+            let files: BTreeSet<u64> = evicted.iter().map(|k| k.at.file).collect();
+            let rest: Vec<u64> = self
+                .entries
+                .values()
+                .filter(|k| files.contains(&k.at.file))
+                .map(|k| k.summary.id)
+                .collect();
+            for id in rest {
+                evicted.extend(self.entries.remove(&id));
+            }
         }
         evicted
     }
 
     /// Bytes of all records.
     pub fn total_bytes(&self) -> u64 {
-        self.entries.values().map(|s| s.bytes).sum()
+        self.entries.values().map(|k| k.summary.bytes).sum()
     }
 
     /// Records kept.
@@ -270,7 +346,12 @@ impl Index {
 
     /// One record's summary.
     pub fn get(&self, id: u64) -> Option<&TurnSummary> {
-        self.entries.get(&id)
+        self.entries.get(&id).map(|k| &k.summary)
+    }
+
+    /// Where one record is.
+    pub fn at(&self, id: u64) -> Option<At> {
+        self.entries.get(&id).map(|k| k.at)
     }
 
     /// Matching records, newest first.
@@ -278,6 +359,7 @@ impl Index {
         self.entries
             .values()
             .rev()
+            .map(|k| &k.summary)
             .filter(|s| !filter.failed_only || s.outcome == TurnOutcome::Failed)
             .filter(|s| filter.endpoint.as_ref().is_none_or(|e| &s.endpoint == e))
             .filter(|s| filter.session.is_none_or(|n| s.session == Some(n)))
@@ -287,6 +369,11 @@ impl Index {
 
     /// Every summary, oldest first.
     pub fn all(&self) -> Vec<TurnSummary> {
+        self.entries.values().map(|k| k.summary.clone()).collect()
+    }
+
+    /// Every record with its place, oldest first (to rewrite the log).
+    pub fn kept(&self) -> Vec<Kept> {
         self.entries.values().cloned().collect()
     }
 
@@ -301,9 +388,10 @@ impl Index {
     }
 }
 
-/// The file of record `id`.
-pub fn file_of(dir: &Path, id: u64) -> PathBuf {
-    dir.join(format!("turn-{id:08}.json"))
+/// File number `n` (named after its first record; an earlier build's one-record files have
+/// the same names).
+pub fn file_of(dir: &Path, n: u64) -> PathBuf {
+    dir.join(format!("turn-{n:08}.json"))
 }
 
 fn id_of(name: &str) -> Option<u64> {
@@ -317,7 +405,7 @@ fn id_of(name: &str) -> Option<u64> {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum LogLine {
-    Add(Box<TurnSummary>),
+    Add(Box<Kept>),
     Remove(u64),
 }
 
@@ -341,27 +429,31 @@ pub fn save_settings(path: &Path, settings: &Settings) -> Result<(), StateError>
         .map_err(|e| StateError::Io(format!("cannot write {}: {e}", path.display())))
 }
 
-/// Read the index: the log, reconciled with the files there are (entries without a file
-/// dropped, files without an entry read).
+/// Read the index: the log, reconciled with the files there are. An entry whose file is gone
+/// (or too short) is dropped; a file the log never named (a crash between the record and its
+/// log line, or an earlier build's file) is read; a file the log named and whose records were
+/// all removed (a crash before its deletion) is deleted.
 pub fn load_index(dir: &Path) -> Index {
-    let mut entries: BTreeMap<u64, TurnSummary> = BTreeMap::new();
+    let mut entries: BTreeMap<u64, Kept> = BTreeMap::new();
+    let mut named: HashSet<u64> = HashSet::new();
     let mut log_lines = 0;
     if let Ok(text) = std::fs::read_to_string(dir.join(LOG)) {
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             log_lines += 1;
             match serde_json::from_str::<LogLine>(line) {
-                Ok(LogLine::Add(s)) => {
-                    entries.insert(s.id, *s);
+                Ok(LogLine::Add(k)) => {
+                    named.insert(k.at.file);
+                    entries.insert(k.summary.id, *k);
                 }
                 Ok(LogLine::Remove(id)) => {
                     entries.remove(&id);
                 }
+                // An earlier build's line: its file is read instead.
                 Err(_) => {}
             }
         }
     }
     let mut files: BTreeMap<u64, u64> = BTreeMap::new();
-    let mut highest = 0;
     if let Ok(list) = std::fs::read_dir(dir) {
         for entry in list.flatten() {
             let name = entry.file_name();
@@ -369,41 +461,39 @@ pub fn load_index(dir: &Path) -> Index {
                 let _ = std::fs::remove_file(entry.path());
                 continue;
             }
-            let Some(id) = name.to_str().and_then(id_of) else {
+            let Some(n) = name.to_str().and_then(id_of) else {
                 continue;
             };
-            highest = highest.max(id);
-            let len = entry.metadata().map_or(0, |m| m.len());
-            files.insert(id, len);
+            files.insert(n, entry.metadata().map_or(0, |m| m.len()));
         }
     }
-    entries.retain(|id, s| match files.get(id) {
-        Some(len) => {
-            s.bytes = *len;
-            true
-        }
-        None => false,
+    entries.retain(|_, k| {
+        files
+            .get(&k.at.file)
+            .is_some_and(|len| k.at.offset.saturating_add(k.at.len) <= *len)
     });
-    for (id, len) in files {
-        if entries.contains_key(&id) {
+    let live: HashSet<u64> = entries.values().map(|k| k.at.file).collect();
+    let mut highest = files.keys().next_back().copied().unwrap_or(0);
+    for &n in files.keys() {
+        if live.contains(&n) {
             continue;
         }
-        let path = file_of(dir, id);
-        match std::fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<TurnRecord>(&b).ok())
-        {
-            Some(record) => {
-                let mut s = record.summary;
-                s.id = id;
-                s.bytes = len;
-                entries.insert(id, s);
-            }
-            None => {
-                // Cut short by a crash, or not ours: not a record we can show.
-                tracing::warn!(file = %path.display(), "unreadable turn record removed");
-                let _ = std::fs::remove_file(&path);
-            }
+        let path = file_of(dir, n);
+        if named.contains(&n) {
+            let _ = std::fs::remove_file(&path);
+            continue;
+        }
+        let found = std::fs::read(&path)
+            .map(|b| scan(n, &b))
+            .unwrap_or_default();
+        if found.is_empty() {
+            // Cut short by a crash, or not ours: not a record we can show.
+            tracing::warn!(file = %path.display(), "unreadable turn record removed");
+            let _ = std::fs::remove_file(&path);
+        }
+        for k in found {
+            highest = highest.max(k.summary.id);
+            entries.insert(k.summary.id, k);
         }
     }
     let next = highest.max(entries.keys().next_back().copied().unwrap_or(0)) + 1;
@@ -412,6 +502,36 @@ pub fn load_index(dir: &Path) -> Index {
         next,
         log_lines,
     }
+}
+
+/// The records of file `n` whose bytes are `bytes`, as far as they parse (a crash may have
+/// cut the last one short).
+fn scan(n: u64, bytes: &[u8]) -> Vec<Kept> {
+    let mut out = Vec::new();
+    let mut records = serde_json::Deserializer::from_slice(bytes).into_iter::<TurnRecord>();
+    let mut end = 0;
+    while let Some(Ok(record)) = records.next() {
+        let start = end
+            + bytes[end..]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
+        end = records.byte_offset();
+        if bytes.get(end) == Some(&b'\n') {
+            end += 1;
+        }
+        let mut summary = record.summary;
+        summary.bytes = (end - start) as u64;
+        out.push(Kept {
+            summary,
+            at: At {
+                file: n,
+                offset: start as u64,
+                len: (end - start) as u64,
+            },
+        });
+    }
+    out
 }
 
 // ---- redaction -------------------------------------------------------------------------
@@ -476,46 +596,63 @@ fn redact_session_tokens(text: &str) -> Option<String> {
     Some(out)
 }
 
-/// Build, redact and write one record as number `slot.id`; its summary (with the file's
-/// size). Blocking.
-pub fn persist(mut record: TurnRecord, slot: &Slot) -> Result<TurnSummary, StateError> {
-    record.summary.id = slot.id;
+/// Encode and redact `record` as number `id`: its summary (with its size in a file) and its
+/// text. Pure.
+pub fn encode(
+    mut record: TurnRecord,
+    id: u64,
+    secrets: &[String],
+) -> Result<(TurnSummary, String), StateError> {
+    record.summary.id = id;
     // Compact: `turns show` is the readable view; the file is for replays and bug reports.
     let text = serde_json::to_string(&record)
         .map_err(|e| StateError::Internal(format!("cannot encode a turn record: {e}")))?;
-    let text = redact_owned(text, &slot.secrets);
-    let path = file_of(&slot.dir, slot.id);
-    write_new(
-        &path,
-        slot.spares.first().map(PathBuf::as_path),
-        text.as_bytes(),
-    )?;
+    let text = redact_owned(text, secrets);
     // The summary as written: redacted like the rest (a failure message may quote anything).
     let mut summary = record.summary;
     if let Some(f) = &mut summary.failure {
-        f.message = redact(&f.message, &slot.secrets);
+        f.message = redact(&f.message, secrets);
     }
-    summary.bytes = text.len() as u64;
-    Ok(summary)
+    summary.bytes = text.len() as u64 + 1;
+    Ok((summary, text))
 }
 
-/// A new record file, 0600, under its own name: `spare` renamed to it (an emptied record
-/// file, module docs), else a file created (never over an existing one). Not fsynced
-/// (module docs).
-fn write_new(path: &Path, spare: Option<&Path>, bytes: &[u8]) -> Result<(), StateError> {
+/// Write encoded records into one new file, 0600, named after the first (never over an
+/// existing one), one record per line; where each is. Not fsynced (module docs). Blocking.
+pub fn write_file(
+    dir: &Path,
+    records: Vec<(TurnSummary, String)>,
+) -> Result<Vec<Kept>, StateError> {
     use std::os::unix::fs::OpenOptionsExt;
+    let Some(n) = records.first().map(|(s, _)| s.id) else {
+        return Ok(Vec::new());
+    };
+    let path = file_of(dir, n);
     let io = |e: std::io::Error| StateError::Io(format!("cannot write {}: {e}", path.display()));
-    let reused = spare.is_some_and(|spare| !path.exists() && std::fs::rename(spare, path).is_ok());
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).mode(0o600);
-    if reused {
-        // Empty already; truncated anyway, so nothing of the old record could survive.
-        options.truncate(true);
-    } else {
-        options.create_new(true);
+    let mut buf = Vec::with_capacity(records.iter().map(|(_, t)| t.len() + 1).sum());
+    let mut kept = Vec::with_capacity(records.len());
+    for (summary, text) in records {
+        let offset = buf.len() as u64;
+        buf.extend_from_slice(text.as_bytes());
+        buf.push(b'\n');
+        let len = buf.len() as u64 - offset;
+        kept.push(Kept {
+            summary,
+            at: At {
+                file: n,
+                offset,
+                len,
+            },
+        });
     }
-    let mut f = options.open(path).map_err(io)?;
-    f.write_all(bytes).map_err(io)
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io)?;
+    f.write_all(&buf).map_err(io)?;
+    Ok(kept)
 }
 
 /// A small file replaced whole (the compacted log): a temporary name, then a rename.
@@ -535,64 +672,41 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
-/// Delete evicted files, append to the log (or rewrite it, if asked). Blocking; the owner's.
-/// The spares made.
-pub fn apply(dir: &Path, written: &Written) -> Vec<PathBuf> {
-    let mut spares = Vec::new();
-    for (_, path, spare) in &written.evicted {
-        // Emptied first: what retention removed is gone, whatever becomes of the inode.
-        let emptied = std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .and_then(|f| f.set_len(0));
-        let made = match (emptied, spare) {
-            (Ok(()), Some(spare)) => std::fs::rename(path, spare).is_ok(),
-            _ => false,
-        };
-        match (made, spare) {
-            (true, Some(spare)) => spares.push(spare.clone()),
-            _ => {
-                if let Err(e) = std::fs::remove_file(path)
-                    && e.kind() != std::io::ErrorKind::NotFound
-                {
-                    tracing::warn!(file = %path.display(), error = %e, "cannot remove an old turn record");
-                }
-            }
+/// Delete the files retention emptied, then append to the log (or rewrite it, if asked).
+/// Blocking; the owner's.
+pub fn apply(dir: &Path, written: &Written) {
+    for path in &written.files {
+        if let Err(e) = std::fs::remove_file(path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(file = %path.display(), error = %e, "cannot remove an old turn record");
         }
     }
     let log = dir.join(LOG);
+    let mut text = String::new();
+    let mut line = |l: &LogLine| {
+        if let Ok(l) = serde_json::to_string(l) {
+            text.push_str(&l);
+            text.push('\n');
+        }
+    };
     if let Some(all) = &written.compact {
-        let mut text = String::new();
-        for s in all {
-            if let Ok(line) = serde_json::to_string(&LogLine::Add(Box::new(s.clone()))) {
-                text.push_str(&line);
-                text.push('\n');
-            }
+        for k in all {
+            line(&LogLine::Add(Box::new(k.clone())));
         }
         if let Err(e) = write_private(&log, text.as_bytes()) {
             tracing::warn!(error = %e, "cannot rewrite the turn index");
         }
-        return spares;
+        return;
     }
-    let mut text = String::new();
-    let lines = written
-        .added
-        .iter()
-        .map(|s| LogLine::Add(Box::new(s.clone())))
-        .chain(
-            written
-                .evicted
-                .iter()
-                .map(|(id, _, _)| LogLine::Remove(*id)),
-        );
-    for line in lines {
-        if let Ok(line) = serde_json::to_string(&line) {
-            text.push_str(&line);
-            text.push('\n');
-        }
+    for k in &written.added {
+        line(&LogLine::Add(Box::new(k.clone())));
+    }
+    for id in &written.removed {
+        line(&LogLine::Remove(*id));
     }
     if text.is_empty() {
-        return spares;
+        return;
     }
     use std::os::unix::fs::OpenOptionsExt;
     let appended = std::fs::OpenOptions::new()
@@ -604,12 +718,6 @@ pub fn apply(dir: &Path, written: &Written) -> Vec<PathBuf> {
     if let Err(e) = appended {
         tracing::warn!(error = %e, "cannot append to the turn index");
     }
-    spares
-}
-
-/// The name of spare number `n`.
-pub fn spare_of(dir: &Path, n: u64) -> PathBuf {
-    dir.join(format!("{SPARE_PREFIX}{n}"))
 }
 
 /// The writer: the queue's consumer, until the owner stops.
@@ -618,6 +726,19 @@ pub async fn write_turns(handle: Handle, mut rx: mpsc::Receiver<TurnDraft>) {
     loop {
         if rx.recv_many(&mut batch, BATCH).await == 0 {
             return;
+        }
+        // Let the turns that follow gather: while the writer sleeps, a hand-over only queues
+        // (nothing is parked on the queue to wake), so the fixed costs below are paid once
+        // per GATHER rather than once per turn. A closed queue (the daemon stopping) still
+        // has its last turns written.
+        if batch.len() < BATCH {
+            tokio::time::sleep(GATHER).await;
+            while batch.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(draft) => batch.push(draft),
+                    Err(_) => break,
+                }
+            }
         }
         let drafts = std::mem::take(&mut batch);
         let Ok(slot) = handle.turn_slots(drafts.len() as u64).await else {
@@ -637,17 +758,30 @@ pub async fn write_turns(handle: Handle, mut rx: mpsc::Receiver<TurnDraft>) {
     }
 }
 
-/// Build, redact and write a batch (numbers from `slot.id` on); the summaries written, with
-/// the tickets of their callers. Blocking.
-fn write_batch(drafts: Vec<TurnDraft>, slot: &Slot) -> Vec<(TurnSummary, Option<String>)> {
-    let mut out = Vec::with_capacity(drafts.len());
+/// Build, redact and write a batch (numbers from `slot.id` on): failures and other turns in
+/// files of their own (retention removes the two at different paces, and a file goes whole),
+/// each file up to the slot's limits. The records written, in order, with the tickets of
+/// their callers. Blocking.
+fn write_batch(drafts: Vec<TurnDraft>, slot: &Slot) -> Vec<(Kept, Option<String>)> {
     if let Err(e) = codex_launcher_engine::atomic::ensure_dir(&slot.dir) {
         tracing::warn!(error = %e, "cannot record turns");
-        return out;
+        return Vec::new();
     }
-    let mut spares = slot.spares.iter();
+    let mut tickets = std::collections::HashMap::new();
+    let mut written: Vec<Kept> = Vec::with_capacity(drafts.len());
+    // Failed, other: the records waiting for their file, and its size so far.
+    let mut open: [(Vec<(TurnSummary, String)>, u64); 2] = Default::default();
+    let mut flush = |file: &mut (Vec<(TurnSummary, String)>, u64)| {
+        file.1 = 0;
+        match write_file(&slot.dir, std::mem::take(&mut file.0)) {
+            Ok(kept) => written.extend(kept),
+            Err(e) => tracing::warn!(error = %e, "cannot record turns"),
+        }
+    };
     for (id, draft) in (slot.id..).zip(drafts) {
-        let ticket = draft.origin.ticket().map(str::to_owned);
+        if let Some(t) = draft.origin.ticket() {
+            tickets.insert(id, t.to_owned());
+        }
         // The keys this turn was sent with too: one rotated since is no longer the owner's.
         let own = draft.secrets();
         let secrets = if own.iter().all(|k| slot.secrets.contains(k)) {
@@ -658,21 +792,32 @@ fn write_batch(drafts: Vec<TurnDraft>, slot: &Slot) -> Vec<(TurnSummary, Option<
             all.sort_by_key(|s| std::cmp::Reverse(s.len()));
             Arc::new(all)
         };
-        let one = Slot {
-            id,
-            dir: slot.dir.clone(),
-            secrets,
-            spares: spares.next().cloned().into_iter().collect(),
-        };
-        match persist(draft.into_record(), &one) {
-            Ok(summary) => {
+        match encode(draft.into_record(), id, &secrets) {
+            Ok((summary, text)) => {
                 tracing::debug!(turn = id, outcome = %summary.outcome, "turn recorded");
-                out.push((summary, ticket));
+                let file = &mut open[usize::from(summary.outcome != TurnOutcome::Failed)];
+                file.1 += summary.bytes;
+                file.0.push((summary, text));
+                if file.0.len() >= slot.file_records || file.1 >= slot.file_bytes {
+                    flush(file);
+                }
             }
             Err(e) => tracing::warn!(error = %e, "cannot record a turn"),
         }
     }
-    out
+    for file in &mut open {
+        if !file.0.is_empty() {
+            flush(file);
+        }
+    }
+    written.sort_by_key(|k| k.summary.id);
+    written
+        .into_iter()
+        .map(|k| {
+            let ticket = tickets.remove(&k.summary.id);
+            (k, ticket)
+        })
+        .collect()
 }
 
 /// The number of the record carrying `ticket`, once the owner announces it (`None` after
@@ -700,14 +845,22 @@ pub async fn await_ticket(
 
 // ---- reading ---------------------------------------------------------------------------
 
-/// Read a record. Blocking.
-pub fn read_record(path: &Path) -> Result<TurnRecord, StateError> {
-    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => {
+/// Read the record at `at` in `dir`. Blocking.
+pub fn read_record(dir: &Path, at: At) -> Result<TurnRecord, StateError> {
+    use std::os::unix::fs::FileExt;
+    let path = file_of(dir, at.file);
+    let io = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::UnexpectedEof => {
             StateError::NotFound("that turn is no longer kept (retention removed it)".into())
         }
         _ => StateError::Io(format!("cannot read {}: {e}", path.display())),
-    })?;
+    };
+    let len = usize::try_from(at.len)
+        .map_err(|_| StateError::Io(format!("{} is not a turn record", path.display())))?;
+    let mut bytes = vec![0; len];
+    std::fs::File::open(&path)
+        .and_then(|f| f.read_exact_at(&mut bytes, at.offset))
+        .map_err(io)?;
     serde_json::from_slice(&bytes)
         .map_err(|e| StateError::Io(format!("{} is not a turn record: {e}", path.display())))
 }
@@ -1222,7 +1375,9 @@ pub(crate) struct ReplayJob {
     pub proxy: Arc<codex_launcher_proxy::ProxyState>,
     pub proxy_addr: std::net::SocketAddr,
     pub token: String,
-    pub path: PathBuf,
+    /// The directory and where the record is in it.
+    pub dir: PathBuf,
+    pub at: At,
     pub id: u64,
     /// Empty: as recorded.
     pub endpoint: String,
@@ -1243,8 +1398,8 @@ impl ReplayJob {
     }
 
     async fn replay(&self) -> Result<ReplayReport, StateError> {
-        let path = self.path.clone();
-        let record = tokio::task::spawn_blocking(move || read_record(&path))
+        let (dir, at) = (self.dir.clone(), self.at);
+        let record = tokio::task::spawn_blocking(move || read_record(&dir, at))
             .await
             .map_err(crate::error::join_error)??;
         let ticket = crate::owner::random_hex(8)?;
@@ -1449,13 +1604,28 @@ mod tests {
         };
         let mut index = Index::default();
         let mut evicted = 0;
+        let (per_file, _) = Slot::limits(&settings);
+        let mut failed_file = 0;
+        let mut members: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
         for i in 0..1_000 {
             let id = index.take_id();
             // Sizes vary so that the byte bound bites before the count bound sometimes.
             let bytes = 200 + (i % 7) * 300;
-            evicted += index
-                .insert(summary(id, i % 10 != 0, bytes), &settings)
-                .len();
+            let failed = i % 10 != 0;
+            // Files of `per_file` failures, as the writer makes them; the others one each.
+            if failed && ((i as usize).is_multiple_of(per_file) || failed_file == 0) {
+                failed_file = id;
+            }
+            let file = if failed { failed_file } else { id };
+            let kept = Kept {
+                summary: summary(id, failed, bytes),
+                at: At {
+                    file,
+                    offset: 0,
+                    len: bytes,
+                },
+            };
+            evicted += index.insert(vec![kept], &settings).len();
             let failures = index.list(&TurnFilter {
                 failed_only: true,
                 ..TurnFilter::default()
@@ -1463,6 +1633,21 @@ mod tests {
             assert!(failures.len() <= 100, "count bound, after {i}");
             assert!(index.len() - failures.len() <= 20, "other turns' bound");
             assert!(index.total_bytes() <= 64 * 1024, "size bound, after {i}");
+            if i > 200 {
+                // Whole files go, so a file's worth under the bound at most (here the size
+                // bound bites first: records of up to 2,000 bytes, files of `per_file`).
+                assert!(
+                    index.total_bytes() + (per_file as u64 + 1) * 2_000 > 64 * 1024,
+                    "{} bytes kept after {i}",
+                    index.total_bytes()
+                );
+            }
+            // Files are kept whole or not at all.
+            members.entry(file).or_default().push(id);
+            for (f, ids) in &members {
+                let kept = ids.iter().filter(|n| index.get(**n).is_some()).count();
+                assert!(kept == 0 || kept == ids.len(), "file {f} kept in part");
+            }
         }
         assert_eq!(
             evicted + index.len(),
@@ -1490,30 +1675,28 @@ mod tests {
         assert!(index.is_empty());
         // As the writer does before each batch.
         codex_launcher_engine::atomic::ensure_dir(&dir).unwrap();
-        let secrets = Arc::new(vec!["sk-test-retention-0000".to_owned()]);
-        let mut spares = Vec::new();
-        for i in 0..1_000 {
-            let slot = Slot {
-                id: index.take_id(),
-                dir: dir.clone(),
-                secrets: secrets.clone(),
-                spares: spares.pop().into_iter().collect(),
-            };
-            let body = format!(
-                r#"{{"model":"m","input":"turn {i} with the key sk-test-retention-0000{}"}}"#,
-                "x".repeat(i % 900)
-            );
-            let s = persist(record(&body), &slot).unwrap();
-            let evicted = index.insert(s.clone(), &settings);
-            let written = Written {
-                added: vec![s],
-                evicted: evicted
-                    .iter()
-                    .map(|e| (e.id, file_of(&dir, e.id), Some(spare_of(&dir, e.id))))
-                    .collect(),
-                compact: index.logged(1 + evicted.len()).then(|| index.all()),
-            };
-            spares.extend(apply(&dir, &written));
+        let secrets = vec!["sk-test-retention-0000".to_owned()];
+        let (per_file, _) = Slot::limits(&settings);
+        let mut i = 0;
+        while i < 1_000 {
+            // Files of 1 to `per_file` records, as batches come.
+            let n = 1 + i % per_file;
+            let records: Vec<(TurnSummary, String)> = (0..n)
+                .map(|k| {
+                    let body = format!(
+                        r#"{{"model":"m","input":"turn {} with the key sk-test-retention-0000{}"}}"#,
+                        i + k,
+                        "x".repeat((i + k) % 900)
+                    );
+                    encode(record(&body), index.take_id(), &secrets).unwrap()
+                })
+                .collect();
+            i += n;
+            let added = write_file(&dir, records).unwrap();
+            let evicted = index.insert(added.clone(), &settings);
+            let lines = added.len() + evicted.len();
+            let compact = index.logged(lines).then(|| index.kept());
+            apply(&dir, &Written::of(&dir, added, &evicted, compact));
         }
         let files: Vec<std::fs::DirEntry> = std::fs::read_dir(&dir)
             .unwrap()
@@ -1523,6 +1706,11 @@ mod tests {
         assert!(files.len() <= 25, "{} files", files.len());
         let total: u64 = files.iter().map(|f| f.metadata().unwrap().len()).sum();
         assert!(total <= 40 * 1024, "{total} bytes");
+        assert_eq!(
+            total,
+            index.total_bytes(),
+            "the index counts what is on disk"
+        );
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(
             std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
@@ -1533,41 +1721,72 @@ mod tests {
             let text = std::fs::read_to_string(f.path()).unwrap();
             assert!(!text.contains("sk-test-retention-0000"), "redacted");
         }
-        let spare_files: Vec<std::fs::DirEntry> = std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with(SPARE_PREFIX))
-            .collect();
-        assert!(spare_files.len() <= SPARES);
-        assert!(
-            spare_files.iter().all(|f| f.metadata().unwrap().len() == 0),
-            "spares hold nothing of the records they were"
-        );
+        for s in index.all() {
+            let r = read_record(&dir, index.at(s.id).unwrap()).unwrap();
+            assert_eq!(r.summary.id, s.id);
+        }
         let log = std::fs::read_to_string(dir.join(LOG)).unwrap();
         assert!(
             log.lines().count() <= 2 * 25 + 64 + 40,
             "the log is compacted"
         );
-        // A restart reads the same index back (and drops the spares).
+        // A restart reads the same index back (and drops an earlier build's spares).
+        std::fs::write(dir.join(".spare-7"), "").unwrap();
         let again = load_index(&dir);
-        assert_eq!(again.all(), index.all());
-        assert!(
-            std::fs::read_dir(&dir)
-                .unwrap()
-                .flatten()
-                .all(|e| !e.file_name().to_string_lossy().starts_with(SPARE_PREFIX))
-        );
-        // A record whose index line was lost (a crash between the two writes) is found.
+        assert_eq!(again.kept(), index.kept());
+        assert!(!dir.join(".spare-7").exists());
+        // A file whose index lines were lost (a crash between the two writes) is read, as far
+        // as it parses (a crash may cut the last record short).
         let mut lost = again.clone();
-        let slot = Slot {
-            id: lost.take_id(),
-            dir: dir.clone(),
-            secrets,
-            spares: Vec::new(),
-        };
-        let orphan = persist(record(r#"{"model":"m","input":"orphan"}"#), &slot).unwrap();
+        let orphans: Vec<(TurnSummary, String)> = (0..3)
+            .map(|k| {
+                let body = format!(r#"{{"model":"m","input":"orphan {k}"}}"#);
+                encode(record(&body), lost.take_id(), &secrets).unwrap()
+            })
+            .collect();
+        let orphans = write_file(&dir, orphans).unwrap();
+        let path = file_of(&dir, orphans[0].at.file);
+        let len = std::fs::metadata(&path).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len - 10)
+            .unwrap();
         let reloaded = load_index(&dir);
-        assert_eq!(reloaded.get(orphan.id).map(|s| s.id), Some(orphan.id));
+        assert_eq!(reloaded.kept()[reloaded.len() - 2..], orphans[..2]);
+        assert!(reloaded.get(orphans[2].summary.id).is_none());
+        assert_eq!(
+            read_record(&dir, orphans[1].at).unwrap().summary.id,
+            orphans[1].summary.id
+        );
+        // A file the log named and then removed in whole (a crash before it was deleted) goes.
+        let mut index = reloaded;
+        let found = index.kept()[index.len() - 2..].to_vec();
+        apply(&dir, &Written::of(&dir, found, &[], None));
+        let newest = index.kept().last().unwrap().at.file;
+        let gone = index.enforce(&Settings {
+            max_failures: 0,
+            ..settings.clone()
+        });
+        let written = Written::of(&dir, Vec::new(), &gone, None);
+        let kept_file = written
+            .files
+            .iter()
+            .find(|p| **p == file_of(&dir, newest))
+            .cloned();
+        apply(
+            &dir,
+            &Written {
+                files: Vec::new(),
+                ..written
+            },
+        );
+        let kept_file = kept_file.unwrap();
+        assert!(kept_file.exists(), "not deleted yet");
+        let empty = load_index(&dir);
+        assert!(empty.is_empty(), "{:?}", empty.all());
+        assert!(!kept_file.exists(), "deleted at start-up");
     }
 
     #[test]

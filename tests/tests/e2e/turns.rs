@@ -380,9 +380,13 @@ async fn a_thousand_failures_leave_a_bounded_directory() {
     );
     let recording = m.turn_recording().await.expect("recording");
     assert_eq!(recording.dropped, 0);
-    assert_eq!(recording.turns as usize, files.len());
+    // A file holds the records of one batch (a few at this pace); the index counts what the
+    // files hold.
+    assert!(recording.turns as usize >= files.len());
+    assert!(recording.turns <= 20, "{} kept", recording.turns);
+    assert_eq!(recording.bytes, total_bytes);
     let listed = m.list_turns(true, &id, 0).await.expect("list");
-    assert_eq!(listed.len(), files.len());
+    assert_eq!(listed.len() as u64, recording.turns);
     assert_eq!(listed[0].id, 1_000, "the newest kept; the oldest went");
     assert_eq!(mock.requests().len(), 1_000);
 
