@@ -176,7 +176,22 @@ struct Target {
     pace_ms: Option<u64>,
 }
 
+/// One answer's timing.
+#[derive(Clone, Copy)]
+struct Timing {
+    /// Until the end of the body.
+    total: Duration,
+    /// Until the first chunk carrying answer text (the mock's "lorem" words: a Chat
+    /// `delta.content` direct, an `output_text.delta` through the proxy). The proxy's
+    /// `response.created`, sent before the upstream answers, is not a token.
+    first_token: Duration,
+}
+
 async fn one(client: &reqwest::Client, t: &Target) -> anyhow::Result<Duration> {
+    Ok(timed(client, t).await?.total)
+}
+
+async fn timed(client: &reqwest::Client, t: &Target) -> anyhow::Result<Timing> {
     let start = Instant::now();
     let mut req = client
         .post(&t.url)
@@ -189,8 +204,17 @@ async fn one(client: &reqwest::Client, t: &Target) -> anyhow::Result<Duration> {
     if !resp.status().is_success() {
         bail!("{} answered {}", t.url, resp.status());
     }
-    while resp.chunk().await?.is_some() {}
-    Ok(start.elapsed())
+    let mut first_token = None;
+    while let Some(chunk) = resp.chunk().await? {
+        if first_token.is_none() && chunk.windows(5).any(|w| w == b"lorem") {
+            first_token = Some(start.elapsed());
+        }
+    }
+    let total = start.elapsed();
+    Ok(Timing {
+        total,
+        first_token: first_token.unwrap_or(total),
+    })
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -201,21 +225,26 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
+/// `n` requests one after another: the sorted totals and the sorted first-token times.
 async fn sequential(
     client: &reqwest::Client,
     t: &Target,
     n: usize,
-) -> anyhow::Result<Vec<Duration>> {
+) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
     // Warm the connection pool and both processes first.
     for _ in 0..50.min(n) {
         one(client, t).await?;
     }
-    let mut v = Vec::with_capacity(n);
+    let mut totals = Vec::with_capacity(n);
+    let mut firsts = Vec::with_capacity(n);
     for _ in 0..n {
-        v.push(one(client, t).await?);
+        let timing = timed(client, t).await?;
+        totals.push(timing.total);
+        firsts.push(timing.first_token);
     }
-    v.sort();
-    Ok(v)
+    totals.sort();
+    firsts.sort();
+    Ok((totals, firsts))
 }
 
 async fn concurrent(
@@ -430,14 +459,15 @@ async fn streaming_phase(args: &Args, bin_dir: &std::path::Path) -> anyhow::Resu
             args.streams, args.stream_secs, args.chunks, args.stream_interval_ms
         ),
         String::new(),
-        "| streams completed | errors | proxy RSS before | peak | after | fds before | peak | after (client gone) | proxy CPU per stream |".into(),
-        "|---|---|---|---|---|---|---|---|---|".into(),
+        "| streams completed | errors | proxy RSS before | peak | per open stream | after | fds before | peak | after (client gone) | proxy CPU per stream |".into(),
+        "|---|---|---|---|---|---|---|---|---|---|".into(),
         format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} µs |",
+            "| {} | {} | {} | {} | {:.1} KiB | {} | {} | {} | {} | {:.1} µs |",
             tally.ok,
             tally.errors,
             kib(&before),
             kib(&peak),
+            peak.rss_kib.saturating_sub(before.rss_kib) as f64 / args.streams.max(1) as f64,
             kib(&after),
             before.fds,
             peak.fds,
@@ -572,6 +602,78 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The same request body with `"stream": false`.
+fn unstreamed(body: &str) -> anyhow::Result<String> {
+    let mut v: serde_json::Value = serde_json::from_str(body)?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("stream".into(), serde_json::Value::Bool(false));
+    }
+    Ok(v.to_string())
+}
+
+/// One sequential table: each target in turn, "added" against the first (direct) one, and
+/// the proxy's CPU time over the requests through it (from `/proc`, user + system).
+async fn sequential_table(
+    client: &reqwest::Client,
+    targets: &[Arc<Target>],
+    pid: u32,
+    args: &Args,
+) -> anyhow::Result<Vec<String>> {
+    let mut out = vec![
+        "| target | p50 | p99 | added p50 | added p50 ÷ direct p50 | added p99 | first token p50 | added first token | proxy CPU per request | per chunk |".into(),
+        "|---|---|---|---|---|---|---|---|---|---|".into(),
+    ];
+    let mut base: Option<(Duration, Duration, Duration)> = None;
+    for t in targets {
+        let cpu0 = cpu_time(pid).unwrap_or_default();
+        let (v, firsts) = sequential(client, t, args.requests).await?;
+        // The warm-up requests count too.
+        let cpu = cpu_time(pid).unwrap_or_default().saturating_sub(cpu0);
+        let sent = (args.requests + 50.min(args.requests)).max(1) as f64;
+        let (p50, p99, f50) = (
+            percentile(&v, 0.5),
+            percentile(&v, 0.99),
+            percentile(&firsts, 0.5),
+        );
+        let cells = match base {
+            None => ["—".into(), "—".into(), "—".into(), "—".into()],
+            Some((b50, b99, bf)) => {
+                let added = p50.saturating_sub(b50);
+                [
+                    ms(added),
+                    format!("{:.2}×", added.as_secs_f64() / b50.as_secs_f64().max(1e-9)),
+                    ms(p99.saturating_sub(b99)),
+                    ms(f50.saturating_sub(bf)),
+                ]
+            }
+        };
+        let (per_request, per_chunk) = if base.is_some() {
+            let us = cpu.as_secs_f64() * 1e6 / sent;
+            (
+                format!("{us:.0} µs"),
+                format!("{:.1} µs", us / args.chunks.max(1) as f64),
+            )
+        } else {
+            ("—".into(), "—".into())
+        };
+        out.push(format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            t.name,
+            ms(p50),
+            ms(p99),
+            cells[0],
+            cells[1],
+            cells[2],
+            ms(f50),
+            cells[3],
+            per_request,
+            per_chunk
+        ));
+        base.get_or_insert((p50, p99, f50));
+    }
+    Ok(out)
+}
+
 /// Sequential, closed-loop and fixed-rate phases, direct and through the proxy.
 async fn short_phases(args: &Args, bin_dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
     let pair = start_pair(bin_dir, args.chunks)?;
@@ -622,30 +724,35 @@ async fn short_phases(args: &Args, bin_dir: &std::path::Path) -> anyhow::Result<
     if args.requests > 0 {
         out.extend([
             format!(
-                "Sequential, {} requests each, {} content chunks per answer (times in ms, whole stream):",
+                "Sequential, {} requests each, {} content chunks per answer (times in ms, whole stream; first token: the first chunk with answer text):",
                 args.requests, args.chunks
             ),
             String::new(),
-            "| target | p50 | p99 | added p50 | added p99 |".into(),
-            "|---|---|---|---|---|".into(),
         ]);
-        let mut base: Option<(Duration, Duration)> = None;
-        for t in &targets {
-            let v = sequential(&client, t, args.requests).await?;
-            let (p50, p99) = (percentile(&v, 0.5), percentile(&v, 0.99));
-            let added = base
-                .map(|(b50, b99)| (ms(p50.saturating_sub(b50)), ms(p99.saturating_sub(b99))))
-                .unwrap_or(("—".into(), "—".into()));
-            out.push(format!(
-                "| {} | {} | {} | {} | {} |",
-                t.name,
-                ms(p50),
-                ms(p99),
-                added.0,
-                added.1
-            ));
-            base.get_or_insert((p50, p99));
-        }
+        out.extend(sequential_table(&client, &targets, pid, args).await?);
+        let non_stream = [
+            Arc::new(Target {
+                name: "direct (mock), non-stream",
+                url: targets[0].url.clone(),
+                body: unstreamed(&targets[0].body)?,
+                pace_ms: None,
+            }),
+            Arc::new(Target {
+                name: "via codex-launcher, non-stream",
+                url: targets[1].url.clone(),
+                body: unstreamed(&targets[1].body)?,
+                pace_ms: None,
+            }),
+        ];
+        out.extend([
+            String::new(),
+            format!(
+                "Non-stream (`\"stream\": false` both ways), {} requests each:",
+                args.requests
+            ),
+            String::new(),
+        ]);
+        out.extend(sequential_table(&client, &non_stream, pid, args).await?);
     }
     for &c in &args.concurrency {
         if args.no_closed_loop {
@@ -657,26 +764,39 @@ async fn short_phases(args: &Args, bin_dir: &std::path::Path) -> anyhow::Result<
             args.per_client
         ));
         out.push(String::new());
-        out.push("| target | p50 | p99 | req/s | added p50 | added p99 |".into());
-        out.push("|---|---|---|---|---|---|".into());
-        let mut base: Option<(Duration, Duration)> = None;
+        out.push(
+            "| target | p50 | p99 | req/s | share of direct | added p50 | added p99 | proxy CPU (of one core) |"
+                .into(),
+        );
+        out.push("|---|---|---|---|---|---|---|---|".into());
+        let mut base: Option<(Duration, Duration, f64)> = None;
         for t in &targets {
+            let cpu0 = cpu_time(pid).unwrap_or_default();
             let (v, wall) = concurrent(&client, t.clone(), c, args.per_client).await?;
+            let cpu = cpu_time(pid).unwrap_or_default().saturating_sub(cpu0);
             let (p50, p99) = (percentile(&v, 0.5), percentile(&v, 0.99));
             let rps = v.len() as f64 / wall.as_secs_f64();
-            let added = base
-                .map(|(b50, b99)| (ms(p50.saturating_sub(b50)), ms(p99.saturating_sub(b99))))
-                .unwrap_or(("—".into(), "—".into()));
+            let (share, a50, a99, busy) = match base {
+                None => ("—".into(), "—".into(), "—".into(), "—".into()),
+                Some((b50, b99, brps)) => (
+                    format!("{:.0} %", rps * 100.0 / brps.max(1e-9)),
+                    ms(p50.saturating_sub(b50)),
+                    ms(p99.saturating_sub(b99)),
+                    format!("{:.0} %", cpu.as_secs_f64() * 100.0 / wall.as_secs_f64()),
+                ),
+            };
             out.push(format!(
-                "| {} | {} | {} | {:.0} | {} | {} |",
+                "| {} | {} | {} | {:.0} | {} | {} | {} | {} |",
                 t.name,
                 ms(p50),
                 ms(p99),
                 rps,
-                added.0,
-                added.1
+                share,
+                a50,
+                a99,
+                busy
             ));
-            base.get_or_insert((p50, p99));
+            base.get_or_insert((p50, p99, rps));
         }
     }
     for &rate in &args.rate {

@@ -9,6 +9,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -35,6 +36,36 @@ enum Phase {
 
 /// Called once with the terminal response.
 pub type OnDone = Box<dyn FnOnce(&Response) + Send>;
+
+/// Upstream bytes whose events may go out in one write: past this, what is ready is sent
+/// before more is taken, so a fast upstream cannot grow one write without bound.
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// How many times the pump lets the other tasks run before it decides no upstream chunk is
+/// ready: hyper's client connection needs two scheduler rounds to decode and hand over the
+/// next chunk of its read buffer (measured with hyper 1.12: after one round the chunk was
+/// never there, after two it always was). Fewer would only cost writes, more only polls.
+const CONNECTION_ROUNDS: u32 = 2;
+
+/// Pending once, after asking to be polled again: the tasks woken before this one (the
+/// upstream connection's) run first. Unlike `tokio::task::yield_now`, which defers the wake
+/// until the runtime has polled its I/O driver (an `epoll_wait` each time), this only
+/// requeues the task.
+#[derive(Default)]
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
 
 /// The pump.
 pub struct Pump {
@@ -113,13 +144,25 @@ impl Pump {
     }
 
     /// Advance until some events are ready; `None` after the terminal event.
+    ///
+    /// While streaming, the events of every upstream chunk that has already arrived go out
+    /// together, so the client gets one write per upstream read instead of one per chunk (a
+    /// 64-chunk answer cost 67 `writev`s). Nothing waits for the network to fill a batch:
+    /// once events are ready, a chunk is taken only if it can be had without waiting, after
+    /// letting the upstream connection's task run once (hyper hands its decoded body over
+    /// one chunk at a time, so the next chunk is not there until that task ran).
     pub async fn next_events(&mut self) -> Option<Vec<ResponseEvent>> {
+        // Upstream bytes taken into the events not yet handed out; how often the connection's
+        // task has been let run since the last chunk.
+        let mut batched = 0usize;
+        let mut yielded = 0u32;
         loop {
             if !self.started {
                 self.started = true;
                 self.transducer.start(&mut self.events);
             }
-            if !self.events.is_empty() {
+            let streaming = matches!(self.phase, Phase::Streaming(_));
+            if !self.events.is_empty() && (!streaming || batched >= BATCH_BYTES) {
                 return Some(self.take_events());
             }
             match &mut self.phase {
@@ -157,10 +200,26 @@ impl Pump {
                     let idle = self.idle.get_or_insert_with(|| {
                         Box::pin(tokio::time::sleep_until(last + keepalive))
                     });
-                    let next = tokio::select! {
-                        biased;
-                        next = body.next() => Some(next),
-                        () = idle.as_mut() => None,
+                    let next = if self.events.is_empty() {
+                        tokio::select! {
+                            biased;
+                            next = body.next() => Some(next),
+                            () = idle.as_mut() => None,
+                        }
+                    } else {
+                        match std::future::poll_fn(|cx| Poll::Ready(body.poll_next_unpin(cx))).await
+                        {
+                            Poll::Ready(next) => {
+                                yielded = 0;
+                                Some(next)
+                            }
+                            Poll::Pending if yielded < CONNECTION_ROUNDS => {
+                                yielded += 1;
+                                YieldOnce::default().await;
+                                continue;
+                            }
+                            Poll::Pending => return Some(self.take_events()),
+                        }
                     };
                     match next {
                         None => {
@@ -175,6 +234,7 @@ impl Pump {
                             }
                         }
                         Some(Some(Ok(bytes))) => {
+                            batched += bytes.len();
                             self.last_activity = tokio::time::Instant::now();
                             if let Some(t) = &mut self.tap {
                                 t.received(&bytes);
@@ -491,6 +551,93 @@ mod tests {
                 .body(reqwest::Body::wrap_stream(body))
                 .expect("response"),
         )
+    }
+
+    /// A Chat upstream's answer: `chunks` content chunks, each its own body frame, the
+    /// frames after the first `ready` ones never arriving.
+    fn chat_body(chunks: usize, ready: usize) -> reqwest::Response {
+        let frames: Vec<Result<Bytes, std::io::Error>> = (0..chunks)
+            .map(|k| {
+                Ok(Bytes::from(format!(
+                    "data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"w{k} \"}}}}]}}\n\n"
+                )))
+            })
+            .chain(std::iter::once(Ok(Bytes::from_static(b"data: [DONE]\n\n"))))
+            .collect();
+        let taken = frames.into_iter().take(ready).collect::<Vec<_>>();
+        let body = futures::stream::iter(taken).chain(futures::stream::pending());
+        reqwest::Response::from(
+            http::Response::builder()
+                .status(200)
+                .body(reqwest::Body::wrap_stream(body))
+                .expect("response"),
+        )
+    }
+
+    fn chat_pump(resp: reqwest::Response) -> Pump {
+        let req: codex_launcher_translate::ResponsesRequest =
+            serde_json::from_str(r#"{"model":"m","input":"hi","stream":true}"#).expect("request");
+        let ctx = codex_launcher_translate::ResponseContext::new(
+            &req,
+            "resp_t".into(),
+            1,
+            codex_launcher_translate::tools::ToolMap::default(),
+        );
+        Pump::streaming(
+            Box::new(codex_launcher_translate::chat_stream::ChatStreamTranslator::new(ctx)),
+            endpoint(),
+            resp,
+            Duration::from_secs(3600),
+            Box::new(|_| ()),
+        )
+    }
+
+    fn deltas(events: &[ResponseEvent]) -> usize {
+        events
+            .iter()
+            .filter(|e| matches!(e, ResponseEvent::OutputTextDelta { .. }))
+            .count()
+    }
+
+    /// Chunks that have all arrived go out in one batch of events (one write), with the
+    /// start of the response and its end.
+    #[tokio::test]
+    async fn chunks_already_received_go_out_together() {
+        let mut pump = chat_pump(chat_body(64, 65));
+        let first = pump.next_events().await.expect("events");
+        assert_eq!(deltas(&first), 64);
+        assert!(
+            matches!(first.last(), Some(ResponseEvent::Completed { .. })),
+            "{:?}",
+            first.last()
+        );
+        assert!(pump.next_events().await.is_none());
+    }
+
+    /// Ready events never wait for a chunk that has not arrived: the first token goes out
+    /// although the rest of the answer never comes.
+    #[tokio::test]
+    async fn ready_events_do_not_wait_for_the_next_chunk() {
+        let mut pump = chat_pump(chat_body(64, 3));
+        let first = tokio::time::timeout(Duration::from_secs(30), pump.next_events())
+            .await
+            .expect("the ready events were handed out")
+            .expect("events");
+        assert_eq!(deltas(&first), 3);
+        assert!(
+            first
+                .iter()
+                .any(|e| matches!(e, ResponseEvent::Created { .. }))
+        );
+    }
+
+    /// A fast upstream cannot grow one batch without bound.
+    #[tokio::test]
+    async fn one_batch_is_bounded() {
+        let mut pump = chat_pump(chat_body(4000, 4001));
+        let first = pump.next_events().await.expect("events");
+        let n = deltas(&first);
+        assert!(n > 1 && n < 4000, "{n} deltas in the first batch");
     }
 
     /// The relay passes events through unchanged, and ends an event over the bound with a
