@@ -453,9 +453,43 @@ impl Relay {
         }
     }
 
+    /// The next bytes for the client: what the upstream sent, every chunk already received
+    /// in one piece (one write, as the pump does; never waiting for more to fill it).
     async fn next_relayed(&mut self) -> Option<Bytes> {
-        let body = self.body.as_mut()?;
-        match body.next().await {
+        let item = self.body.as_mut()?.next().await;
+        let first = self.relay_item(item)?;
+        let mut joined: Option<bytes::BytesMut> = None;
+        let mut rounds = 0;
+        while let Some(body) = self.body.as_mut() {
+            let len = joined.as_ref().map_or(first.len(), bytes::BytesMut::len);
+            if len >= BATCH_BYTES {
+                break;
+            }
+            let item = match std::future::poll_fn(|cx| Poll::Ready(body.poll_next_unpin(cx))).await
+            {
+                Poll::Ready(item) => item,
+                Poll::Pending if rounds < CONNECTION_ROUNDS => {
+                    rounds += 1;
+                    YieldOnce::default().await;
+                    continue;
+                }
+                Poll::Pending => break,
+            };
+            rounds = 0;
+            let Some(more) = self.relay_item(item) else {
+                break;
+            };
+            joined
+                .get_or_insert_with(|| bytes::BytesMut::from(&first[..]))
+                .extend_from_slice(&more);
+        }
+        Some(joined.map_or(first, bytes::BytesMut::freeze))
+    }
+
+    /// What one item of the upstream body gives the client: its bytes, or the failure event
+    /// that ends the relay; `None` at the end (the body is let go).
+    fn relay_item(&mut self, item: Option<Result<Bytes, reqwest::Error>>) -> Option<Bytes> {
+        match item {
             Some(Ok(bytes)) => {
                 if let Some(t) = &mut self.tap {
                     t.received(&bytes);
@@ -638,6 +672,31 @@ mod tests {
         let first = pump.next_events().await.expect("events");
         let n = deltas(&first);
         assert!(n > 1 && n < 4000, "{n} deltas in the first batch");
+    }
+
+    /// A relayed answer's chunks that have arrived go out in one piece, byte for byte, and
+    /// the relay does not wait for one that has not.
+    #[tokio::test]
+    async fn the_relay_joins_chunks_already_received() {
+        let events: Vec<String> = (0..3)
+            .map(|k| format!("event: response.output_text.delta\ndata: {{\"type\":\"response.output_text.delta\",\"sequence_number\":{k},\"delta\":\"w{k}\"}}\n\n"))
+            .collect();
+        let frames: Vec<Result<Bytes, std::io::Error>> =
+            events.iter().map(|e| Ok(Bytes::from(e.clone()))).collect();
+        let body = futures::stream::iter(frames).chain(futures::stream::pending());
+        let resp = reqwest::Response::from(
+            http::Response::builder()
+                .status(200)
+                .body(reqwest::Body::wrap_stream(body))
+                .expect("response"),
+        );
+        let mut out = Box::pin(relay(endpoint(), resp, 64 * 1024));
+        let first = tokio::time::timeout(Duration::from_secs(30), out.next())
+            .await
+            .expect("the received chunks were handed out")
+            .expect("bytes")
+            .unwrap_or_default();
+        assert_eq!(first, Bytes::from(events.concat()));
     }
 
     /// The relay passes events through unchanged, and ends an event over the bound with a
