@@ -32,12 +32,17 @@ if [ -f "$codex_turn" ]; then
         --request-file "$codex_turn" "$@"
 fi
 echo
+echo "### Streaming hot path (64 chunks: first token, non-stream, CPU per chunk, 32 clients)"
+echo
+"$rel/loadbench" --chunks 64 --requests 1000 --concurrency 32 --per-client 50 "$@"
+echo
 echo "### Streaming sessions"
 "$rel/loadbench" --requests 0 --no-closed-loop --streams 1000 --stream-secs 60 "$@"
 echo
 echo "### Instructions per request (callgrind)"
 echo
 echo "- minimal request: $(bench/callgrind.sh | sed -n 's/^proxy instructions per request: \([0-9]*\).*/\1/p')"
+echo "- minimal request, 64 chunks: $(bench/callgrind.sh --chunks 64 | sed -n 's/^proxy instructions per request: \([0-9]*\).*/\1/p')"
 if [ -f "$codex_turn" ]; then
     echo "- captured Codex turn: $(bench/callgrind.sh --request-file "$codex_turn" | sed -n 's/^proxy instructions per request: \([0-9]*\).*/\1/p')"
 fi
