@@ -242,9 +242,22 @@ fn save_png(window: &impl IsA<gtk::Window>, name: &str) {
     settle();
     let paintable = gtk::WidgetPaintable::new(Some(window));
     let (w, h) = (window.width(), window.height());
-    let snapshot = gtk::Snapshot::new();
-    paintable.snapshot(&snapshot, f64::from(w), f64::from(h));
-    let node = snapshot.to_node().expect("something was drawn");
+    // Mapped is not yet drawn: on a loaded machine the first frame can come after the map
+    // (a CI run once found an empty snapshot here), so wait for one that holds something.
+    let node = std::cell::RefCell::new(None);
+    run_until("the window to be drawn", || {
+        settle();
+        let snapshot = gtk::Snapshot::new();
+        paintable.snapshot(&snapshot, f64::from(w), f64::from(h));
+        *node.borrow_mut() = snapshot.to_node();
+        let drawn = node.borrow().is_some();
+        if !drawn {
+            // So the frame clock has work and the wait below wakes for it.
+            window.queue_draw();
+        }
+        drawn
+    });
+    let node = node.into_inner().expect("something was drawn");
     let renderer = window.renderer().expect("a renderer");
     let texture = renderer.render_texture(&node, None);
     std::fs::create_dir_all(artifacts_dir()).expect("artifacts dir");
