@@ -67,6 +67,25 @@ impl Future for YieldOnce {
     }
 }
 
+/// The body's next item if it can be had without waiting for the network: it is polled,
+/// and the other tasks are let run up to [`CONNECTION_ROUNDS`] times for it. `None` when
+/// nothing came (the caller hands out what it has, and waits later).
+async fn next_if_ready(body: &mut ByteStream) -> Option<Option<Result<Bytes, reqwest::Error>>> {
+    let mut rounds = 0;
+    loop {
+        if let Poll::Ready(item) =
+            std::future::poll_fn(|cx| Poll::Ready(body.poll_next_unpin(cx))).await
+        {
+            return Some(item);
+        }
+        if rounds == CONNECTION_ROUNDS {
+            return None;
+        }
+        rounds += 1;
+        YieldOnce::default().await;
+    }
+}
+
 /// The pump.
 pub struct Pump {
     transducer: Box<dyn Transducer>,
@@ -148,14 +167,12 @@ impl Pump {
     /// While streaming, the events of every upstream chunk that has already arrived go out
     /// together, so the client gets one write per upstream read instead of one per chunk (a
     /// 64-chunk answer cost 67 `writev`s). Nothing waits for the network to fill a batch:
-    /// once events are ready, a chunk is taken only if it can be had without waiting, after
-    /// letting the upstream connection's task run once (hyper hands its decoded body over
-    /// one chunk at a time, so the next chunk is not there until that task ran).
+    /// once events are ready, a chunk is taken only if it can be had without waiting
+    /// ([`next_if_ready`]: hyper hands its decoded body over one chunk at a time, so the next
+    /// chunk is not there until the upstream connection's task ran).
     pub async fn next_events(&mut self) -> Option<Vec<ResponseEvent>> {
-        // Upstream bytes taken into the events not yet handed out; how often the connection's
-        // task has been let run since the last chunk.
+        // Upstream bytes taken into the events not yet handed out.
         let mut batched = 0usize;
-        let mut yielded = 0u32;
         loop {
             if !self.started {
                 self.started = true;
@@ -207,18 +224,9 @@ impl Pump {
                             () = idle.as_mut() => None,
                         }
                     } else {
-                        match std::future::poll_fn(|cx| Poll::Ready(body.poll_next_unpin(cx))).await
-                        {
-                            Poll::Ready(next) => {
-                                yielded = 0;
-                                Some(next)
-                            }
-                            Poll::Pending if yielded < CONNECTION_ROUNDS => {
-                                yielded += 1;
-                                YieldOnce::default().await;
-                                continue;
-                            }
-                            Poll::Pending => return Some(self.take_events()),
+                        match next_if_ready(body).await {
+                            Some(next) => Some(next),
+                            None => return Some(self.take_events()),
                         }
                     };
                     match next {
@@ -459,23 +467,14 @@ impl Relay {
         let item = self.body.as_mut()?.next().await;
         let first = self.relay_item(item)?;
         let mut joined: Option<bytes::BytesMut> = None;
-        let mut rounds = 0;
         while let Some(body) = self.body.as_mut() {
             let len = joined.as_ref().map_or(first.len(), bytes::BytesMut::len);
             if len >= BATCH_BYTES {
                 break;
             }
-            let item = match std::future::poll_fn(|cx| Poll::Ready(body.poll_next_unpin(cx))).await
-            {
-                Poll::Ready(item) => item,
-                Poll::Pending if rounds < CONNECTION_ROUNDS => {
-                    rounds += 1;
-                    YieldOnce::default().await;
-                    continue;
-                }
-                Poll::Pending => break,
+            let Some(item) = next_if_ready(body).await else {
+                break;
             };
-            rounds = 0;
             let Some(more) = self.relay_item(item) else {
                 break;
             };
@@ -565,6 +564,18 @@ mod tests {
 
     use super::*;
 
+    /// A 200 answer whose body is `body`.
+    fn answer(
+        body: impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    ) -> reqwest::Response {
+        reqwest::Response::from(
+            http::Response::builder()
+                .status(200)
+                .body(reqwest::Body::wrap_stream(body))
+                .expect("response"),
+        )
+    }
+
     fn endpoint() -> Arc<Endpoint> {
         Arc::new(Endpoint::openai_compat("e", "http://127.0.0.1:9/v1", None).expect("endpoint"))
     }
@@ -579,12 +590,7 @@ mod tests {
         });
         let body = futures::stream::once(async move { Ok(Bytes::from_static(head.as_bytes())) })
             .chain(lines);
-        reqwest::Response::from(
-            http::Response::builder()
-                .status(200)
-                .body(reqwest::Body::wrap_stream(body))
-                .expect("response"),
-        )
+        answer(body)
     }
 
     /// A Chat upstream's answer: `chunks` content chunks, each its own body frame, the
@@ -600,12 +606,7 @@ mod tests {
             .collect();
         let taken = frames.into_iter().take(ready).collect::<Vec<_>>();
         let body = futures::stream::iter(taken).chain(futures::stream::pending());
-        reqwest::Response::from(
-            http::Response::builder()
-                .status(200)
-                .body(reqwest::Body::wrap_stream(body))
-                .expect("response"),
-        )
+        answer(body)
     }
 
     fn chat_pump(resp: reqwest::Response) -> Pump {
@@ -684,13 +685,7 @@ mod tests {
         let frames: Vec<Result<Bytes, std::io::Error>> =
             events.iter().map(|e| Ok(Bytes::from(e.clone()))).collect();
         let body = futures::stream::iter(frames).chain(futures::stream::pending());
-        let resp = reqwest::Response::from(
-            http::Response::builder()
-                .status(200)
-                .body(reqwest::Body::wrap_stream(body))
-                .expect("response"),
-        );
-        let mut out = Box::pin(relay(endpoint(), resp, 64 * 1024));
+        let mut out = Box::pin(relay(endpoint(), answer(body), 64 * 1024));
         let first = tokio::time::timeout(Duration::from_secs(30), out.next())
             .await
             .expect("the received chunks were handed out")
