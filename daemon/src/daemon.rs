@@ -38,18 +38,24 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:47821";
 /// Env var with the default stall time in seconds.
 pub const STALL_ENV: &str = "CODEX_LAUNCHER_STALL_SECS";
 
-/// Run the daemon until SIGTERM.
-pub fn run() -> anyhow::Result<()> {
-    // One thread (blocking work goes to `spawn_blocking`). With two workers, each hand-off
-    // between a stream's tasks (hyper passes an upstream body over one chunk at a time) woke
-    // the parked worker: an eventfd write, an `epoll_wait` and often a futex per chunk, about
-    // 90 syscalls for a 64-chunk answer, and the tasks of one stream bounced between threads.
-    // On one thread they are plain queue pushes, and the pump can take every chunk already
-    // received before it writes (BENCHMARKS.md, "Streaming hot path").
-    let runtime = tokio::runtime::Builder::new_current_thread()
+/// The async runtime of the daemon and of the standalone proxy.
+///
+/// One thread (blocking work goes to `spawn_blocking`). With two workers, each hand-off
+/// between a stream's tasks (hyper passes an upstream body over one chunk at a time) woke the
+/// parked worker: an eventfd write, an `epoll_wait` and often a futex per chunk, about 90
+/// syscalls for a 64-chunk answer, and the tasks of one stream bounced between threads. On
+/// one thread they are plain queue pushes, and the pump can take every chunk already received
+/// before it writes (BENCHMARKS.md, "Streaming hot path").
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?;
+        .context("cannot start the async runtime")
+}
+
+/// Run the daemon until SIGTERM.
+pub fn run() -> anyhow::Result<()> {
+    let runtime = runtime()?;
     runtime.block_on(main_loop())
 }
 

@@ -99,16 +99,7 @@ fn resolve(args: &ProxyArgs) -> anyhow::Result<Standalone> {
 /// Run the standalone proxy until SIGTERM or SIGINT.
 pub fn run(args: ProxyArgs) -> anyhow::Result<()> {
     let resolved = resolve(&args)?;
-    // One thread (blocking work goes to `spawn_blocking`). With two workers, each hand-off
-    // between a stream's tasks (hyper passes an upstream body over one chunk at a time) woke
-    // the parked worker: an eventfd write, an `epoll_wait` and often a futex per chunk, about
-    // 90 syscalls for a 64-chunk answer, and the tasks of one stream bounced between threads.
-    // On one thread they are plain queue pushes, and the pump can take every chunk already
-    // received before it writes (BENCHMARKS.md, "Streaming hot path").
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::daemon::runtime()?;
     runtime.block_on(serve(resolved))
 }
 
