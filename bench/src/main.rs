@@ -225,14 +225,18 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
-/// `n` requests one after another: the sorted totals and the sorted first-token times.
+/// Requests a sequential phase sends before the measured ones.
+const WARM_UP: usize = 50;
+
+/// `n` requests one after another (after up to [`WARM_UP`] unmeasured ones): the sorted
+/// totals and the sorted first-token times.
 async fn sequential(
     client: &reqwest::Client,
     t: &Target,
     n: usize,
 ) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
     // Warm the connection pool and both processes first.
-    for _ in 0..50.min(n) {
+    for _ in 0..WARM_UP.min(n) {
         one(client, t).await?;
     }
     let mut totals = Vec::with_capacity(n);
@@ -629,7 +633,7 @@ async fn sequential_table(
         let (v, firsts) = sequential(client, t, args.requests).await?;
         // The warm-up requests count too.
         let cpu = cpu_time(pid).unwrap_or_default().saturating_sub(cpu0);
-        let sent = (args.requests + 50.min(args.requests)).max(1) as f64;
+        let sent = (args.requests + WARM_UP.min(args.requests)).max(1) as f64;
         let (p50, p99, f50) = (
             percentile(&v, 0.5),
             percentile(&v, 0.99),
