@@ -96,10 +96,25 @@ fn resolve(args: &ProxyArgs) -> anyhow::Result<Standalone> {
         .build(|var| std::env::var(var).ok())?)
 }
 
+/// The async runtime of the standalone proxy.
+///
+/// One thread (blocking work goes to `spawn_blocking`). With two workers, each hand-off
+/// between a stream's tasks (hyper passes an upstream body over one chunk at a time) woke the
+/// parked worker: an eventfd write, an `epoll_wait` and often a futex per chunk, about 90
+/// syscalls for a 64-chunk answer, and the tasks of one stream bounced between threads. On
+/// one thread they are plain queue pushes, and the pump can take every chunk already received
+/// before it writes (BENCHMARKS.md, "Streaming hot path").
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
 /// Run the standalone proxy until SIGTERM or SIGINT.
 pub fn run(args: ProxyArgs) -> anyhow::Result<()> {
     let resolved = resolve(&args)?;
-    let runtime = crate::daemon::runtime()?;
+    let runtime = runtime()?;
     runtime.block_on(serve(resolved))
 }
 
